@@ -1,0 +1,42 @@
+# Loopdesk: `make run` starts the desk, `make test` runs the tests. Nothing else is needed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(PY) -m flask --app run
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-sqlite test-postgres lint format bench-quick clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(FLASK) db upgrade
+	$(FLASK) desk init --demo
+	LOOPDESK_EMBEDDED_WORKER=1 $(PY) run.py
+
+# SQLite always; PostgreSQL and real Redis as well when TEST_DATABASE_URL / TEST_REDIS_URL
+# are set (.ci/run sets them).
+test: $(STAMP)
+	$(PY) -m pytest -q
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  echo "== again on PostgreSQL ($$TEST_DATABASE_URL) =="; \
+	  LOOPDESK_TEST_BACKEND=postgresql $(PY) -m pytest -q; \
+	fi
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench-quick: $(STAMP)
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b --quick | tail -1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

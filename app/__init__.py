@@ -1,0 +1,142 @@
+"""The Loopdesk application factory."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_appbuilder import AppBuilder
+
+from app.errors import ConfigurationError, DeskError
+from app.extensions import db, migrate
+from app.extensions import mail as flask_mail
+
+log = logging.getLogger(__name__)
+
+
+def import_models() -> None:
+    """Import every model module so ``Model.metadata`` (Alembic's target) is complete."""
+    import app.agents.models  # noqa: F401
+    import app.audit.models  # noqa: F401
+    import app.cases.models  # noqa: F401
+    import app.customers.models  # noqa: F401
+    import app.mail.models  # noqa: F401
+    import app.organisation.models  # noqa: F401
+    import app.outbox.models  # noqa: F401
+    import forms_designer.models  # noqa: F401
+    import reports.models  # noqa: F401
+
+
+def create_app(test_config: dict | None = None, *, check_services: bool = True) -> Flask:
+    """Build a desk: config, database, queue, AppBuilder with views and API, CLI commands.
+
+    ``test_config`` overrides settings (tests, benchmarks). With ``check_services`` the
+    database and Redis are contacted once, so a wrong URL fails here with one clear line.
+    """
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object("config.Config")
+    from app.security.roles import FAB_ROLES
+
+    app.config["FAB_ROLES"] = FAB_ROLES
+    if test_config:
+        app.config.update(test_config)
+
+    import_models()
+    from app.audit.tracking import install_tracking
+
+    install_tracking()
+
+    with app.app_context():
+        try:
+            db.init_app(app)  # creates the engine: a bad URL or missing driver fails here
+        except Exception as exc:
+            raise ConfigurationError(
+                f"cannot use DATABASE_URL {_redact(app.config['SQLALCHEMY_DATABASE_URI'])}: "
+                f"{_first_line(exc)}"
+            ) from None
+        migrate.init_app(app, db, directory=str(_migrations_dir()))
+        flask_mail.init_app(app)
+        if check_services:
+            check_database(app)
+        app.extensions["loopdesk_redis"] = _redis(app, check_services)
+        from app.views import DeskIndexView, register_views
+
+        appbuilder = AppBuilder(
+            base_template="loopdesk/base.html", indexview=DeskIndexView
+        )
+        appbuilder.init_app(app, db.session)
+        register_views(appbuilder)
+        app.appbuilder = appbuilder
+
+    _register_error_handlers(app)
+    from app.cli import register_cli
+
+    register_cli(app)
+
+    if app.config.get("EMBEDDED_WORKER") and not app.config.get("REDIS_URL"):
+        from app.jobs.embedded import start_embedded_worker
+
+        start_embedded_worker(app)
+    return app
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def check_database(app: Flask) -> None:
+    """Connect once; raise ConfigurationError with one readable line if that fails."""
+    from sqlalchemy import text
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means the same to the operator
+        raise ConfigurationError(
+            f"cannot use DATABASE_URL {_redact(url)}: {_first_line(getattr(exc, 'orig', exc))}"
+        ) from None
+
+
+def _redis(app: Flask, check: bool):
+    from app.jobs.queue import make_connection
+
+    url = app.config.get("REDIS_URL")
+    try:
+        conn = make_connection(url)
+        if check and url:
+            conn.ping()
+    except Exception as exc:
+        raise ConfigurationError(f"cannot use REDIS_URL {_redact(url)}: {_first_line(exc)}") from None
+    return conn
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _redact(url: str | None) -> str:
+    """Hide a password in a URL before it is printed."""
+    from sqlalchemy.engine import make_url
+
+    if not url:
+        return "(unset)"
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1]
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DeskError)
+    def desk_error(exc: DeskError):
+        db.session.rollback()
+        if request.path.startswith("/api/"):
+            return jsonify(message=str(exc)), exc.status_code
+        return render_template(
+            "loopdesk/error.html", message=str(exc), base_template=app.appbuilder.base_template,
+            appbuilder=app.appbuilder,
+        ), exc.status_code

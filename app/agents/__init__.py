@@ -1,0 +1,1 @@
+"""Agents: desk users with pool memberships, skills, approval flag and absences."""

@@ -1,0 +1,1 @@
+"""The event tracker: who did what, when, to which case. Events are append-only."""

@@ -1,0 +1,1 @@
+"""Cases and their messages: the heart of the desk."""

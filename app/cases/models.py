@@ -1,0 +1,162 @@
+"""Case, Message and the counter behind case numbers."""
+
+from flask_appbuilder import Model
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import relationship, validates
+from markupsafe import Markup
+
+from app.audit.tracking import NeverDeleted
+from app.cases.priority import Priority, priority_label
+from app.cases.workflow import OPEN_STATUSES, CaseStatus, check_transition
+from app.core.timeutil import utcnow
+
+
+class CaseNumberCounter(Model):
+    """One row per prefix; incremented atomically to hand out case numbers without gaps."""
+
+    __tablename__ = "case_number_counter"
+
+    prefix = Column(String(16), primary_key=True)
+    value = Column(Integer, nullable=False, default=0)
+
+
+class Case(NeverDeleted, Model):
+    """A customer enquiry, from the first mail or form until it is answered and closed."""
+
+    __tablename__ = "case"
+    __tracked__ = (
+        "status",
+        "priority",
+        "subject",
+        "pool",
+        "topic",
+        "required_skill",
+        "assignee",
+        "customer",
+        "sla_due_at",
+        "postponed_until",
+    )
+    __table_args__ = (
+        Index("ix_case_pool_status_due", "pool_id", "status", "sla_due_at"),
+        Index("ix_case_assignee_status", "assignee_id", "status"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    number = Column(String(32), nullable=False, unique=True)
+    subject = Column(String(998), nullable=False, default="")
+    customer_id = Column(Integer, ForeignKey("customer.id"), nullable=True, index=True)
+    customer = relationship("Customer", active_history=True)
+    pool_id = Column(Integer, ForeignKey("pool.id"), nullable=False)
+    pool = relationship("Pool", active_history=True)
+    mailbox_id = Column(Integer, ForeignKey("mailbox.id"), nullable=True)
+    mailbox = relationship("Mailbox")
+    topic_id = Column(Integer, ForeignKey("topic.id"), nullable=True)
+    topic = relationship("Topic", active_history=True)
+    required_skill_id = Column(Integer, ForeignKey("skill.id"), nullable=True)
+    required_skill = relationship("Skill", active_history=True)
+    status = Column(String(32), nullable=False, default=CaseStatus.RECEIVED.value, index=True)
+    priority = Column(Integer, nullable=False, default=int(Priority.NORMAL))
+    sla_due_at = Column(DateTime, nullable=True)
+    assignee_id = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
+    assignee = relationship("User", foreign_keys=[assignee_id], active_history=True)
+    received_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    first_response_at = Column(DateTime, nullable=True)
+    closed_at = Column(DateTime, nullable=True)
+    postponed_until = Column(DateTime, nullable=True)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    # A case opened by mail to a long-closed case points at it.
+    follows_case_id = Column(Integer, ForeignKey("case.id"), nullable=True)
+    follows_case = relationship("Case", remote_side=[id])
+
+    messages = relationship(
+        "Message", back_populates="case", order_by="Message.created_at, Message.id"
+    )
+    events = relationship("Event", back_populates="case", order_by="Event.id")
+
+    @validates("status")
+    def _validate_status(self, key, value):
+        """Enforce the state machine even for code that assigns ``status`` directly."""
+        return check_transition(self.status, value).value
+
+    def __repr__(self) -> str:
+        return f"{self.number} {self.subject}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_overdue(self) -> bool:
+        return bool(self.is_open and self.sla_due_at and self.sla_due_at < utcnow())
+
+    @property
+    def status_label(self) -> str:
+        return CaseStatus(self.status).label
+
+    @property
+    def priority_label(self) -> str:
+        return priority_label(self.priority)
+
+    def due_badge(self) -> Markup:
+        """The due time, red with a warning icon when the case is overdue."""
+        if self.sla_due_at is None:
+            return Markup("–")
+        text = f"{self.sla_due_at:%Y-%m-%d %H:%M}"
+        if self.is_overdue:
+            return Markup(
+                '<span class="ld-overdue" title="Overdue">'
+                '<i class="fa fa-exclamation-triangle"></i> {}</span>'
+            ).format(text)
+        return Markup("<span>{}</span>").format(text)
+
+
+class MessageDirection:
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    NOTE = "note"
+    CONSULTATION = "consultation"
+    ALL = (INBOUND, OUTBOUND, NOTE, CONSULTATION)
+
+
+class Message(NeverDeleted, Model):
+    """One entry of a case thread: a mail in or out, an internal note or a consultation."""
+
+    __tablename__ = "message"
+    __table_args__ = (Index("ix_message_case_created", "case_id", "created_at"),)
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("case.id"), nullable=False)
+    case = relationship("Case", back_populates="messages")
+    direction = Column(String(16), nullable=False)
+    author_id = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
+    author = relationship("User", foreign_keys=[author_id])
+    from_address = Column(String(998), nullable=True)
+    to_addresses = Column(Text, nullable=True)
+    cc_addresses = Column(Text, nullable=True)
+    subject = Column(String(998), nullable=True)
+    body_text = Column(Text, nullable=True)
+    body_html = Column(Text, nullable=True)  # sanitised before it is stored
+    message_id = Column(String(998), nullable=True, index=True)
+    in_reply_to = Column(String(998), nullable=True)
+    references = Column(Text, nullable=True)
+    raw_message_id = Column(Integer, ForeignKey("raw_message.id"), nullable=True)
+    raw_message = relationship("RawMessage")
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    attachments = relationship("Attachment", back_populates="message")
+
+    @validates("direction")
+    def _validate_direction(self, key, value):
+        if value not in MessageDirection.ALL:
+            raise ValueError(f"unknown message direction {value!r}")
+        return value
+
+    def __repr__(self) -> str:
+        return f"{self.direction} {self.created_at:%Y-%m-%d %H:%M} {self.subject or ''}".strip()

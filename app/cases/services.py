@@ -1,0 +1,184 @@
+"""Case services: the only code that creates cases and moves them.
+
+Views, the REST API, the CLI and jobs call these functions; each checks the record rules for
+the acting user, changes the case through the state machine and commits, so the Event trail
+(written by ``app.audit.tracking``) is complete whichever door the change came through.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.audit.actor import current_actor
+from app.cases.models import Case, CaseNumberCounter, Message, MessageDirection
+from app.cases.priority import Priority
+from app.cases.workflow import CaseStatus, transition
+from app.core.timeutil import utcnow
+from app.errors import DeskError
+from app.extensions import db
+from app.security import rules
+
+
+def next_case_number(prefix: str | None = None) -> str:
+    """Hand out the next case number (``LD-000042``) atomically.
+
+    The counter row is updated with ``UPDATE … RETURNING``: on PostgreSQL the row lock makes
+    concurrent openers queue up for the microseconds it takes; on SQLite writes are serial.
+    """
+    prefix = prefix or current_app.config["CASE_NUMBER_PREFIX"]
+    stmt = (
+        update(CaseNumberCounter)
+        .where(CaseNumberCounter.prefix == prefix)
+        .values(value=CaseNumberCounter.value + 1)
+        .returning(CaseNumberCounter.value)
+    )
+    value = db.session.execute(stmt).scalar()
+    if value is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(CaseNumberCounter(prefix=prefix, value=0))
+        except IntegrityError:
+            pass  # another process created it first
+        value = db.session.execute(stmt).scalar()
+    return f"{prefix}-{value:06d}"
+
+
+def sla_due_for(pool, received_at: datetime) -> datetime:
+    hours = pool.sla_hours if pool is not None and pool.sla_hours else None
+    hours = hours or current_app.config["DEFAULT_SLA_HOURS"]
+    return received_at + timedelta(hours=hours)
+
+
+def open_case(
+    *,
+    pool,
+    subject: str,
+    customer=None,
+    mailbox=None,
+    topic=None,
+    required_skill=None,
+    priority: int | None = None,
+    received_at: datetime | None = None,
+    follows_case=None,
+    commit: bool = True,
+) -> Case:
+    """Create a case in status 'received' with its number and SLA due time.
+
+    Topic settings fill what the caller leaves empty (pool, skill, priority).
+    """
+    if topic is not None:
+        pool = pool or topic.effective("pool")
+        required_skill = required_skill or topic.effective("skill")
+        if priority is None:
+            priority = topic.effective("priority")
+    if pool is None:
+        raise DeskError("A case needs a pool.")
+    received_at = received_at or utcnow()
+    case = Case(
+        number=next_case_number(),
+        subject=(subject or "(no subject)")[:998],
+        customer=customer,
+        pool=pool,
+        mailbox=mailbox,
+        topic=topic,
+        required_skill=required_skill,
+        priority=int(priority or Priority.NORMAL),
+        received_at=received_at,
+        sla_due_at=sla_due_for(pool, received_at),
+        follows_case=follows_case,
+    )
+    case.status = CaseStatus.RECEIVED.value
+    db.session.add(case)
+    if commit:
+        db.session.commit()
+    return case
+
+
+def get_case(case_id: int, user=None) -> Case:
+    """Load a case the acting user may see, or raise AccessDenied (reported as not found)."""
+    user = current_actor() if user is None else user
+    case = db.session.get(Case, case_id)
+    return rules.ensure_visible(case, user)
+
+
+def change_status(case: Case, target: str, *, reason: str | None = None) -> Case:
+    """Move a visible case to ``target`` through the state machine and commit."""
+    rules.ensure_visible(case)
+    transition(case, target, reason=reason)
+    db.session.commit()
+    return case
+
+
+def claim_case(case: Case) -> Case:
+    """Assign the case to the acting agent and start work on it."""
+    actor = current_actor()
+    if actor is None:
+        raise DeskError("Only a person can claim a case.")
+    rules.ensure_visible(case, actor)
+    if case.status == CaseStatus.CLOSED:
+        raise DeskError(f"{case.number} is closed; reopen it first.")
+    case.assignee_id = actor.id
+    if case.status == CaseStatus.RECEIVED:
+        transition(case, CaseStatus.IN_PROGRESS.value, reason="claimed")
+    db.session.commit()
+    return case
+
+
+def release_case(case: Case) -> Case:
+    """Give a case back to its pool (no assignee)."""
+    rules.ensure_visible(case)
+    case.assignee_id = None
+    db.session.commit()
+    return case
+
+
+def close_case(case: Case, *, reason: str | None = None) -> Case:
+    return change_status(case, CaseStatus.CLOSED.value, reason=reason)
+
+
+def reopen_case(case: Case, *, reason: str | None = None) -> Case:
+    if case.status != CaseStatus.CLOSED:
+        raise DeskError(f"{case.number} is not closed.")
+    return change_status(case, CaseStatus.IN_PROGRESS.value, reason=reason or "reopened")
+
+
+def postpone_case(case: Case, until: datetime, *, reason: str | None = None) -> Case:
+    rules.ensure_visible(case)
+    if until <= utcnow():
+        raise DeskError("A case can only be postponed to a time in the future.")
+    transition(case, CaseStatus.POSTPONED.value, reason=reason)
+    case.postponed_until = until
+    db.session.commit()
+    return case
+
+
+def add_note(case: Case, text: str) -> Message:
+    """An internal note: visible to colleagues, never sent to the customer."""
+    rules.ensure_visible(case)
+    if not (text or "").strip():
+        raise DeskError("A note needs some text.")
+    actor = current_actor()
+    note = Message(
+        case=case,
+        direction=MessageDirection.NOTE,
+        author_id=getattr(actor, "id", None),
+        body_text=text.strip(),
+        subject=case.subject,
+    )
+    db.session.add(note)
+    db.session.commit()
+    return note
+
+
+def thread(case: Case):
+    """The case's messages, oldest first, for the case page and the API."""
+    rules.ensure_visible(case)
+    return list(
+        db.session.scalars(
+            select(Message).where(Message.case_id == case.id).order_by(Message.created_at, Message.id)
+        )
+    )

@@ -1,0 +1,95 @@
+"""The one case state machine. Every status change in Loopdesk goes through ``transition``.
+
+::
+
+    received ──► in_progress ◄──► under_consultation
+       │            │  ▲  ▲
+       │            ▼  │  └── awaiting_approval
+       │         postponed
+       └────────────┴──────► closed ──(reopen)──► in_progress
+
+Views, the REST API, the CLI and jobs all call ``transition`` (or the services built on it); an
+illegal move raises ``IllegalTransition`` with a message that names both statuses. A validator on
+``Case.status`` enforces the same table even for code that assigns the attribute directly.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from app.errors import IllegalTransition
+
+
+class CaseStatus(StrEnum):
+    RECEIVED = "received"
+    IN_PROGRESS = "in_progress"
+    UNDER_CONSULTATION = "under_consultation"
+    AWAITING_APPROVAL = "awaiting_approval"
+    POSTPONED = "postponed"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+S = CaseStatus
+
+ALLOWED: dict[CaseStatus, frozenset[CaseStatus]] = {
+    S.RECEIVED: frozenset({S.IN_PROGRESS, S.UNDER_CONSULTATION, S.POSTPONED, S.CLOSED}),
+    S.IN_PROGRESS: frozenset(
+        {S.UNDER_CONSULTATION, S.AWAITING_APPROVAL, S.POSTPONED, S.CLOSED}
+    ),
+    S.UNDER_CONSULTATION: frozenset({S.IN_PROGRESS, S.POSTPONED, S.CLOSED}),
+    S.AWAITING_APPROVAL: frozenset({S.IN_PROGRESS, S.CLOSED}),
+    S.POSTPONED: frozenset({S.IN_PROGRESS, S.CLOSED}),
+    S.CLOSED: frozenset({S.IN_PROGRESS}),  # reopen
+}
+
+OPEN_STATUSES = frozenset(s for s in CaseStatus if s is not S.CLOSED)
+
+
+def check_transition(current: str | None, target: str) -> CaseStatus:
+    """Return the target status, or raise IllegalTransition with a clear reason."""
+    try:
+        to = CaseStatus(target)
+    except ValueError:
+        raise IllegalTransition(f"'{target}' is not a case status") from None
+    if current is None:
+        if to is not S.RECEIVED:
+            raise IllegalTransition(f"a new case starts as 'received', not '{to.value}'")
+        return to
+    frm = CaseStatus(current)
+    if to not in ALLOWED[frm]:
+        allowed = ", ".join(sorted(s.value for s in ALLOWED[frm])) or "nothing"
+        raise IllegalTransition(
+            f"a case cannot move from '{frm.value}' to '{to.value}' (allowed: {allowed})"
+        )
+    return to
+
+
+def transition(case, target: str, *, reason: str | None = None):
+    """Move ``case`` to ``target`` and stamp the timestamps that belong to that move.
+
+    The Event is written by the tracker when the session flushes; ``reason`` goes into its
+    details. The caller commits (services own the transaction).
+    """
+    from app.core.timeutil import utcnow
+
+    to = check_transition(case.status, target)
+    details = {"reason": reason} if reason else None
+    case._pending_event_details = details
+    case._status_via_workflow = True
+    try:
+        case.status = to.value
+    finally:
+        case._status_via_workflow = False
+    now = utcnow()
+    if to is S.CLOSED:
+        case.closed_at = now
+        case.postponed_until = None
+    elif case.closed_at is not None and to is S.IN_PROGRESS:
+        case.closed_at = None  # reopened
+    if to is not S.POSTPONED:
+        case.postponed_until = None
+    return case

@@ -1,0 +1,1 @@
+"""Small helpers every feature uses (time, enums)."""

@@ -1,0 +1,1 @@
+"""Customers: the people who write to the desk."""

@@ -1,0 +1,180 @@
+"""``flask --app run demo seed``: pools, mailboxes, agents of every role, topics and cases.
+
+Deterministic for a given seed, and idempotent for the configuration part (running it twice
+adds cases but not a second copy of the pools and users).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from app.agents.models import AgentProfile, PoolMembership
+from app.audit.actor import acting_as
+from app.cases import services
+from app.cases.models import Message, MessageDirection
+from app.cases.priority import Priority
+from app.cases.workflow import CaseStatus, transition
+from app.core.timeutil import utcnow
+from app.customers.models import Customer
+from app.extensions import db
+from app.mail.models import Mailbox
+from app.organisation.models import Pool, Skill, Topic
+from app.security.bootstrap import create_user
+
+POOLS = {
+    "Billing": {"sla_hours": 24, "mailboxes": ["billing@loopdesk.example",
+                                               "invoices@loopdesk.example"]},
+    "Technical support": {"sla_hours": 8, "mailboxes": ["support@loopdesk.example",
+                                                        "help@loopdesk.example"]},
+    "Sales": {"sla_hours": 48, "mailboxes": ["sales@loopdesk.example"]},
+}
+SKILLS = ["English", "German", "French", "Refunds", "Networking", "Enterprise contracts"]
+TOPICS = [
+    ("Invoices and payments", "Billing", None, [("Refund", "Refunds"), ("Wrong invoice", None)]),
+    ("Technical problem", "Technical support", None,
+     [("Cannot log in", None), ("Connection drops", "Networking")]),
+    ("Buying", "Sales", None, [("Quote request", None), ("Enterprise plan", "Enterprise contracts")]),
+]
+AGENTS = [
+    # username, first, last, role, pools with priority, skills
+    ("supervisor", "Sam", "Supervisor", "Supervisor", {"Billing": 1, "Technical support": 2}, []),
+    ("manager", "Mia", "Manager", "Manager", {}, []),
+    ("agent1", "Alice", "Alder", "Agent", {"Billing": 1}, ["English", "Refunds"]),
+    ("agent2", "Bob", "Birch", "Agent", {"Billing": 2, "Sales": 1}, ["German"]),
+    ("agent3", "Carla", "Cedar", "Agent", {"Technical support": 1}, ["English", "Networking"]),
+    ("agent4", "Dan", "Dogwood", "Agent", {"Technical support": 1}, ["French"]),
+    ("agent5", "Eve", "Elm", "Agent", {"Sales": 1}, ["Enterprise contracts"]),
+    ("agent6", "Finn", "Fir", "Agent", {"Technical support": 2, "Billing": 3}, ["English"]),
+]
+FIRST = ["Anna", "Ben", "Chloe", "David", "Ella", "Felix", "Greta", "Hugo", "Ida", "Jonas",
+         "Klara", "Leon", "Mila", "Noah", "Olga", "Paul", "Rosa", "Simon", "Tara", "Ugo"]
+LAST = ["Meyer", "Schmidt", "Dubois", "Rossi", "Novak", "Jensen", "Silva", "Kowalski",
+        "Smith", "Berg", "Laine", "Horvat"]
+ORGS = ["Acme GmbH", "Globex", "Initech", "Umbrella Ltd", "Hooli", None, None]
+SUBJECTS = {
+    "Billing": ["Invoice {n} is wrong", "Refund for order {n}", "Double charge on my card",
+                "Change billing address", "VAT number missing on invoice {n}"],
+    "Technical support": ["Cannot log in since yesterday", "App crashes on start",
+                          "Connection drops every {n} minutes", "Error 500 when saving",
+                          "Password reset mail never arrives"],
+    "Sales": ["Quote for {n} licences", "Enterprise plan pricing", "Discount for NGOs?",
+              "Trial extension", "Upgrade from basic to pro"],
+}
+
+
+def _get_or_create(model, defaults=None, **keys):
+    row = db.session.query(model).filter_by(**keys).one_or_none()
+    if row is None:
+        row = model(**keys, **(defaults or {}))
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def seed_configuration(password: str | None = None) -> dict:
+    pools = {}
+    for name, spec in POOLS.items():
+        pool = _get_or_create(Pool, {"sla_hours": spec["sla_hours"],
+                                     "description": f"{name} enquiries"}, name=name)
+        pools[name] = pool
+        for address in spec["mailboxes"]:
+            _get_or_create(Mailbox, {"pool": pool, "display_name": f"{name} team",
+                                     "inbound_protocol": "pipe"}, address=address)
+    skills = {name: _get_or_create(Skill, name=name) for name in SKILLS}
+    for position, (name, pool_name, priority, children) in enumerate(TOPICS):
+        parent = _get_or_create(Topic, {"pool": pools[pool_name], "priority": priority,
+                                        "position": position}, name=name, parent_id=None)
+        for child_pos, (child, skill) in enumerate(children):
+            _get_or_create(Topic, {"skill": skills.get(skill) if skill else None,
+                                   "position": child_pos}, name=child, parent_id=parent.id)
+    users = {}
+    for username, first, last, role, memberships, agent_skills in AGENTS:
+        user = create_user(username, role, password=password, first_name=first, last_name=last)
+        users[username] = user
+        if role == "Manager":
+            continue
+        profile = _get_or_create(AgentProfile, user_id=user.id)
+        profile.skills = [skills[s] for s in agent_skills]
+        profile.replies_need_approval = username == "agent6"
+        for pool_name, priority in memberships.items():
+            _get_or_create(PoolMembership, {"priority": priority,
+                                            "is_supervisor": role == "Supervisor"},
+                           agent_id=profile.id, pool_id=pools[pool_name].id)
+    db.session.commit()
+    return {"pools": pools, "skills": skills, "users": users}
+
+
+def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = None) -> str:
+    """Seed configuration and ``cases`` cases with threads; returns a one-line summary."""
+    rnd = random.Random(random_seed)
+    config = seed_configuration(password)
+    pools, users = config["pools"], config["users"]
+    members = {name: [a[0] for a in AGENTS if name in a[4]] for name in pools}
+    topics = {t.name: t for t in db.session.query(Topic).all()}
+    mailboxes = {p: db.session.query(Mailbox).filter_by(pool_id=pool.id).all()
+                 for p, pool in pools.items()}
+    customers = []
+    for i in range(max(20, cases // 3)):
+        first, last = rnd.choice(FIRST), rnd.choice(LAST)
+        email = f"{first.lower()}.{last.lower()}{i}@example.com"
+        customers.append(_get_or_create(
+            Customer, {"name": f"{first} {last}", "organisation": rnd.choice(ORGS),
+                       "language": rnd.choice(["en", "en", "de", "fr"])}, email=email))
+    now = utcnow()
+    for i in range(cases):
+        pool_name = rnd.choice(list(pools))
+        pool = pools[pool_name]
+        customer = rnd.choice(customers)
+        received = now - timedelta(hours=rnd.uniform(0.5, 24 * 30))
+        subject = rnd.choice(SUBJECTS[pool_name]).format(n=rnd.randint(2, 9999))
+        topic = rnd.choice([t for t in topics.values() if t.effective("pool") is pool] or [None])
+        mailbox = rnd.choice(mailboxes[pool_name])
+        with acting_as(None):
+            case = services.open_case(
+                pool=pool, subject=subject, customer=customer, mailbox=mailbox, topic=topic,
+                priority=rnd.choices(list(Priority), weights=[2, 6, 3, 1])[0],
+                received_at=received, commit=False,
+            )
+            db.session.add(Message(
+                case=case, direction=MessageDirection.INBOUND, from_address=customer.email,
+                to_addresses=mailbox.address, subject=subject, created_at=received,
+                body_text=f"Hello,\n\n{subject}. Could you please help?\n\nRegards,\n{customer.name}",
+                message_id=f"<demo-{random_seed}-{i}@example.com>",
+            ))
+        fate = rnd.random()
+        agent_name = rnd.choice(members[pool_name] or ["supervisor"])
+        agent = users[agent_name]
+        if fate < 0.25:
+            db.session.flush()
+            continue  # still waiting in the pool
+        with acting_as(agent):
+            case.assignee = agent
+            transition(case, CaseStatus.IN_PROGRESS.value, reason="claimed")
+            answered = received + timedelta(hours=rnd.uniform(0.2, 30))
+            if answered < now:
+                case.first_response_at = answered
+                db.session.add(Message(
+                    case=case, direction=MessageDirection.OUTBOUND, author=agent,
+                    from_address=mailbox.address, to_addresses=customer.email,
+                    subject=f"Re: {subject}", created_at=answered,
+                    body_text=f"Dear {customer.name},\n\nthank you for your message. "
+                              f"We are on it.\n\nKind regards,\n{agent.first_name}",
+                ))
+            if fate < 0.35:
+                db.session.add(Message(case=case, direction=MessageDirection.NOTE, author=agent,
+                                       body_text="Checked the account; waiting for finance.",
+                                       created_at=answered))
+            elif fate < 0.42:
+                transition(case, CaseStatus.POSTPONED.value, reason="waiting for customer")
+                case.postponed_until = now + timedelta(days=rnd.randint(1, 7))
+            elif fate < 0.48:
+                transition(case, CaseStatus.UNDER_CONSULTATION.value, reason="asked finance")
+            elif fate > 0.6 and answered < now:
+                transition(case, CaseStatus.CLOSED.value, reason="answered")
+            db.session.flush()
+        if i % 50 == 49:
+            db.session.commit()
+    db.session.commit()
+    return (f"{len(pools)} pools, {sum(len(m) for m in mailboxes.values())} mailboxes, "
+            f"{len(users)} users, {len(customers)} customers, {cases} cases")

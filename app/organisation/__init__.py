@@ -1,0 +1,1 @@
+"""How the desk is organised: pools, skills and the topic tree."""

@@ -1,0 +1,97 @@
+"""Pool, Skill and Topic."""
+
+from flask_appbuilder import Model
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import relationship
+
+from app.cases.priority import Priority
+
+
+class Pool(Model):
+    """A theme pool: combines several mailboxes; agents are members with a pick priority."""
+
+    __tablename__ = "pool"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(128), nullable=False, unique=True)
+    description = Column(Text, nullable=True)
+    active = Column(Boolean, nullable=False, default=True)
+    # Hours until a new case of this pool is due (first answer); empty: the desk default.
+    sla_hours = Column(Integer, nullable=True)
+    # Mail to a closed case reopens it within this many days, else opens a linked new case.
+    reopen_days = Column(Integer, nullable=False, default=14)
+
+    mailboxes = relationship("Mailbox", back_populates="pool")
+    memberships = relationship(
+        "PoolMembership", back_populates="pool", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Skill(Model):
+    """Something an agent can do and a case may need (a language, a product, a tariff)."""
+
+    __tablename__ = "skill"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(128), nullable=False, unique=True)
+    description = Column(Text, nullable=True)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Topic(Model):
+    """A node of the topic tree that customers pick in the portal.
+
+    A topic links an intake form (forms designer), the pool that handles it, a required skill
+    and a priority; children inherit what they leave empty.
+    """
+
+    __tablename__ = "topic"
+    __table_args__ = (UniqueConstraint("parent_id", "name", name="uq_topic_parent_name"),)
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(128), nullable=False)
+    description = Column(Text, nullable=True)
+    parent_id = Column(Integer, ForeignKey("topic.id"), nullable=True)
+    parent = relationship("Topic", remote_side=[id], back_populates="children")
+    children = relationship("Topic", back_populates="parent")
+    pool_id = Column(Integer, ForeignKey("pool.id"), nullable=True)
+    pool = relationship("Pool")
+    skill_id = Column(Integer, ForeignKey("skill.id"), nullable=True)
+    skill = relationship("Skill")
+    form_id = Column(Integer, ForeignKey("intake_form.id"), nullable=True)
+    form = relationship("IntakeForm")
+    priority = Column(Integer, nullable=True)  # app.cases.priority.Priority
+    active = Column(Boolean, nullable=False, default=True)
+    position = Column(Integer, nullable=False, default=0)
+
+    def __repr__(self) -> str:
+        return self.path
+
+    @property
+    def path(self) -> str:
+        """'Billing / Refunds' style name with every ancestor."""
+        names, node, seen = [], self, set()
+        while node is not None and node.id not in seen:
+            seen.add(node.id)
+            names.append(node.name)
+            node = node.parent
+        return " / ".join(reversed(names))
+
+    def effective(self, attribute: str):
+        """The value of ``pool``, ``skill`` or ``priority`` here or at the nearest ancestor."""
+        node, seen = self, set()
+        while node is not None and node.id not in seen:
+            seen.add(node.id)
+            value = getattr(node, attribute)
+            if value is not None:
+                return value
+            node = node.parent
+        return None
+
+
+__all__ = ["Pool", "Skill", "Topic", "Priority"]

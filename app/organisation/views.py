@@ -1,0 +1,64 @@
+"""Configuration views for pools, skills and topics."""
+
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from wtforms import SelectField
+
+from app.cases.priority import PRIORITY_CHOICES
+from app.core.views import DeskModelView
+from app.organisation.models import Pool, Skill, Topic
+from app.security.rules import ensure_can_configure_pool
+
+
+class PoolView(DeskModelView):
+    datamodel = SQLAInterface(Pool)
+    class_permission_name = "Pool"
+    route_base = "/pools"
+    list_columns = ["name", "active", "sla_hours", "reopen_days"]
+    search_columns = ["name", "active"]
+    add_columns = edit_columns = ["name", "description", "active", "sla_hours", "reopen_days"]
+    show_columns = ["name", "description", "active", "sla_hours", "reopen_days", "mailboxes"]
+    label_columns = {"sla_hours": "Answer within (hours)", "reopen_days": "Reopen within (days)"}
+    base_order = ("name", "asc")
+
+    def pre_update(self, item):
+        ensure_can_configure_pool(item.id)
+
+
+class SkillView(DeskModelView):
+    datamodel = SQLAInterface(Skill)
+    class_permission_name = "Skill"
+    route_base = "/skills"
+    list_columns = ["name", "description"]
+    search_columns = ["name"]
+    add_columns = edit_columns = show_columns = ["name", "description"]
+    base_order = ("name", "asc")
+
+
+class TopicView(DeskModelView):
+    datamodel = SQLAInterface(Topic)
+    class_permission_name = "Topic"
+    route_base = "/topics"
+    list_columns = ["path", "pool", "skill", "priority", "form", "active"]
+    label_columns = {"path": "Topic"}
+    search_columns = ["name", "pool", "skill", "active"]
+    add_columns = edit_columns = [
+        "name", "description", "parent", "pool", "skill", "priority", "form", "active", "position",
+    ]
+    show_columns = ["path", "description", "pool", "skill", "priority", "form", "active"]
+    add_form_extra_fields = edit_form_extra_fields = {
+        "priority": SelectField("Priority", choices=[(0, "Inherit")] + PRIORITY_CHOICES,
+                                coerce=int),
+    }
+    base_order = ("name", "asc")
+
+    def _clean(self, item):
+        if not item.priority:
+            item.priority = None
+        if item.pool_id is not None or item.pool is not None:
+            ensure_can_configure_pool(item.pool.id if item.pool else item.pool_id)
+
+    def pre_add(self, item):
+        self._clean(item)
+
+    def pre_update(self, item):
+        self._clean(item)

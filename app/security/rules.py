@@ -1,0 +1,288 @@
+"""Record rules: the one place that decides which rows a user may see and change.
+
+Every list, detail page, action, related-field dropdown, search, API endpoint, export and
+report asks this module. The rules, in words:
+
+* **Admin** and **Manager** see every row (managers cannot change anything: that is a
+  permission matter, see ``roles.py``).
+* **Agent** sees cases of the pools he is a member of, and cases assigned to him; messages,
+  attachments and events of those cases; customers who have such a case; his pools and
+  their mailboxes.
+* **Supervisor** sees what an agent of his pools sees, and configures the pools he supervises
+  (their mailboxes, memberships and topics).
+* Anyone else (no desk role, anonymous) sees nothing.
+
+The functions return SQLAlchemy criteria, so lists and counts stay single queries.
+"""
+
+from __future__ import annotations
+
+from flask import g, has_request_context
+from flask_appbuilder.models.filters import BaseFilter
+from sqlalchemy import false, or_, select, true
+
+from app.audit.actor import current_actor
+from app.errors import AccessDenied
+from app.security.roles import ADMIN, MANAGER, SUPERVISOR, role_names
+
+UNRESTRICTED_ROLES = {ADMIN, MANAGER}
+
+
+def _cached(key: str, user, compute):
+    """Per-request memo: list pages ask for the same pool ids many times."""
+    if not has_request_context():
+        return compute()
+    cache = g.setdefault("_record_rule_cache", {})
+    cache_key = (key, getattr(user, "id", None))
+    if cache_key not in cache:
+        cache[cache_key] = compute()
+    return cache[cache_key]
+
+
+def sees_everything(user) -> bool:
+    return bool(role_names(user) & UNRESTRICTED_ROLES)
+
+
+def member_pool_ids(user) -> list[int]:
+    """Ids of the pools the user works in (any membership)."""
+    from app.agents.models import AgentProfile, PoolMembership
+    from app.extensions import db
+
+    if user is None or getattr(user, "id", None) is None:
+        return []
+
+    def compute():
+        stmt = (
+            select(PoolMembership.pool_id)
+            .join(AgentProfile, AgentProfile.id == PoolMembership.agent_id)
+            .where(AgentProfile.user_id == user.id)
+        )
+        return sorted(set(db.session.scalars(stmt)))
+
+    return _cached("member_pools", user, compute)
+
+
+def supervised_pool_ids(user) -> list[int]:
+    """Ids of the pools the user may configure: all for admins, his own for supervisors."""
+    from app.agents.models import AgentProfile, PoolMembership
+    from app.extensions import db
+    from app.organisation.models import Pool
+
+    roles = role_names(user)
+    if ADMIN in roles:
+        return list(db.session.scalars(select(Pool.id)))
+    if SUPERVISOR not in roles:
+        return []
+
+    def compute():
+        stmt = (
+            select(PoolMembership.pool_id)
+            .join(AgentProfile, AgentProfile.id == PoolMembership.agent_id)
+            .where(AgentProfile.user_id == user.id, PoolMembership.is_supervisor.is_(True))
+        )
+        return sorted(set(db.session.scalars(stmt)))
+
+    return _cached("supervised_pools", user, compute)
+
+
+# --- criteria per model --------------------------------------------------------------------
+
+
+def case_criterion(user):
+    from app.cases.models import Case
+
+    if user is None or not role_names(user):
+        return false()
+    if sees_everything(user):
+        return true()
+    pools = member_pool_ids(user)
+    return or_(Case.pool_id.in_(pools), Case.assignee_id == user.id)
+
+
+def _visible_case_ids(user):
+    from app.cases.models import Case
+
+    return select(Case.id).where(case_criterion(user))
+
+
+def message_criterion(user):
+    from app.cases.models import Message
+
+    if sees_everything(user):
+        return true()
+    return Message.case_id.in_(_visible_case_ids(user))
+
+
+def event_criterion(user):
+    from app.audit.models import Event
+
+    if sees_everything(user):
+        return true()
+    if not role_names(user):
+        return false()
+    # Events without a case (system events) are for admins and managers only.
+    return Event.case_id.in_(_visible_case_ids(user))
+
+
+def customer_criterion(user):
+    from app.cases.models import Case
+    from app.customers.models import Customer
+
+    if sees_everything(user):
+        return true()
+    if not role_names(user):
+        return false()
+    return Customer.id.in_(select(Case.customer_id).where(case_criterion(user)))
+
+
+def pool_criterion(user):
+    from app.organisation.models import Pool
+
+    if sees_everything(user):
+        return true()
+    if not role_names(user):
+        return false()
+    return Pool.id.in_(member_pool_ids(user))
+
+
+def mailbox_criterion(user):
+    from app.mail.models import Mailbox
+
+    if sees_everything(user):
+        return true()
+    if not role_names(user):
+        return false()
+    return Mailbox.pool_id.in_(member_pool_ids(user))
+
+
+def raw_message_criterion(user):
+    from app.mail.models import RawMessage
+
+    if sees_everything(user):
+        return true()
+    if SUPERVISOR not in role_names(user):
+        return false()
+    from app.mail.models import Mailbox
+
+    return RawMessage.mailbox_id.in_(
+        select(Mailbox.id).where(Mailbox.pool_id.in_(supervised_pool_ids(user)))
+    )
+
+
+def membership_criterion(user):
+    from app.agents.models import PoolMembership
+
+    if sees_everything(user):
+        return true()
+    if not role_names(user):
+        return false()
+    return PoolMembership.pool_id.in_(member_pool_ids(user))
+
+
+def agent_criterion(user):
+    """Agents visible to a user: colleagues who share a pool with him."""
+    from app.agents.models import AgentProfile, PoolMembership
+
+    if sees_everything(user):
+        return true()
+    if not role_names(user):
+        return false()
+    colleagues = select(PoolMembership.agent_id).where(
+        PoolMembership.pool_id.in_(member_pool_ids(user))
+    )
+    return or_(AgentProfile.id.in_(colleagues), AgentProfile.user_id == user.id)
+
+
+def user_criterion(user):
+    """Users offered in pickers such as the assignee dropdown: colleagues of shared pools."""
+    from flask_appbuilder.security.sqla.models import User
+
+    from app.agents.models import AgentProfile, PoolMembership
+
+    if sees_everything(user):
+        return true()
+    if not role_names(user):
+        return false()
+    colleagues = (
+        select(AgentProfile.user_id)
+        .join(PoolMembership, PoolMembership.agent_id == AgentProfile.id)
+        .where(PoolMembership.pool_id.in_(member_pool_ids(user)))
+    )
+    return or_(User.id.in_(colleagues), User.id == user.id)
+
+
+def _criteria():
+    from flask_appbuilder.security.sqla.models import User
+
+    from app.agents.models import AgentProfile, PoolMembership
+    from app.audit.models import Event
+    from app.cases.models import Case, Message
+    from app.customers.models import Customer
+    from app.mail.models import Mailbox, RawMessage
+    from app.organisation.models import Pool
+
+    return {
+        Case: case_criterion,
+        Message: message_criterion,
+        Event: event_criterion,
+        Customer: customer_criterion,
+        Pool: pool_criterion,
+        Mailbox: mailbox_criterion,
+        RawMessage: raw_message_criterion,
+        PoolMembership: membership_criterion,
+        AgentProfile: agent_criterion,
+        User: user_criterion,
+    }
+
+
+def criterion_for(model, user):
+    """The visibility criterion of ``model`` for ``user``; models without a rule are open
+    to anyone holding a desk role (skills, topics, intake forms)."""
+    rule = _criteria().get(model)
+    if rule is None:
+        return true() if role_names(user) else false()
+    return rule(user)
+
+
+def visible(query_or_select, model, user=None):
+    """Restrict a Query or Select on ``model`` to the rows ``user`` (default: actor) may see."""
+    user = current_actor() if user is None else user
+    return query_or_select.filter(criterion_for(model, user))
+
+
+def is_visible(obj, user=None) -> bool:
+    """True when ``user`` may see the already loaded row ``obj``."""
+    from app.extensions import db
+
+    user = current_actor() if user is None else user
+    model = type(obj)
+    pk = model.__mapper__.primary_key[0]
+    stmt = select(pk).where(pk == obj.id, criterion_for(model, user))
+    return db.session.execute(stmt).first() is not None
+
+
+def ensure_visible(obj, user=None):
+    """Raise AccessDenied (shown as 'not found') when ``user`` may not see ``obj``."""
+    if obj is None or not is_visible(obj, user):
+        raise AccessDenied("No such record, or it is outside your pools.")
+    return obj
+
+
+def ensure_can_configure_pool(pool_id, user=None):
+    user = current_actor() if user is None else user
+    if pool_id not in supervised_pool_ids(user):
+        raise AccessDenied("Only a supervisor of this pool (or an admin) may change it.")
+
+
+class RecordRule(BaseFilter):
+    """Flask-AppBuilder filter that applies the record rules of the view's model.
+
+    Use as ``base_filters = [["id", RecordRule, None]]`` and in ``*_query_rel_fields``; the rule
+    is evaluated per request, for the logged-in user.
+    """
+
+    name = "Record rule"
+    arg_name = None
+
+    def apply(self, query, value):
+        return query.filter(criterion_for(self.model, current_actor()))

@@ -1,0 +1,16 @@
+"""Intake forms as plain records until the drag-and-drop designer arrives."""
+
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+from app.core.views import DeskModelView
+from forms_designer.models import IntakeForm
+
+
+class IntakeFormView(DeskModelView):
+    datamodel = SQLAInterface(IntakeForm)
+    class_permission_name = "IntakeForm"
+    route_base = "/intake-forms"
+    list_columns = ["name", "version", "published", "created_at"]
+    search_columns = ["name", "published"]
+    add_columns = edit_columns = ["name", "version", "published"]
+    show_columns = ["name", "version", "published", "schema", "created_at"]

@@ -1,0 +1,86 @@
+"""The app factory, configuration errors and the offline promise."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_two_apps_in_one_process_both_serve_views(app_config):
+    from app import create_app
+
+    first = create_app(dict(app_config))
+    second = create_app(dict(app_config))
+    for a in (first, second):
+        assert "CaseView.list" in {r.endpoint for r in a.url_map.iter_rules()}
+
+
+def test_login_page_is_served(client):
+    response = client.get("/login/")
+    assert response.status_code == 200
+    assert b"password" in response.data.lower()
+
+
+def test_anonymous_is_sent_to_login(client):
+    response = client.get("/cases/list/")
+    assert response.status_code == 302
+    assert "/login/" in response.location
+
+
+def _run(env_extra):
+    import os
+
+    env = dict(os.environ, **env_extra)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "run", "desk", "credentials"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_unreachable_database_url_gives_one_clear_line(tmp_path):
+    result = _run({"DATABASE_URL": "postgresql://nobody:secret@127.0.0.1:1/nope",
+                   "LOOPDESK_INSTANCE": str(tmp_path)})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("loopdesk: cannot use DATABASE_URL")
+    assert "secret" not in lines[0]  # the password is not printed
+    assert "Traceback" not in result.stderr
+
+
+def test_wrong_redis_url_gives_one_clear_line(tmp_path):
+    result = _run({"REDIS_URL": "redis://127.0.0.1:1/0", "LOOPDESK_INSTANCE": str(tmp_path),
+                   "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("loopdesk: cannot use REDIS_URL"), result.stderr
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path):
+    code = "import config; print(config.Config.SECRET_KEY)"
+    env = {"LOOPDESK_INSTANCE": str(tmp_path)}
+    import os
+
+    runs = [
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=dict(os.environ, **env),
+                       capture_output=True, text=True, check=True).stdout.strip()
+        for _ in range(2)
+    ]
+    assert runs[0] and runs[0] == runs[1]
+    assert (tmp_path / "secret_key").read_text().strip() == runs[0]
+
+
+EXTERNAL = re.compile(rb"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.I)
+
+
+def test_pages_load_nothing_from_the_internet(client, auth, desk):
+    assert not EXTERNAL.search(client.get("/login/").data)
+    auth.login("admin")
+    pages = ["/cases/list/", f"/cases/show/{desk.case_a.id}", "/pools/list/",
+             "/customers/list/", "/events/list/"]
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, page
+        assert not EXTERNAL.search(response.data), f"{page} loads an external asset"
