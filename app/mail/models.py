@@ -52,6 +52,10 @@ class Mailbox(Model):
     smtp_username = Column(String(256), nullable=True)
     smtp_secret = Column(String(512), nullable=True)
 
+    # Auto-response for new cases from this mailbox; empty: the pool's setting decides.
+    auto_response_enabled = Column(Boolean, nullable=True)
+    auto_response_text = Column(Text, nullable=True)
+
     def __repr__(self) -> str:
         return self.address
 
@@ -64,7 +68,10 @@ class RawMessage(NeverDeleted, Model):
     """
 
     __tablename__ = "raw_message"
-    __table_args__ = (Index("ix_raw_message_mailbox_msgid", "mailbox_id", "message_id_header"),)
+    __table_args__ = (
+        Index("ix_raw_message_mailbox_msgid", "mailbox_id", "message_id_header"),
+        Index("ix_raw_message_sha_mailbox", "sha256", "mailbox_id"),
+    )
 
     id = Column(Integer, primary_key=True)
     mailbox_id = Column(Integer, ForeignKey("mailbox.id"), nullable=True, index=True)
@@ -82,6 +89,20 @@ class RawMessage(NeverDeleted, Model):
     processed_at = Column(DateTime, nullable=True)
     case_id = Column(Integer, ForeignKey("case.id"), nullable=True, index=True)
     case = relationship("Case")
+    # The envelope recipient the channel gave (plus-address tokens thread by it).
+    recipient = Column(String(320), nullable=True)
+    # What processing found: new_case, threaded, duplicate (see app.mail.intake).
+    outcome = Column(String(16), nullable=True, index=True)
+    # Comma-separated hygiene and parsing flags: auto_reply, bulk, bounce, loop, ooo,
+    # reused_message_id, oversize, own_mailbox ...
+    flags = Column(String(256), nullable=True)
+
+    @property
+    def flag_set(self) -> set[str]:
+        return {f for f in (self.flags or "").split(",") if f}
+
+    def add_flags(self, *names: str) -> None:
+        self.flags = ",".join(sorted(self.flag_set | {n for n in names if n})) or None
 
     def __repr__(self) -> str:
         return f"raw #{self.id} ({self.status})"
@@ -108,3 +129,41 @@ class Attachment(NeverDeleted, Model):
 
     def __repr__(self) -> str:
         return self.filename or f"attachment #{self.id}"
+
+
+class CategoryRule(Model):
+    """A distribution rule for new cases from mail, edited by supervisors without code.
+
+    Rules are tried in ``position`` order; every condition that is filled in must match
+    (case-insensitive substring; ``header_name`` + ``header_value`` match one header). The
+    first matching rule sets whatever of pool, topic, skill and priority it names.
+    """
+
+    __tablename__ = "category_rule"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(128), nullable=False)
+    position = Column(Integer, nullable=False, default=100, index=True)
+    active = Column(Boolean, nullable=False, default=True)
+    # The pool whose supervisors own the rule; empty: only admins edit it. A rule applies
+    # only to mail that arrives in a mailbox of this pool (when set).
+    owner_pool_id = Column(Integer, ForeignKey("pool.id"), nullable=True, index=True)
+    owner_pool = relationship("Pool", foreign_keys=[owner_pool_id])
+    # Conditions (all optional).
+    sender_contains = Column(String(320), nullable=True)
+    recipient_contains = Column(String(320), nullable=True)
+    subject_contains = Column(String(256), nullable=True)
+    body_keywords = Column(String(512), nullable=True)  # comma-separated, any of them
+    header_name = Column(String(128), nullable=True)
+    header_value = Column(String(256), nullable=True)
+    # Actions (all optional).
+    set_pool_id = Column(Integer, ForeignKey("pool.id"), nullable=True)
+    set_pool = relationship("Pool", foreign_keys=[set_pool_id])
+    set_topic_id = Column(Integer, ForeignKey("topic.id"), nullable=True)
+    set_topic = relationship("Topic")
+    set_skill_id = Column(Integer, ForeignKey("skill.id"), nullable=True)
+    set_skill = relationship("Skill")
+    set_priority = Column(Integer, nullable=True)
+
+    def __repr__(self) -> str:
+        return self.name

@@ -20,6 +20,9 @@ class Pool(Model):
     sla_hours = Column(Integer, nullable=True)
     # Mail to a closed case reopens it within this many days, else opens a linked new case.
     reopen_days = Column(Integer, nullable=False, default=14)
+    # Acknowledge new cases from mail with an automatic answer (app.mail.autoresponse).
+    auto_response_enabled = Column(Boolean, nullable=False, default=False)
+    auto_response_text = Column(Text, nullable=True)
 
     mailboxes = relationship("Mailbox", back_populates="pool")
     memberships = relationship(
