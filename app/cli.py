@@ -169,3 +169,6 @@ def jobs_heartbeat(wait: bool):
 def register_cli(app) -> None:
     for group in (desk_cli, demo_cli, case_cli, jobs_cli):
         app.cli.add_command(group)
+    from app.outbox.cli import outbox_cli
+
+    app.cli.add_command(outbox_cli)

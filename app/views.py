@@ -25,6 +25,7 @@ def register_views(appbuilder) -> None:
     from app.customers.views import CustomerApi, CustomerView
     from app.mail.views import MailboxView, RawMessageView
     from app.organisation.views import PoolView, SkillView, TopicView
+    from app.outbox.views import OutboxView
     from forms_designer.views import IntakeFormView
 
     appbuilder.add_view(CaseView, "Cases", icon="fa-inbox", category="Desk")
@@ -40,7 +41,11 @@ def register_views(appbuilder) -> None:
                         category="Configuration")
     appbuilder.add_view(RawMessageView, "Raw mail", icon="fa-archive", category="Archive")
     appbuilder.add_view(EventView, "Events", icon="fa-history", category="Archive")
+    appbuilder.add_view(OutboxView, "Outbox", icon="fa-paper-plane", category="Desk")
     appbuilder.add_api(CaseApi)
     appbuilder.add_api(MessageApi)
     appbuilder.add_api(CustomerApi)
     appbuilder.add_api(EventApi)
+    from app.answering.views import register_answering
+
+    register_answering(appbuilder)  # templates, documents, case actions, portal link page

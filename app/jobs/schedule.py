@@ -5,9 +5,14 @@ Later features add their entries here (mail fetch every minute, outbox delivery,
 
 from __future__ import annotations
 
+from app.answering import tasks as answering_tasks
 from app.jobs import tasks
+from app.outbox import tasks as outbox_tasks
+from app.outbox.settings import setting as outbox_setting
 
 # (function, queue name, interval in seconds)
 PERIODIC_JOBS = [
     (tasks.heartbeat, "default", 300),
+    (answering_tasks.return_postponed_cases, "default", 300),
+    (outbox_tasks.deliver_outbox, "mail", int(outbox_setting("OUTBOX_DELIVERY_INTERVAL"))),
 ]

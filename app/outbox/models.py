@@ -50,6 +50,20 @@ class OutboxMail(Model):
     last_error = Column(Text, nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     sent_at = Column(DateTime, nullable=True)
+    # Envelope sender (MAIL FROM); "" is the null sender <> of auto-responses (RFC 3834),
+    # NULL means ``sender``.
+    envelope_from = Column(String(320), nullable=True)
+    # Delivery bookkeeping (migration 0005). While ``status`` is 'sending', ``claim_token``
+    # names the worker round that owns the row and ``next_attempt_at`` is the end of its lease.
+    claim_token = Column(String(32), nullable=True)
+    # Set just before the SMTP hand-over of the row; a row left in 'sending' with this set
+    # may have reached the relay (see app.outbox.delivery, "interrupted deliveries").
+    handed_over_at = Column(DateTime, nullable=True)
+    smtp_reply = Column(String(512), nullable=True)  # the relay's answer to DATA
+
+    @property
+    def is_automatic(self) -> bool:
+        return self.envelope_from == ""
 
     def __repr__(self) -> str:
         return f"{self.kind} to {self.recipient} ({self.status})"

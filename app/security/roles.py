@@ -18,6 +18,11 @@ READ = "can_(list|show|get|info|download)"
 WRITE = "can_(list|show|get|info|add|edit|post|put|download)"
 CASE_WORK = "can_(list|show|get|info|edit|put|transition|claim|release|close|case_action|thread)"
 
+# Agent case actions of app/answering (view and API share the "CaseAction" permissions);
+# approving replies is for supervisors.
+ANSWERING_AGENT_ACTIONS = "can_(reply|note|forward|postpone|close|reopen|open)"
+ANSWERING_SUPERVISOR_ACTIONS = "can_(reply|note|forward|postpone|close|reopen|open|approve)"
+
 _SELF_SERVICE = [
     ["UserInfoEditView", "can_this_form_(get|post)"],
     ["ResetMyPasswordView", "can_this_form_(get|post)"],
@@ -34,6 +39,10 @@ AGENT_PERMISSIONS = [
     ["Skill", READ],
     ["Topic", READ],
     ["Mailbox", READ],
+    # Answering (app/answering): case actions, templates and the document library.
+    ["CaseAction", ANSWERING_AGENT_ACTIONS],
+    ["(ResponseTemplate|Document)", READ],
+    ["(Answering|Templates|Documents|Open a case)", "menu_access"],
     *_SELF_SERVICE,
 ]
 
@@ -44,6 +53,12 @@ SUPERVISOR_PERMISSIONS = [
     ["Pool", "can_(list|show|get|info|edit|put)"],
     ["(Mailbox|Skill|Topic|Agent|Membership|Absence|IntakeForm)", WRITE],
     ["(Event|RawMessage)", READ],
+    ["Outbox", "can_(list|show|retry)"],
+    ["Outbox", "menu_access"],
+    ["CaseAction", ANSWERING_SUPERVISOR_ACTIONS],
+    ["(ResponseTemplate|PoolLayout|Signature|Document)", WRITE],
+    ["(Answering|Templates|Headers & footers|Signatures|Documents|Document versions"
+     "|Open a case)", "menu_access"],
     ["(Configuration|Mailboxes|Skills|Topics|Agents|Memberships|Absences|Events|Raw mail)",
      "menu_access"],
     *_SELF_SERVICE,
@@ -52,6 +67,7 @@ SUPERVISOR_PERMISSIONS = [
 MANAGER_PERMISSIONS = [
     ["(Case|Message|Customer|Pool|Mailbox|Skill|Topic|Agent|Membership|Absence|IntakeForm"
      "|Event|RawMessage)", READ],
+    ["(ResponseTemplate|PoolLayout|Signature|Document)", READ],
     [".*", "menu_access"],
     *_SELF_SERVICE,
 ]

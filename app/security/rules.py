@@ -169,6 +169,17 @@ def raw_message_criterion(user):
     )
 
 
+def outbox_criterion(user):
+    """Outgoing mail of the cases the user sees; mail without a case for admins/managers."""
+    from app.outbox.models import OutboxMail
+
+    if sees_everything(user):
+        return true()
+    if not role_names(user):
+        return false()
+    return OutboxMail.case_id.in_(_visible_case_ids(user))
+
+
 def membership_criterion(user):
     from app.agents.models import PoolMembership
 
@@ -211,6 +222,70 @@ def user_criterion(user):
     return or_(User.id.in_(colleagues), User.id == user.id)
 
 
+def _pool_scoped(column, user):
+    """Rows of the user's pools, plus rows without a pool (desk-wide)."""
+    if sees_everything(user):
+        return true()
+    if not role_names(user):
+        return false()
+    return or_(column.is_(None), column.in_(member_pool_ids(user)))
+
+
+def response_template_criterion(user):
+    from app.answering.models import ResponseTemplate
+
+    return _pool_scoped(ResponseTemplate.pool_id, user)
+
+
+def document_criterion(user):
+    from app.answering.models import Document
+
+    return _pool_scoped(Document.pool_id, user)
+
+
+def document_version_criterion(user):
+    from app.answering.models import Document, DocumentVersion
+
+    if sees_everything(user):
+        return true()
+    return DocumentVersion.document_id.in_(select(Document.id).where(document_criterion(user)))
+
+
+def pool_layout_criterion(user):
+    from app.answering.models import PoolLayout
+
+    if sees_everything(user):
+        return true()
+    if not role_names(user):
+        return false()
+    return PoolLayout.pool_id.in_(member_pool_ids(user))
+
+
+def agent_signature_criterion(user):
+    from app.agents.models import AgentProfile
+    from app.answering.models import AgentSignature
+
+    if sees_everything(user):
+        return true()
+    return AgentSignature.agent_id.in_(select(AgentProfile.id).where(agent_criterion(user)))
+
+
+def reply_criterion(user):
+    from app.answering.models import Reply
+
+    if sees_everything(user):
+        return true()
+    return Reply.case_id.in_(_visible_case_ids(user))
+
+
+def reply_attachment_criterion(user):
+    from app.answering.models import Reply, ReplyAttachment
+
+    if sees_everything(user):
+        return true()
+    return ReplyAttachment.reply_id.in_(select(Reply.id).where(reply_criterion(user)))
+
+
 def _criteria():
     from flask_appbuilder.security.sqla.models import User
 
@@ -220,6 +295,7 @@ def _criteria():
     from app.customers.models import Customer
     from app.mail.models import Mailbox, RawMessage
     from app.organisation.models import Pool
+    from app.outbox.models import OutboxMail
 
     return {
         Case: case_criterion,
@@ -229,9 +305,33 @@ def _criteria():
         Pool: pool_criterion,
         Mailbox: mailbox_criterion,
         RawMessage: raw_message_criterion,
+        OutboxMail: outbox_criterion,
         PoolMembership: membership_criterion,
         AgentProfile: agent_criterion,
         User: user_criterion,
+        **_answering_criteria(),
+    }
+
+
+def _answering_criteria():
+    from app.answering.models import (
+        AgentSignature,
+        Document,
+        DocumentVersion,
+        PoolLayout,
+        Reply,
+        ReplyAttachment,
+        ResponseTemplate,
+    )
+
+    return {
+        ResponseTemplate: response_template_criterion,
+        Document: document_criterion,
+        DocumentVersion: document_version_criterion,
+        PoolLayout: pool_layout_criterion,
+        AgentSignature: agent_signature_criterion,
+        Reply: reply_criterion,
+        ReplyAttachment: reply_attachment_criterion,
     }
 
 

@@ -1,0 +1,33 @@
+"""RQ jobs of the outbox. They carry no mail, only the wish to deliver what the database holds,
+so a job lost with Redis costs a few seconds, never a mail."""
+
+from __future__ import annotations
+
+import time
+
+from app.jobs.context import in_app_context
+
+ROUND_BUDGET_SECONDS = 50  # a scheduled round stops claiming after this; the next one goes on
+
+
+@in_app_context
+def deliver_outbox() -> dict:
+    """Deliver every due outbox row (scheduled every few seconds, and after new mail commits)."""
+    from app.outbox.delivery import RoundReport, deliver_due
+
+    report = RoundReport()
+    started = time.monotonic()
+    while time.monotonic() - started < ROUND_BUDGET_SECONDS:
+        batch = deliver_due(max_rows=500)
+        report.add(batch)
+        if batch.claimed < 500:
+            break
+    return report.as_dict()
+
+
+@in_app_context
+def deliver_mail(outbox_id: int) -> dict:
+    """Deliver one outbox row now, if it is due and nobody else is sending it."""
+    from app.outbox.delivery import deliver_one
+
+    return deliver_one(int(outbox_id)).as_dict()
