@@ -1,23 +1,51 @@
 """The intake service: every channel (IMAP, POP3, pipe, webhook, import) hands raw bytes here.
 
-STUB written by the foundation; the mail-intake work replaces the processing part. The
-interface below is fixed (channels are written against it):
+The interface is fixed (channels are written against it)::
 
     receive(raw, *, mailbox, source, source_ref=None, recipient=None) -> IntakeResult
 
-``receive`` commits the RawMessage row (and, for big mail, the file) *before* it parses
-anything, then processes it; a failure while processing leaves the row quarantined with its
-error, never lost. It raises only when the bytes could not be stored at all (the caller then
-must keep the mail: IMAP does not flag it, the pipe exits 75, the webhook answers 5xx).
+**Store first, then process.** ``receive`` commits the RawMessage row (small mail in the row,
+big mail as a file in the content-addressed store) *before* it parses anything. Processing runs
+in a second transaction: duplicate check, parsing, hygiene, threading, case, message,
+attachments, auto-response. Any exception while processing rolls that transaction back and
+marks the raw row ``quarantined`` with the error, so the mail is listed in the admin UI and can
+be re-processed (``reprocess``); it is never lost. ``receive`` raises only when the bytes could
+not be stored at all; the caller must then keep the mail (IMAP does not flag it, the pipe exits
+75, the webhook answers 5xx).
+
+``raw`` may be bytes or a binary stream (big mail is streamed to disk, never held twice).
 """
 
 from __future__ import annotations
 
-import hashlib
+import logging
+import re
 from dataclasses import dataclass
+from datetime import timedelta
 
+from flask import current_app
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.audit.actor import acting_as
+from app.audit.tracking import _record
+from app.cases import services
+from app.cases.models import Case, Message, MessageDirection
+from app.cases.workflow import CaseStatus, transition
+from app.core.timeutil import utcnow
+from app.customers.models import Customer
 from app.extensions import db
-from app.mail.models import RawMessage
+from app.mail import autoresponse, bounces, hygiene, store
+from app.mail import rules as category_rules
+from app.mail import threading as mail_threading
+from app.mail.models import Attachment, Mailbox, RawMessage
+from app.mail.parsing import parse_bytes, parse_stream
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ATTACHMENTS_MAX_BYTES = 30 << 20
+# Machine mail is added to its case but never changes the case's state (no reopen).
+KEEPS_STATE = frozenset({"ooo", "auto_reply", "bounce", "bulk", "loop", "own_loop"})
 
 
 @dataclass
@@ -29,12 +57,361 @@ class IntakeResult:
     error: str | None = None
 
 
-def receive(raw: bytes, *, mailbox, source: str, source_ref: str | None = None,
-            recipient: str | None = None) -> IntakeResult:
-    row = RawMessage(
-        mailbox=mailbox, source=source, source_ref=source_ref, sha256=hashlib.sha256(raw).hexdigest(),
-        size=len(raw), content=raw, status="stored",
+class Quarantine(Exception):
+    """Processing cannot continue for a reason a person must look at (shown as the error)."""
+
+
+_MID_HEADER = re.compile(rb"^message-id:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.M)
+
+
+def quick_message_id(head: bytes) -> str | None:
+    """The Message-ID from the header block, without parsing the mail (for the dedupe key)."""
+    end = head.find(b"\r\n\r\n")
+    end2 = head.find(b"\n\n")
+    cut = min(x for x in (end, end2, len(head)) if x >= 0)
+    m = _MID_HEADER.search(head[:cut])
+    if not m:
+        return None
+    ids = re.findall(rb"<[^<>\s]+>", m.group(1))
+    if not ids:
+        return None
+    return ids[0].decode("ascii", "replace")[:998]
+
+
+def receive(
+    raw,
+    *,
+    mailbox,
+    source: str,
+    source_ref: str | None = None,
+    recipient: str | None = None,
+    process: bool = True,
+) -> IntakeResult:
+    """Store ``raw`` (commit), then process it; see the module docstring."""
+    row = store_raw(raw, mailbox=mailbox, source=source, source_ref=source_ref, recipient=recipient)
+    if not process:
+        return IntakeResult(raw_id=row.id, status=row.status)
+    return process_raw(row)
+
+
+def store_raw(
+    raw, *, mailbox, source: str, source_ref: str | None = None, recipient: str | None = None
+) -> RawMessage:
+    """Commit the raw bytes; raise if that is impossible (nothing half-stored remains)."""
+    try:
+        if isinstance(raw, (bytes, bytearray, memoryview)):
+            stored = store.put_bytes(bytes(raw))
+        else:
+            stored = store.put_stream(raw, max_bytes=current_app.config.get("INBOUND_MAX_BYTES"))
+        if stored.content is not None:
+            head = stored.content[:65536]
+        else:
+            with store.open_path(stored.path) as fh:
+                head = fh.read(65536)
+        mailbox_id = mailbox.id if isinstance(mailbox, Mailbox) else mailbox
+        row = RawMessage(
+            mailbox_id=mailbox_id,
+            source=(source or "unknown")[:32],
+            source_ref=(source_ref or None) and str(source_ref)[:256],
+            sha256=stored.sha256,
+            size=stored.size,
+            content=stored.content,
+            path=stored.path,
+            message_id_header=quick_message_id(head),
+            status="stored",
+            recipient=(recipient or None) and recipient.strip().lower()[:320],
+        )
+        db.session.add(row)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return row
+
+
+def reprocess(raw_id: int) -> IntakeResult:
+    """Run processing again for a stored or quarantined raw message (button and CLI)."""
+    row = db.session.get(RawMessage, raw_id)
+    if row is None:
+        raise Quarantine(f"no raw message #{raw_id}")
+    if row.status in ("processed", "duplicate"):
+        return IntakeResult(row.id, row.status, case_id=row.case_id, error="already processed")
+    return process_raw(row)
+
+
+def process_raw(row: RawMessage) -> IntakeResult:
+    """Process a stored raw message; on any error quarantine it (committed) instead."""
+    row_id = row.id
+    try:
+        with acting_as(None):
+            return _process(row)
+    except Exception as exc:
+        db.session.rollback()
+        error = (
+            f"{type(exc).__name__}: {exc}"[:4000]
+            if not isinstance(exc, Quarantine)
+            else str(exc)[:4000]
+        )
+        log.warning("raw message #%s quarantined: %s", row_id, error)
+        try:
+            db.session.execute(
+                update(RawMessage)
+                .where(RawMessage.id == row_id)
+                .values(status="quarantined", error=error, processed_at=utcnow())
+            )
+            db.session.commit()
+        except Exception:  # the database went away: the row stays 'stored' for a retry
+            db.session.rollback()
+            log.exception("could not quarantine raw message #%s", row_id)
+            return IntakeResult(row_id, "stored", error=error)
+        return IntakeResult(row_id, "quarantined", error=error)
+
+
+def _attachment_cap() -> int:
+    return int(
+        current_app.config.get("INTAKE_ATTACHMENTS_MAX_BYTES") or DEFAULT_ATTACHMENTS_MAX_BYTES
     )
-    db.session.add(row)
+
+
+def _parse(row: RawMessage):
+    cap = _attachment_cap()
+    if row.content is not None:
+        return parse_bytes(row.content, attachment_cap=cap), row.content
+    with store.open_path(row.path) as fh:
+        return parse_stream(fh, attachment_cap=cap), None
+
+
+def _process(row: RawMessage) -> IntakeResult:
+    row_id = row.id
+    mailbox = row.mailbox
+    if mailbox is None:
+        raise Quarantine(
+            "no mailbox: the recipient address is not one of our mailboxes "
+            "(choose one and re-process, or import with --mailbox)"
+        )
+    # 1. Duplicate check on (mailbox, Message-ID, sha256).
+    flags: set[str] = set()
+    conditions = [RawMessage.sha256 == row.sha256]
+    if row.message_id_header:
+        conditions.append(RawMessage.message_id_header == row.message_id_header)
+    earlier = db.session.execute(
+        select(RawMessage.id, RawMessage.sha256, RawMessage.case_id)
+        .where(RawMessage.mailbox_id == row.mailbox_id, RawMessage.id < row_id, or_(*conditions))
+        .order_by(RawMessage.id)
+        .limit(10)
+    ).all()
+    same = next((e for e in earlier if e.sha256 == row.sha256), None)
+    if same is not None:
+        row.status, row.outcome, row.case_id = "duplicate", "duplicate", same.case_id
+        row.error = f"identical to raw message #{same.id}"
+        row.processed_at = utcnow()
+        db.session.commit()
+        return IntakeResult(row_id, "duplicate", case_id=same.case_id)
+    if earlier:
+        flags.add("reused_message_id")
+
+    # 2. Parse and classify.
+    parsed, raw_bytes = _parse(row)
+    flags |= hygiene.classify(parsed)
+    if parsed.oversize:
+        flags.add("oversize")
+    report = None
+    extra_ids = []
+    if "bounce" in flags:
+        report = bounces.analyse(parsed, raw_bytes)
+        if report.original_message_id:
+            extra_ids.append(report.original_message_id)
+
+    # 3. Thread.
+    match = mail_threading.find_case(parsed, recipient=row.recipient, extra_ids=extra_ids)
+    case, follows, reopened = match.case, None, False
+    customer = _customer(parsed.from_address, parsed.from_name) if parsed.from_address else None
+    if case is not None and case.status == CaseStatus.CLOSED:
+        if flags & KEEPS_STATE:
+            pass  # an out-of-office or bounce joins the closed case as it is
+        elif case.closed_at and case.closed_at >= utcnow() - timedelta(
+            days=case.pool.reopen_days if case.pool else 14
+        ):
+            transition(case, CaseStatus.IN_PROGRESS.value, reason="reopened by a customer mail")
+            reopened = True
+        else:
+            follows, case = case, None
+    new_case = case is None
+    routing = None
+    if new_case:
+        routing = category_rules.route(parsed, mailbox, row.recipient)
+        case = services.open_case(
+            pool=routing.pool,
+            subject=parsed.subject or "(no subject)",
+            customer=customer,
+            mailbox=mailbox,
+            topic=routing.topic,
+            required_skill=routing.skill,
+            priority=routing.priority,
+            follows_case=follows,
+            commit=False,
+        )
+
+    # 4. The message and its attachments.
+    message = Message(
+        case=case,
+        direction=MessageDirection.INBOUND,
+        from_address=parsed.from_address,
+        to_addresses=", ".join(parsed.to) or None,
+        cc_addresses=", ".join(parsed.cc) or None,
+        subject=parsed.subject or None,
+        body_text=parsed.text,
+        message_id=parsed.message_id,
+        in_reply_to=parsed.in_reply_to,
+        references=parsed.references,
+        raw_message_id=row_id,
+    )
+    db.session.add(message)
+    if parsed.attachments or parsed.html:
+        db.session.flush()
+        cids = _store_attachments(message, parsed.attachments)
+        if parsed.html:
+            from app.mail.sanitize import clean_html
+
+            message.body_html = clean_html(
+                parsed.html,
+                cid_url=lambda cid: f"/mail/attachment/{cids[cid]}" if cid in cids else "",
+                allow_remote_images=bool(current_app.config.get("MAIL_ALLOW_REMOTE_IMAGES")),
+            )
+
+    # 5. Hygiene consequences, events, auto-response.
+    details = {"raw_message": row_id, "flags": sorted(flags)}
+    if match.rule:
+        details["threaded_by"] = match.rule
+    if match.refused:
+        _record(db.session, case, "subject tag refused", details={"reason": match.refused})
+    if routing is not None and routing.rule is not None:
+        _record(db.session, case, "category rule", new=routing.rule.name)
+    if report is not None and report.permanent:
+        marked = _mark_undeliverable(report.permanent)
+        _record(
+            db.session,
+            case,
+            "bounce",
+            new=", ".join(sorted(report.permanent)),
+            details={"permanent": sorted(report.permanent), "marked": marked},
+        )
+    if flags & {"ooo", "auto_reply"} and not new_case:
+        _record(db.session, case, "auto-reply received", details=details)
+    if "reused_message_id" in flags:
+        _record(db.session, case, "reused Message-ID", new=parsed.message_id, details=details)
+    if "oversize" in flags:
+        _record(
+            db.session,
+            case,
+            "attachments too large",
+            details={"raw_message": row_id, "limit_bytes": _attachment_cap()},
+        )
+        if not hygiene.suppresses_auto_response(flags):
+            autoresponse.queue_oversize_notice(case, parsed, mailbox, _attachment_cap())
+    if reopened:
+        details["reopened"] = True
+    if new_case and not hygiene.suppresses_auto_response(flags):
+        autoresponse.queue_auto_response(case, parsed, mailbox)
+
+    row.status, row.error, row.processed_at = "processed", None, utcnow()
+    row.case = case
+    row.outcome = "new_case" if new_case else "threaded"
+    row.add_flags(*flags)
     db.session.commit()
-    return IntakeResult(raw_id=row.id, status=row.status)
+    return IntakeResult(row_id, "processed", case_id=case.id, message_id=message.id)
+
+
+def _customer(address: str, name: str | None) -> Customer:
+    customer = db.session.scalar(select(Customer).where(Customer.email == address))
+    if customer is not None:
+        return customer
+    try:
+        with db.session.begin_nested():
+            customer = Customer(email=address, name=(name or None) and name[:256])
+            db.session.add(customer)
+    except IntegrityError:  # another process created him a moment ago
+        customer = db.session.scalar(select(Customer).where(Customer.email == address))
+    return customer
+
+
+def _mark_undeliverable(addresses) -> list[str]:
+    marked = []
+    for customer in db.session.scalars(select(Customer).where(Customer.email.in_(addresses))):
+        if not customer.undeliverable:
+            customer.undeliverable = True
+            marked.append(customer.email)
+    return marked
+
+
+def _store_attachments(message: Message, attachments) -> dict[str, int]:
+    """Files into the store, rows into ``attachment``; winmail.dat expanded beside itself.
+    Returns {content-id: attachment id} for the cid: links of the HTML body."""
+    cids: dict[str, int] = {}
+    rows = []
+    for att in attachments:
+        sha = att.sha256 or store.put_file(att.data or b"")
+        row = Attachment(
+            message_id=message.id,
+            sha256=sha,
+            size=att.size,
+            content_type=(att.content_type or "application/octet-stream")[:255],
+            filename=att.filename,
+            content_id=(att.content_id or None) and att.content_id[:512],
+            inline=bool(att.inline),
+        )
+        rows.append(row)
+        is_tnef = att.content_type == "application/ms-tnef" or (
+            (att.filename or "").lower() == "winmail.dat"
+        )
+        if is_tnef:
+            rows.extend(_expand_tnef(message, att, sha))
+    db.session.add_all(rows)
+    db.session.flush()
+    for row in rows:
+        if row.content_id:
+            cids[row.content_id] = row.id
+    return cids
+
+
+def _expand_tnef(message: Message, att, sha: str) -> list[Attachment]:
+    try:
+        from tnefparse import TNEF
+
+        data = att.data if att.data is not None else store.read_blob(sha)
+        tnef = TNEF(data, do_checksum=False)
+    except Exception as exc:  # keep winmail.dat itself; say why it was not expanded
+        log.info("winmail.dat not expanded: %s", exc)
+        return []
+    out = []
+    for inner in tnef.attachments:
+        try:
+            name = inner.long_filename() or inner.name
+        except Exception:
+            name = None
+        content = inner.data or b""
+        out.append(
+            Attachment(
+                message_id=message.id,
+                sha256=store.put_file(content),
+                size=len(content),
+                content_type="application/octet-stream",
+                filename=(name or "attachment")[:500],
+                inline=False,
+            )
+        )
+    return out
+
+
+def mailbox_for(address: str | None):
+    """The mailbox of an address, ``support+token@desk`` included; None when unknown."""
+    if not address:
+        return None
+    address = address.strip().lower()
+    local, _, domain = address.partition("@")
+    base = f"{local.split('+', 1)[0]}@{domain}"
+    return db.session.scalar(select(Mailbox).where(Mailbox.address.in_({address, base})))
+
+
+def case_of(result: IntakeResult):
+    return db.session.get(Case, result.case_id) if result.case_id else None

@@ -1,0 +1,107 @@
+"""Auto-responses: tell a customer that his mail became a case, and when to expect an answer.
+
+Enabled per pool (``Pool.auto_response_enabled``), overridable per mailbox. The text is a
+template with ``{case_number}``, ``{subject}``, ``{due}``, ``{hours}``, ``{customer_name}`` and
+``{case_tag}``. The mail is queued in the outbox in the same transaction that creates the case,
+so either both exist or neither. Machine mail (auto-replies, bulk, bounces, loops) never gets
+one, and the outbox's hygiene check applies the per-recipient limits on top.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from app.mail import identity
+
+DEFAULT_TEXT = (
+    "Hello {customer_name},\n\n"
+    "thank you for your message. We have registered it as case {case_number} and will answer "
+    "by {due} UTC (within {hours} hours).\n\n"
+    "Please keep {case_tag} in the subject when you write to us about this matter.\n"
+)
+
+
+class _Safe(dict):
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
+def settings(mailbox, pool) -> tuple[bool, str]:
+    enabled = mailbox.auto_response_enabled if mailbox is not None else None
+    if enabled is None:
+        enabled = bool(pool is not None and pool.auto_response_enabled)
+    text = (
+        (mailbox.auto_response_text if mailbox is not None else None)
+        or (pool.auto_response_text if pool is not None else None)
+        or DEFAULT_TEXT
+    )
+    return bool(enabled), text
+
+
+def render(text: str, case, customer_name: str | None) -> str:
+    hours = current_app.config["DEFAULT_SLA_HOURS"]
+    if case.pool is not None and case.pool.sla_hours:
+        hours = case.pool.sla_hours
+    values = _Safe(
+        case_number=case.number,
+        subject=case.subject,
+        hours=hours,
+        due=f"{case.sla_due_at:%Y-%m-%d %H:%M}" if case.sla_due_at else "-",
+        customer_name=customer_name or "",
+        case_tag=identity.case_tag(case.number),
+    )
+    try:
+        return text.format_map(values)
+    except (ValueError, IndexError, AttributeError, KeyError):
+        return DEFAULT_TEXT.format_map(values)
+
+
+def queue_auto_response(case, parsed, mailbox):
+    """Queue the acknowledgement for a new case; returns the OutboxMail row or None."""
+    from app.outbox.services import queue_mail
+
+    enabled, text = settings(mailbox, case.pool)
+    to = parsed.reply_to or parsed.from_address
+    if not enabled or not to:
+        return None
+    references = " ".join(filter(None, [parsed.references, parsed.message_id])) or None
+    return queue_mail(
+        kind="auto_response",
+        to=to,
+        case=case,
+        mailbox=mailbox,
+        automatic=True,
+        subject=identity.tag_subject(
+            f"Re: {parsed.subject}" if parsed.subject else "Your message", case.number
+        ),
+        text=render(text, case, parsed.from_name),
+        in_reply_to=parsed.message_id,
+        references=references,
+        reply_to=identity.plus_address(mailbox.address, case.id) if mailbox else None,
+    )
+
+
+def queue_oversize_notice(case, parsed, mailbox, cap: int):
+    """Tell the sender that attachments were too big to take in (the raw mail is kept)."""
+    from app.outbox.services import queue_mail
+
+    to = parsed.reply_to or parsed.from_address
+    if not to:
+        return None
+    text = (
+        f"Hello {parsed.from_name or ''},\n\nyour message reached us as case {case.number}, but "
+        f"its attachments exceed our limit of {cap // (1 << 20)} MB, so we could not take "
+        "them in. Please send them in smaller parts or as a download link.\n"
+    )
+    return queue_mail(
+        kind="oversize_notice",
+        to=to,
+        case=case,
+        mailbox=mailbox,
+        automatic=True,
+        subject=identity.tag_subject(
+            f"Re: {parsed.subject}" if parsed.subject else "Your message", case.number
+        ),
+        text=text,
+        in_reply_to=parsed.message_id,
+    )

@@ -1,0 +1,646 @@
+"""Turn raw mail bytes into what the desk needs: addresses, subject, threading headers, the body
+as text and sanitised HTML, attachments and delivery reports.
+
+Real mail is messy (see the project notes): about one message in thirteen trips the stdlib
+parser somewhere. So:
+
+* the stdlib parser runs with ``policy.default`` and every step is guarded; if the structured
+  walk fails, the message is parsed again with ``compat32`` and walked the legacy way;
+* headers are read raw (``raw_items``) and decoded here: RFC 2047 words, and raw 8-bit bytes
+  recovered as UTF-8, else cp1252. This is also the lazy part: no header object is built for
+  the dozens of headers nobody looks at;
+* charset labels are mapped the way browsers do (WHATWG: latin-1 is cp1252, gb2312 is gb18030
+  ...); undecodable bytes become U+FFFD instead of an exception;
+* big mail (stored on disk) is split by a streaming MIME reader that decodes attachments
+  straight into the file store, so a 25 MB attachment is never held in memory.
+"""
+
+from __future__ import annotations
+
+import binascii
+import codecs
+import email
+import email.header
+import email.parser
+import email.policy
+import email.utils
+import re
+from dataclasses import dataclass, field
+
+import webencodings
+
+HEADER_CAP = 998
+TEXT_CAP = 2_000_000  # characters of body text kept per message
+
+
+# --- charsets --------------------------------------------------------------------------------
+
+_OVERRIDES = {"gbk": "gb18030", "gb2312": "gb18030", "euc-kr": "cp949", "x-gbk": "gb18030"}
+_codec_cache: dict[str, object] = {}
+
+
+def codec_for(label: str | None):
+    """A codecs.CodecInfo for a MIME charset label (WHATWG mapping), or None if unknown."""
+    key = (label or "").strip().strip("\"'").lower()
+    if key in _codec_cache:
+        return _codec_cache[key]
+    info = None
+    if key in ("utf-7", "unicode-1-1-utf-7"):
+        info = codecs.lookup("utf-7")
+    elif key:
+        enc = webencodings.lookup(key)
+        if enc is not None:
+            name = _OVERRIDES.get(enc.name, enc.name)
+            try:
+                info = codecs.lookup(name)
+            except LookupError:
+                info = enc.codec_info
+        elif key in ("latin-1", "latin1"):
+            info = codecs.lookup("cp1252")
+        else:
+            try:
+                info = codecs.lookup(key)
+            except LookupError:
+                info = None
+    _codec_cache[key] = info
+    return info
+
+
+def decode_bytes(data: bytes, charset: str | None) -> str:
+    """Decode body bytes: declared charset (mapped), else UTF-8, else a guess; never raises."""
+    info = codec_for(charset) if charset else None
+    if info is not None:
+        try:
+            return info.decode(data, "replace")[0]
+        except Exception:
+            pass
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if charset:  # a label we do not know: let charset-normalizer guess
+        try:
+            from charset_normalizer import from_bytes
+
+            best = from_bytes(data[:200_000]).best()
+            if best is not None:
+                return data.decode(best.encoding, "replace")
+        except Exception:
+            pass
+    return data.decode("cp1252", "replace")
+
+
+# --- headers ---------------------------------------------------------------------------------
+
+_SURROGATES = re.compile("[\udc80-\udcff]")
+
+
+def _recover_8bit(value: str) -> str:
+    """Raw 8-bit header bytes (surrogate-escaped by the parser): UTF-8, else cp1252."""
+    if not _SURROGATES.search(value):
+        return value
+    data = value.encode("ascii", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", "replace")
+
+
+def decode_header(value) -> str:
+    """Decode a raw header value (RFC 2047 words, 8-bit bytes, folding) to one line of text."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        try:
+            value = str(value)
+        except Exception:
+            return ""
+    value = _recover_8bit(value)
+    value = re.sub(r"\r?\n[ \t]+", " ", value).replace("\r", "").replace("\n", " ")
+    if "=?" in value:
+        try:
+            parts = []
+            for chunk, charset in email.header.decode_header(value):
+                if isinstance(chunk, bytes):
+                    parts.append(decode_bytes(chunk, charset or "ascii"))
+                else:
+                    parts.append(chunk)
+            value = "".join(parts)
+        except Exception:
+            pass
+    return value.strip()[: HEADER_CAP * 4]
+
+
+def _addresses(values: list[str]) -> list[tuple[str, str]]:
+    """(name, lower-case address) pairs; garbage yields nothing rather than an error."""
+    try:
+        pairs = email.utils.getaddresses(values)
+    except Exception:
+        return []
+    out = []
+    for name, addr in pairs:
+        addr = (addr or "").strip().strip("<>").lower()
+        if "@" in addr and len(addr) <= 320 and " " not in addr:
+            out.append((decode_header(name), addr))
+    return out
+
+
+def _message_ids(value: str | None) -> list[str]:
+    return re.findall(r"<[^<>\s]+>", value or "")
+
+
+# --- the parsed result -------------------------------------------------------------------
+
+
+@dataclass
+class ParsedAttachment:
+    filename: str | None
+    content_type: str
+    content_id: str | None = None
+    inline: bool = False
+    data: bytes | None = None  # bytes still to be stored ...
+    sha256: str | None = None  # ... or already in the file store
+    size: int = 0
+
+
+@dataclass
+class ParsedMail:
+    headers: dict[str, list[str]] = field(default_factory=dict)  # lower-case name -> values
+    subject: str = ""
+    from_name: str = ""
+    from_address: str | None = None
+    to: list[str] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
+    reply_to: str | None = None
+    return_path: str | None = None
+    message_id: str | None = None
+    in_reply_to: str | None = None
+    references: str | None = None
+    text: str = ""
+    html: str | None = None  # unsanitised; intake sanitises after it knows attachment links
+    attachments: list[ParsedAttachment] = field(default_factory=list)
+    content_type: str = "text/plain"
+    delivery_status: list[dict[str, str]] = field(default_factory=list)
+    original_message_id: str | None = None  # of the mail a bounce reports on
+    original_headers: dict[str, str] = field(default_factory=dict)
+    defects: list[str] = field(default_factory=list)
+    oversize: bool = False  # attachments beyond the per-message cap were not extracted
+    message: object | None = None  # the stdlib Message (for flufl.bounce), small mail only
+
+    def header(self, name: str) -> str | None:
+        values = self.headers.get(name.lower())
+        return values[0] if values else None
+
+    @property
+    def all_recipients(self) -> list[str]:
+        return self.to + self.cc
+
+
+def _fill_headers(parsed: ParsedMail, items) -> None:
+    for name, value in items:
+        parsed.headers.setdefault(str(name).lower(), []).append(decode_header(value))
+    h = parsed.header
+    parsed.subject = (h("subject") or "")[:HEADER_CAP]
+    sender = _addresses(parsed.headers.get("from", [])) or _addresses(
+        parsed.headers.get("sender", [])
+    )
+    if sender:
+        parsed.from_name, parsed.from_address = sender[0]
+    parsed.to = [a for _, a in _addresses(parsed.headers.get("to", []))]
+    parsed.cc = [a for _, a in _addresses(parsed.headers.get("cc", []))]
+    reply_to = _addresses(parsed.headers.get("reply-to", []))
+    parsed.reply_to = reply_to[0][1] if reply_to else None
+    rp = h("return-path")
+    if rp is not None:
+        parsed.return_path = rp.strip().strip("<>").strip().lower()
+    mids = _message_ids(h("message-id"))
+    parsed.message_id = mids[0][:HEADER_CAP] if mids else None
+    irt = _message_ids(h("in-reply-to"))
+    parsed.in_reply_to = " ".join(irt)[:HEADER_CAP] or None
+    refs = _message_ids(" ".join(parsed.headers.get("references", [])))
+    parsed.references = " ".join(refs[-50:]) or None
+
+
+# --- small mail: the stdlib parser -----------------------------------------------------------
+
+
+class LazyPolicy(email.policy.EmailPolicy):
+    """``policy.default`` whose headers are handed out as raw strings.
+
+    The structured header objects of ``policy.default`` cost more than the whole rest of the
+    parse (the parser itself asks for Content-Type several times per part). We decode the few
+    headers we need ourselves (``decode_header``), so nothing else ever builds one.
+    """
+
+    def header_fetch_parse(self, name, value):
+        return value
+
+
+LAZY = LazyPolicy()
+
+
+def parse_bytes(raw: bytes, *, attachment_cap: int | None = None) -> ParsedMail:
+    """Parse ``raw`` with policy.default; on any failure of the walk, again with compat32."""
+    parsed = None
+    try:
+        msg = email.parser.BytesParser(policy=LAZY).parsebytes(raw)
+        parsed = _from_message(msg, attachment_cap)
+    except Exception as exc:
+        first_error = f"{type(exc).__name__}: {exc}"
+        msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
+        parsed = _from_message(msg, attachment_cap)
+        parsed.defects.append(f"policy.default failed ({first_error}); compat32 used")
+    return parsed
+
+
+def _from_message(msg, attachment_cap: int | None) -> ParsedMail:
+    parsed = ParsedMail(message=msg)
+    _fill_headers(parsed, msg.raw_items())
+    parsed.content_type = _ctype(msg)
+    parsed.defects.extend(type(d).__name__ for d in getattr(msg, "defects", []) or [])
+    walker = _Walker(parsed, attachment_cap)
+    walker.walk(msg)
+    walker.finish()
+    return parsed
+
+
+def _ctype(part) -> str:
+    try:
+        return part.get_content_type()
+    except Exception:
+        return "text/plain"
+
+
+def _param(part, name: str) -> str | None:
+    try:
+        value = part.get_param(name)
+    except Exception:
+        return None
+    if isinstance(value, tuple):  # RFC 2231
+        try:
+            value = email.utils.collapse_rfc2231_value(value)
+        except Exception:
+            value = value[2]
+    return decode_header(value) if value is not None else None
+
+
+def _filename(part) -> str | None:
+    name = None
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if name is None:
+        name = _param(part, "name")
+    return decode_header(name)[:500] if name else None
+
+
+def _disposition(part) -> str:
+    try:
+        value = part.get("content-disposition")
+    except Exception:
+        return ""
+    return str(value or "").split(";")[0].strip().lower()
+
+
+def _payload_bytes(part) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        data = None
+    if data is None:
+        payload = part.get_payload()
+        if isinstance(payload, str):
+            data = payload.encode("utf-8", "surrogateescape")
+        else:
+            data = b""
+    return data
+
+
+class _Walker:
+    """Collects body and attachments from a stdlib Message tree."""
+
+    def __init__(self, parsed: ParsedMail, attachment_cap: int | None):
+        self.parsed = parsed
+        self.cap = attachment_cap
+        self.used = 0
+        self.texts: list[str] = []
+        self.htmls: list[str] = []
+
+    def walk(self, part, depth: int = 0) -> None:
+        if depth > 30:
+            return
+        ctype = _ctype(part)
+        if part.is_multipart() and not ctype.startswith("message/"):
+            payload = part.get_payload()
+            if ctype == "multipart/alternative" and isinstance(payload, list):
+                self._alternative(payload, depth)
+                return
+            for sub in payload if isinstance(payload, list) else []:
+                self.walk(sub, depth + 1)
+            return
+        if ctype == "message/delivery-status":
+            self._delivery_status(part)
+            return
+        if ctype in ("message/rfc822", "message/global", "text/rfc822-headers"):
+            self._embedded(part, ctype)
+            return
+        disposition = _disposition(part)
+        filename = _filename(part)
+        if ctype in ("text/plain", "text/html") and disposition != "attachment":
+            text = decode_bytes(_payload_bytes(part), _param(part, "charset"))
+            (self.texts if ctype == "text/plain" else self.htmls).append(text)
+            return
+        self._attachment(part, ctype, filename, disposition)
+
+    def _alternative(self, parts, depth: int) -> None:
+        """Pick one body of an alternative: HTML and text both kept for the choice later."""
+        for sub in parts:
+            self.walk(sub, depth + 1)
+
+    def _attachment(self, part, ctype, filename, disposition) -> None:
+        data = _payload_bytes(part)
+        if self.cap is not None and self.used + len(data) > self.cap:
+            self.parsed.oversize = True
+            return
+        self.used += len(data)
+        cid = None
+        try:
+            cid = part.get("content-id")
+        except Exception:
+            cid = None
+        cid = str(cid).strip().strip("<>") if cid else None
+        self.parsed.attachments.append(
+            ParsedAttachment(
+                filename=filename,
+                content_type=ctype,
+                content_id=cid,
+                inline=disposition == "inline" or (cid is not None and disposition != "attachment"),
+                data=data,
+                size=len(data),
+            )
+        )
+
+    def _delivery_status(self, part) -> None:
+        payload = part.get_payload()
+        blocks = payload if isinstance(payload, list) else []
+        if not blocks:  # not parsed into blocks: parse the text ourselves
+            text = decode_bytes(_payload_bytes(part), "utf-8")
+            blocks = [email.message_from_string(b) for b in re.split(r"\n\s*\n", text) if b]
+        for block in blocks:
+            try:
+                info = {str(k).lower(): decode_header(v) for k, v in block.raw_items()}
+            except Exception:
+                continue
+            if info:
+                self.parsed.delivery_status.append(info)
+
+    def _embedded(self, part, ctype) -> None:
+        inner = None
+        if ctype == "text/rfc822-headers":
+            text = decode_bytes(_payload_bytes(part), "utf-8")
+            inner = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text)
+            data = text.encode("utf-8")
+        else:
+            payload = part.get_payload()
+            inner = payload[0] if isinstance(payload, list) and payload else None
+            try:
+                data = inner.as_bytes() if inner is not None else _payload_bytes(part)
+            except Exception:
+                try:
+                    data = inner.as_bytes(policy=email.policy.compat32)
+                except Exception:
+                    data = _payload_bytes(part)
+        if inner is not None and self.parsed.original_message_id is None:
+            try:
+                headers = {str(k).lower(): decode_header(v) for k, v in inner.raw_items()}
+            except Exception:
+                headers = {}
+            mids = _message_ids(headers.get("message-id"))
+            if mids:
+                self.parsed.original_message_id = mids[0]
+            self.parsed.original_headers = headers
+        subject = ""
+        if inner is not None:
+            try:
+                subject = decode_header(inner.get("subject", ""))
+            except Exception:
+                subject = ""
+        name = _filename(part) or (
+            f"{subject[:80] or 'message'}.eml"
+            if ctype != ("text/rfc822-headers")
+            else "original-headers.txt"
+        )
+        if self.cap is not None and self.used + len(data) > self.cap:
+            self.parsed.oversize = True
+            return
+        self.used += len(data)
+        self.parsed.attachments.append(
+            ParsedAttachment(
+                filename=name,
+                content_type=ctype if ctype != "message/global" else "message/rfc822",
+                data=data,
+                size=len(data),
+            )
+        )
+
+    def finish(self) -> None:
+        choose_body(self.parsed, self.texts, self.htmls)
+
+
+def choose_body(parsed: ParsedMail, texts: list[str], htmls: list[str]) -> None:
+    """Text body: the plain parts, unless they are empty beside real HTML (then the HTML as
+    text). The first HTML part is kept for display after sanitising."""
+    from app.mail.sanitize import html_to_text
+
+    text = "\n\n".join(t for t in texts if t is not None).strip()
+    html = next((h for h in htmls if h and h.strip()), None)
+    if not text and html:
+        text = html_to_text(html)
+    parsed.text = text[:TEXT_CAP]
+    parsed.html = html[:TEXT_CAP] if html else None
+
+
+# --- big mail: a streaming MIME reader -------------------------------------------------------
+
+
+class _LineReader:
+    def __init__(self, fh):
+        self.fh = fh
+        self.pushed: list[bytes] = []
+
+    def readline(self) -> bytes:
+        if self.pushed:
+            return self.pushed.pop()
+        return self.fh.readline(1 << 16)
+
+    def push(self, line: bytes) -> None:
+        self.pushed.append(line)
+
+
+def _read_headers(reader: _LineReader) -> bytes:
+    lines = []
+    while True:
+        line = reader.readline()
+        if not line:
+            break
+        if line in (b"\r\n", b"\n"):
+            break
+        lines.append(line)
+        if len(lines) > 5000:
+            break
+    return b"".join(lines)
+
+
+def parse_stream(fh, *, attachment_cap: int | None = None, text_cap: int = 4 << 20) -> ParsedMail:
+    """Parse big mail from a binary file without loading it: attachments stream into the
+    file store, text parts up to ``text_cap`` bytes stay in memory."""
+    reader = _LineReader(fh)
+    header_bytes = _read_headers(reader)
+    top = email.parser.BytesHeaderParser(policy=LAZY).parsebytes(header_bytes)
+    parsed = ParsedMail()
+    _fill_headers(parsed, top.raw_items())
+    parsed.content_type = _ctype(top)
+    state = {"used": 0, "texts": [], "htmls": []}
+    _stream_part(reader, top, [], parsed, state, attachment_cap, text_cap, 0)
+    choose_body(parsed, state["texts"], state["htmls"])
+    return parsed
+
+
+def _boundary_hit(line: bytes, boundaries: list[bytes]) -> tuple[int, bool] | None:
+    if not line.startswith(b"--"):
+        return None
+    stripped = line.rstrip()
+    for index in range(len(boundaries) - 1, -1, -1):
+        b = boundaries[index]
+        if stripped == b"--" + b:
+            return index, False
+        if stripped == b"--" + b + b"--":
+            return index, True
+    return None
+
+
+class _Decoder:
+    def __init__(self, cte: str):
+        self.cte = cte
+        self.pending = b""
+
+    def feed(self, line: bytes) -> bytes:
+        if self.cte == "base64":
+            data = self.pending + b"".join(line.split())
+            usable = len(data) - len(data) % 4
+            self.pending = data[usable:]
+            try:
+                return binascii.a2b_base64(data[:usable])
+            except binascii.Error:
+                return b""
+        if self.cte == "quoted-printable":
+            return binascii.a2b_qp(line.replace(b"\r\n", b"\n"))
+        return line
+
+    def flush(self) -> bytes:
+        if self.cte == "base64" and self.pending:
+            try:
+                return binascii.a2b_base64(self.pending + b"=" * (-len(self.pending) % 4))
+            except binascii.Error:
+                return b""
+        return b""
+
+
+def _stream_part(reader, headers, boundaries, parsed, state, cap, text_cap, depth):
+    """Read one part whose headers are parsed; returns the boundary hit that ended it."""
+    from app.mail.store import StoreWriter
+
+    ctype = _ctype(headers)
+    if ctype.startswith("multipart/") and depth < 30:
+        boundary = _param(headers, "boundary")
+        if boundary:
+            bnd = boundary.encode("utf-8", "replace")
+            boundaries = boundaries + [bnd]
+            level = len(boundaries) - 1
+            # preamble
+            hit = _skip_to_boundary(reader, boundaries)
+            while hit is not None and hit[0] == level and not hit[1]:
+                sub = email.parser.BytesHeaderParser(policy=LAZY).parsebytes(_read_headers(reader))
+                hit = _stream_part(reader, sub, boundaries, parsed, state, cap, text_cap, depth + 1)
+            if hit is not None and hit[0] == level:  # closing boundary: skip the epilogue
+                return _skip_to_boundary(reader, boundaries[:-1])
+            return hit
+    cte = str(headers.get("content-transfer-encoding", "") or "").strip().lower()
+    disposition = _disposition(headers)
+    filename = _filename(headers)
+    is_body = ctype in ("text/plain", "text/html") and disposition != "attachment"
+    decoder = _Decoder(cte if not ctype.startswith("message/") else "8bit")
+    writer = None if is_body else StoreWriter(inline_limit=0)
+    body = bytearray()
+    over = False
+    previous: bytes | None = None
+    hit = None
+    while True:
+        line = reader.readline()
+        if not line:
+            break
+        hit = _boundary_hit(line, boundaries)
+        if hit is not None:
+            break
+        if previous is not None:
+            chunk = decoder.feed(previous)
+            over = _emit(chunk, is_body, body, writer, state, cap, text_cap, over)
+        previous = line
+    if previous is not None:
+        last = previous[:-2] if previous.endswith(b"\r\n") else previous.rstrip(b"\n")
+        over = _emit(decoder.feed(last), is_body, body, writer, state, cap, text_cap, over)
+    over = _emit(decoder.flush(), is_body, body, writer, state, cap, text_cap, over)
+    if is_body:
+        text = decode_bytes(bytes(body), _param(headers, "charset"))
+        (state["texts"] if ctype == "text/plain" else state["htmls"]).append(text)
+    elif over:
+        writer.abort()
+        parsed.oversize = True
+    else:
+        stored = writer.finish()
+        cid = headers.get("content-id")
+        cid = str(cid).strip().strip("<>") if cid else None
+        if ctype.startswith("message/") and not filename:
+            filename = "message.eml"
+        parsed.attachments.append(
+            ParsedAttachment(
+                filename=filename,
+                content_type=ctype,
+                content_id=cid,
+                inline=disposition == "inline",
+                sha256=stored.sha256,
+                size=stored.size,
+            )
+        )
+    return hit
+
+
+def _emit(chunk, is_body, body, writer, state, cap, text_cap, over) -> bool:
+    if not chunk:
+        return over
+    if is_body:
+        if len(body) < text_cap:
+            body += chunk[: text_cap - len(body)]
+        return over
+    if over:
+        return True
+    state["used"] += len(chunk)
+    if cap is not None and state["used"] > cap:
+        return True
+    writer.write(chunk)
+    return False
+
+
+def _skip_to_boundary(reader, boundaries):
+    if not boundaries:
+        while reader.readline():
+            pass
+        return None
+    while True:
+        line = reader.readline()
+        if not line:
+            return None
+        hit = _boundary_hit(line, boundaries)
+        if hit is not None:
+            return hit
