@@ -169,6 +169,9 @@ def jobs_heartbeat(wait: bool):
 def register_cli(app) -> None:
     for group in (desk_cli, demo_cli, case_cli, jobs_cli):
         app.cli.add_command(group)
+    from app.mail.cli import register as register_mail_intake
+
+    register_mail_intake(app)  # mail pipe|import|reprocess|stats, mailbox create
     from app.outbox.cli import outbox_cli
 
     app.cli.add_command(outbox_cli)

@@ -40,6 +40,15 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(IntakeFormView, "Intake forms", icon="fa-wpforms",
                         category="Configuration")
     appbuilder.add_view(RawMessageView, "Raw mail", icon="fa-archive", category="Archive")
+    from app.mail.views import AttachmentView, CategoryRuleView, QuarantineView
+    from app.mail.webhook import register_webhook
+
+    appbuilder.add_view(QuarantineView, "Quarantine", icon="fa-exclamation-triangle",
+                        category="Archive")
+    appbuilder.add_view(CategoryRuleView, "Category rules", icon="fa-random",
+                        category="Configuration")
+    appbuilder.add_view_no_menu(AttachmentView)
+    register_webhook()  # POST /inbound/<mailbox>, fold_quotes filter
     appbuilder.add_view(EventView, "Events", icon="fa-history", category="Archive")
     appbuilder.add_view(OutboxView, "Outbox", icon="fa-paper-plane", category="Desk")
     appbuilder.add_api(CaseApi)

@@ -98,6 +98,7 @@ def store_raw(
     raw, *, mailbox, source: str, source_ref: str | None = None, recipient: str | None = None
 ) -> RawMessage:
     """Commit the raw bytes; raise if that is impossible (nothing half-stored remains)."""
+    stored = None
     try:
         if isinstance(raw, (bytes, bytearray, memoryview)):
             stored = store.put_bytes(bytes(raw))
@@ -125,6 +126,8 @@ def store_raw(
         db.session.commit()
     except BaseException:
         db.session.rollback()
+        if stored is not None:
+            stored.discard()  # no row, no file: nothing half-stored
         raise
     return row
 

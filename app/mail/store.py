@@ -40,6 +40,15 @@ class Stored:
     size: int
     path: str | None  # relative path in the store, None when kept in memory
     content: bytes | None  # the bytes, when small enough to keep inline
+    created: bool = False  # this write put a new file into the store
+
+    def discard(self) -> None:
+        """Remove the file again if this write created it (its database row failed)."""
+        if self.created and self.path:
+            try:
+                (root() / self.path).unlink()
+            except OSError:
+                pass
 
 
 class StoreWriter:
@@ -83,10 +92,11 @@ class StoreWriter:
         self.file.close()
         target = path_for(sha)
         target.parent.mkdir(parents=True, exist_ok=True)
+        created = not target.exists()
         os.replace(self.tmp_name, target)
         _fsync_dir(target.parent)
         self.tmp_name = None
-        return Stored(sha, self.size, relative_path(sha), None)
+        return Stored(sha, self.size, relative_path(sha), None, created)
 
     def abort(self) -> None:
         if self.file is not None and not self.file.closed:

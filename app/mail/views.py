@@ -1,27 +1,71 @@
-"""Mailbox configuration and the raw-mail archive (quarantine lives here)."""
+"""Mailbox configuration, the raw-mail archive with its quarantine, category rules, and the
+download of attachments and raw mail (record rules apply to every row and every file)."""
 
+from flask import Response, abort, flash, redirect, send_file
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.actions import action
+from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access
+from wtforms import SelectField
 
+from app.cases.priority import PRIORITY_CHOICES
 from app.core.views import DeskModelView
-from app.mail.models import Mailbox, RawMessage
-from app.security.rules import ensure_can_configure_pool
+from app.errors import AccessDenied
+from app.extensions import db
+from app.mail.models import Attachment, CategoryRule, Mailbox, RawMessage
+from app.security.rules import ensure_can_configure_pool, ensure_visible
 
 
 class MailboxView(DeskModelView):
     datamodel = SQLAInterface(Mailbox)
     class_permission_name = "Mailbox"
     route_base = "/mailboxes"
-    list_columns = ["address", "pool", "inbound_protocol", "active", "last_success_at",
-                    "last_error"]
+    list_columns = [
+        "address",
+        "pool",
+        "inbound_protocol",
+        "active",
+        "last_success_at",
+        "last_error",
+    ]
     search_columns = ["address", "pool", "inbound_protocol", "active"]
     add_columns = edit_columns = [
-        "address", "display_name", "pool", "active", "inbound_protocol", "inbound_host",
-        "inbound_port", "inbound_security", "inbound_auth", "inbound_username", "inbound_secret",
-        "inbound_folder", "webhook_secret", "sender_name", "smtp_host", "smtp_port",
-        "smtp_security", "smtp_username", "smtp_secret",
+        "address",
+        "display_name",
+        "pool",
+        "active",
+        "inbound_protocol",
+        "inbound_host",
+        "inbound_port",
+        "inbound_security",
+        "inbound_auth",
+        "inbound_username",
+        "inbound_secret",
+        "inbound_folder",
+        "webhook_secret",
+        "sender_name",
+        "smtp_host",
+        "smtp_port",
+        "smtp_security",
+        "smtp_username",
+        "smtp_secret",
+        "auto_response_enabled",
+        "auto_response_text",
     ]
     show_exclude_columns = ["inbound_secret", "smtp_secret", "webhook_secret"]
-    label_columns = {"last_success_at": "Last good fetch", "last_error": "Last error"}
+    label_columns = {
+        "last_success_at": "Last good fetch",
+        "last_error": "Last error",
+        "auto_response_enabled": "Auto-response (empty: as the pool)",
+        "auto_response_text": "Auto-response text (empty: the pool's)",
+    }
+    description_columns = {
+        "auto_response_text": "Placeholders: {case_number} {case_tag} {subject} {due} {hours} "
+        "{customer_name}",
+        "webhook_secret": "POST raw MIME to /inbound/<address> with header X-Loopdesk-Token, "
+        "or sign the body: X-Loopdesk-Signature: sha256=<hex HMAC>",
+    }
     base_order = ("address", "asc")
 
     def pre_add(self, item):
@@ -32,13 +76,194 @@ class MailboxView(DeskModelView):
 
 
 class RawMessageView(DeskModelView):
+    """Every mail as received. Read-only; a supervisor (of the mailbox's pool) or an admin may
+    download the .eml and re-process stored or quarantined mail."""
+
     datamodel = SQLAInterface(RawMessage)
     class_permission_name = "RawMessage"
     route_base = "/raw-mail"
     list_title = "Raw mail"
-    base_permissions = ["can_list", "can_show"]
-    list_columns = ["id", "received_at", "mailbox", "source", "status", "size", "error", "case"]
-    search_columns = ["status", "source", "mailbox", "received_at"]
-    show_columns = ["id", "received_at", "mailbox", "source", "source_ref", "status", "size",
-                    "sha256", "message_id_header", "error", "case", "processed_at"]
+    base_permissions = ["can_list", "can_show", "can_download", "can_reprocess"]
+    method_permission_name = {"download": "download", "reprocess": "reprocess"}
+    list_columns = [
+        "id",
+        "received_at",
+        "mailbox",
+        "source",
+        "status",
+        "outcome",
+        "flags",
+        "size",
+        "error",
+        "case",
+    ]
+    search_columns = [
+        "status",
+        "outcome",
+        "source",
+        "mailbox",
+        "received_at",
+        "sha256",
+        "message_id_header",
+    ]
+    show_columns = [
+        "id",
+        "received_at",
+        "mailbox",
+        "source",
+        "source_ref",
+        "recipient",
+        "status",
+        "outcome",
+        "flags",
+        "size",
+        "sha256",
+        "message_id_header",
+        "error",
+        "case",
+        "processed_at",
+    ]
     base_order = ("received_at", "desc")
+
+    @expose("/download/<pk>")
+    @has_access
+    def download(self, pk):
+        """The raw .eml exactly as received."""
+        from app.mail import store
+
+        row = self._visible_or_404(pk)
+        return send_file(
+            store.open_raw(row),
+            mimetype="message/rfc822",
+            as_attachment=True,
+            download_name=f"raw-{row.id}.eml",
+        )
+
+    @action("reprocess", "Re-process", "Run the intake again for the selected mail?", "fa-refresh")
+    def reprocess(self, items):
+        from app.mail.intake import reprocess
+
+        items = items if isinstance(items, list) else [items]
+        for item in items:
+            ensure_visible(item)
+            result = reprocess(item.id)
+            if result.status == "processed":
+                flash(f"raw #{item.id}: processed", "success")
+            else:
+                flash(f"raw #{item.id}: {result.status} {result.error or ''}", "warning")
+        return redirect(self.get_redirect())
+
+
+class QuarantineView(RawMessageView):
+    """Mail that could not be processed, with its error: download, fix, re-process."""
+
+    route_base = "/quarantine"
+    list_title = "Quarantine"
+    base_filters = [["status", FilterEqual, "quarantined"]]
+    list_columns = ["id", "received_at", "mailbox", "source", "size", "error"]
+
+
+class CategoryRuleView(DeskModelView):
+    datamodel = SQLAInterface(CategoryRule)
+    class_permission_name = "CategoryRule"
+    route_base = "/category-rules"
+    list_title = "Category rules"
+    list_columns = [
+        "position",
+        "name",
+        "active",
+        "owner_pool",
+        "set_pool",
+        "set_topic",
+        "set_skill",
+        "set_priority",
+    ]
+    search_columns = ["name", "active", "owner_pool"]
+    add_columns = edit_columns = [
+        "name",
+        "position",
+        "active",
+        "owner_pool",
+        "sender_contains",
+        "recipient_contains",
+        "subject_contains",
+        "body_keywords",
+        "header_name",
+        "header_value",
+        "set_pool",
+        "set_topic",
+        "set_skill",
+        "set_priority",
+    ]
+    show_columns = add_columns
+    label_columns = {
+        "owner_pool": "Pool (owner)",
+        "set_priority": "Set priority",
+        "body_keywords": "Body keywords (comma-separated, any)",
+    }
+    description_columns = {
+        "position": "Rules are tried from the lowest position; the first match decides.",
+        "owner_pool": "Applies to mail arriving in this pool's mailboxes; empty: all (admins).",
+    }
+    add_form_extra_fields = edit_form_extra_fields = {
+        "set_priority": SelectField(
+            "Set priority", choices=[(0, "Keep")] + PRIORITY_CHOICES, coerce=int
+        ),
+    }
+    base_order = ("position", "asc")
+
+    def _clean(self, item):
+        if not item.set_priority:
+            item.set_priority = None
+        pool_id = item.owner_pool.id if item.owner_pool else item.owner_pool_id
+        if pool_id is None:
+            from app.audit.actor import current_actor
+            from app.security.roles import ADMIN, role_names
+
+            if ADMIN not in role_names(current_actor()):
+                raise AccessDenied("Choose the pool this rule belongs to.")
+        else:
+            ensure_can_configure_pool(pool_id)
+
+    def pre_add(self, item):
+        self._clean(item)
+
+    def pre_update(self, item):
+        self._clean(item)
+
+
+class AttachmentView(BaseView):
+    """Downloads of attachments (and cid: images in mail HTML) for whoever may see the case."""
+
+    route_base = "/mail"
+    class_permission_name = "Message"
+    method_permission_name = {"attachment": "show"}
+    default_view = "attachment"
+
+    @expose("/attachment/<int:attachment_id>")
+    @has_access
+    def attachment(self, attachment_id):
+        from app.mail import store
+
+        row = db.session.get(Attachment, attachment_id)
+        if row is None:
+            abort(404)
+        try:
+            ensure_visible(row.message)
+        except AccessDenied:
+            abort(404)
+        ctype = row.content_type or "application/octet-stream"
+        inline = ctype.startswith("image/") and ctype != "image/svg+xml"
+        try:
+            fh = store.open_blob(row.sha256)
+        except FileNotFoundError:
+            return Response("The file of this attachment is missing from the store.", 410)
+        response = send_file(
+            fh,
+            mimetype=ctype if inline else "application/octet-stream",
+            as_attachment=not inline,
+            download_name=row.filename or f"attachment-{row.id}",
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Security-Policy"] = "default-src 'none'"
+        return response

@@ -15,7 +15,8 @@ class PoolView(DeskModelView):
     route_base = "/pools"
     list_columns = ["name", "active", "sla_hours", "reopen_days"]
     search_columns = ["name", "active"]
-    add_columns = edit_columns = ["name", "description", "active", "sla_hours", "reopen_days"]
+    add_columns = edit_columns = ["name", "description", "active", "sla_hours", "reopen_days",
+                                  "auto_response_enabled", "auto_response_text"]
     show_columns = ["name", "description", "active", "sla_hours", "reopen_days", "mailboxes"]
     label_columns = {"sla_hours": "Answer within (hours)", "reopen_days": "Reopen within (days)"}
     base_order = ("name", "asc")

@@ -53,6 +53,9 @@ SUPERVISOR_PERMISSIONS = [
     ["Pool", "can_(list|show|get|info|edit|put)"],
     ["(Mailbox|Skill|Topic|Agent|Membership|Absence|IntakeForm)", WRITE],
     ["(Event|RawMessage)", READ],
+    ["RawMessage", "can_reprocess"],
+    ["CategoryRule", WRITE],
+    ["(Quarantine|Category rules)", "menu_access"],
     ["Outbox", "can_(list|show|retry)"],
     ["Outbox", "menu_access"],
     ["CaseAction", ANSWERING_SUPERVISOR_ACTIONS],
@@ -66,7 +69,7 @@ SUPERVISOR_PERMISSIONS = [
 
 MANAGER_PERMISSIONS = [
     ["(Case|Message|Customer|Pool|Mailbox|Skill|Topic|Agent|Membership|Absence|IntakeForm"
-     "|Event|RawMessage)", READ],
+     "|Event|RawMessage|CategoryRule)", READ],
     ["(ResponseTemplate|PoolLayout|Signature|Document)", READ],
     [".*", "menu_access"],
     *_SELF_SERVICE,

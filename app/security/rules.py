@@ -180,6 +180,17 @@ def outbox_criterion(user):
     return OutboxMail.case_id.in_(_visible_case_ids(user))
 
 
+def category_rule_criterion(user):
+    """Category rules: supervisors see the rules of the pools they supervise."""
+    from app.mail.models import CategoryRule
+
+    if sees_everything(user):
+        return true()
+    if SUPERVISOR not in role_names(user):
+        return false()
+    return CategoryRule.owner_pool_id.in_(supervised_pool_ids(user))
+
+
 def membership_criterion(user):
     from app.agents.models import PoolMembership
 
@@ -286,6 +297,12 @@ def reply_attachment_criterion(user):
     return ReplyAttachment.reply_id.in_(select(Reply.id).where(reply_criterion(user)))
 
 
+def _category_rule_model():
+    from app.mail.models import CategoryRule
+
+    return CategoryRule
+
+
 def _criteria():
     from flask_appbuilder.security.sqla.models import User
 
@@ -305,6 +322,7 @@ def _criteria():
         Pool: pool_criterion,
         Mailbox: mailbox_criterion,
         RawMessage: raw_message_criterion,
+        _category_rule_model(): category_rule_criterion,
         OutboxMail: outbox_criterion,
         PoolMembership: membership_criterion,
         AgentProfile: agent_criterion,
