@@ -20,6 +20,7 @@ def import_models() -> None:
     import app.audit.models  # noqa: F401
     import app.cases.models  # noqa: F401
     import app.customers.models  # noqa: F401
+    import app.mail.channels.models  # noqa: F401
     import app.mail.models  # noqa: F401
     import app.organisation.models  # noqa: F401
     import app.outbox.models  # noqa: F401

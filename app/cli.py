@@ -175,3 +175,7 @@ def register_cli(app) -> None:
     from app.outbox.cli import outbox_cli
 
     app.cli.add_command(outbox_cli)
+    # `mail fetch` (IMAP/POP3): joins the intake's `mail` group, or creates it; keep it last.
+    from app.mail.channels.cli import register as register_mail_fetch
+
+    register_mail_fetch(app)

@@ -43,6 +43,14 @@ class Mailbox(Model):
     last_fetch_at = Column(DateTime, nullable=True)
     last_success_at = Column(DateTime, nullable=True)
     last_error = Column(Text, nullable=True)
+    # Fetching (IMAP/POP3, app.mail.channels): what happens on the server once a message is
+    # stored: keep, flag (IMAP: set inbound_flag), move (IMAP: to inbound_processed_folder)
+    # or delete (POP3 only).
+    inbound_after_fetch = Column(String(16), nullable=False, default="flag")
+    inbound_flag = Column(String(64), nullable=False, default="\\Seen")
+    inbound_processed_folder = Column(String(256), nullable=True)
+    inbound_max_size = Column(Integer, nullable=True)  # bytes; empty: MAIL_FETCH_MAX_SIZE
+    fetch_failures = Column(Integer, nullable=False, default=0)  # failed rounds in a row
 
     # Outbound identity; empty relay fields fall back to the desk's MAIL_* settings.
     sender_name = Column(String(256), nullable=True)
