@@ -84,6 +84,67 @@ def queue_mail(
     Raises ``InvalidMail`` (a DeskError) when the mail cannot be built, e.g. no valid
     recipient, so the caller's change is not committed with a mail that can never leave.
     """
+    with db.session.no_autoflush:  # building the row never flushes the caller's changes
+        row, parts = _new_row(
+            kind=kind,
+            to=to,
+            subject=subject,
+            text=text,
+            case=case,
+            mailbox=mailbox,
+            html=html,
+            cc=cc,
+            attachments=attachments,
+            inline_images=inline_images,
+            in_reply_to=in_reply_to,
+            references=references,
+            automatic=automatic,
+            message=message,
+            reply_to=reply_to,
+            auto_submitted=auto_submitted,
+            headers=headers,
+        )
+    if automatic:
+        allowed, reason = may_send_automatic(row.recipient, case=case, kind=kind)
+        if not allowed:
+            row.status, row.last_error = OutboxStatus.SUPPRESSED, reason or "suppressed"
+    if case is not None and case.id is None:
+        # The case is new in this transaction: finish the message once the flush gave it an id.
+        row.message_id = f"<pending.{secrets.token_hex(12)}@{identity.mail_domain()}>"
+        db.session.info.setdefault(_PENDING, []).append((row, parts))
+        db.session.add(row)
+    else:
+        with db.session.no_autoflush:
+            _finish(row, parts, case)
+        db.session.add(row)
+    if row.status == OutboxStatus.SUPPRESSED:
+        _record_suppressed(row)
+    else:
+        db.session.info[_WAKEUP] = True
+    return row
+
+
+def _new_row(
+    *,
+    kind,
+    to,
+    subject,
+    text,
+    case,
+    mailbox,
+    html,
+    cc,
+    attachments,
+    inline_images,
+    in_reply_to,
+    references,
+    automatic,
+    message,
+    reply_to,
+    auto_submitted,
+    headers,
+):
+    """The OutboxMail row and the parts of its message (not yet built)."""
     if mailbox is None and case is not None:
         mailbox = case.mailbox
     to_addresses = parse_addresses(to, "To")
@@ -144,23 +205,7 @@ def queue_mail(
         inline_images=tuple(inline_images or ()),
         extra_headers=dict(headers or {}),
     )
-    if automatic:
-        allowed, reason = may_send_automatic(row.recipient, case=case, kind=kind)
-        if not allowed:
-            row.status, row.last_error = OutboxStatus.SUPPRESSED, reason or "suppressed"
-    if case is not None and case.id is None:
-        # The case is new in this transaction: finish the message once the flush gave it an id.
-        row.message_id = f"<pending.{secrets.token_hex(12)}@{identity.mail_domain()}>"
-        db.session.info.setdefault(_PENDING, []).append((row, parts))
-        db.session.add(row)
-    else:
-        _finish(row, parts, case)
-        db.session.add(row)
-    if row.status == OutboxStatus.SUPPRESSED:
-        _record_suppressed(row)
-    else:
-        db.session.info[_WAKEUP] = True
-    return row
+    return row, parts
 
 
 def _finish(row: OutboxMail, parts: MailParts, case) -> None:

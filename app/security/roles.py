@@ -53,6 +53,8 @@ SUPERVISOR_PERMISSIONS = [
     ["Pool", "can_(list|show|get|info|edit|put)"],
     ["(Mailbox|Skill|Topic|Agent|Membership|Absence|IntakeForm)", WRITE],
     ["(Event|RawMessage)", READ],
+    ["Outbox", "can_(list|show)|retry"],  # FAB names this action's permission "retry"
+    ["Outbox", "menu_access"],
     ["RawMessage", "can_reprocess"],
     ["CategoryRule", WRITE],
     ["(Quarantine|Category rules)", "menu_access"],
