@@ -53,12 +53,10 @@ SUPERVISOR_PERMISSIONS = [
     ["Pool", "can_(list|show|get|info|edit|put)"],
     ["(Mailbox|Skill|Topic|Agent|Membership|Absence|IntakeForm)", WRITE],
     ["(Event|RawMessage)", READ],
-    ["Outbox", "can_(list|show)|retry"],  # FAB names this action's permission "retry"
-    ["Outbox", "menu_access"],
     ["RawMessage", "can_reprocess"],
     ["CategoryRule", WRITE],
     ["(Quarantine|Category rules)", "menu_access"],
-    ["Outbox", "can_(list|show|retry)"],
+    ["Outbox", "can_(list|show)|retry"],  # FAB names this action's permission "retry"
     ["Outbox", "menu_access"],
     ["CaseAction", ANSWERING_SUPERVISOR_ACTIONS],
     ["(ResponseTemplate|PoolLayout|Signature|Document)", WRITE],
