@@ -11,6 +11,7 @@ import itertools
 import os
 import shutil
 import uuid
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import pytest
@@ -26,7 +27,7 @@ PASSWORD = "pw-{}"
 def base_config(db_url: str, tmp_path) -> dict:
     return {
         "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
         "SQLALCHEMY_DATABASE_URI": db_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "WTF_CSRF_ENABLED": False,
@@ -35,6 +36,8 @@ def base_config(db_url: str, tmp_path) -> dict:
         "FILE_STORE": str(tmp_path / "files"),
         "MAIL_SUPPRESS_SEND": True,
         "FAB_API_SWAGGER_UI": True,
+        # Fast hashing for the test accounts (production keeps scrypt).
+        "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
 
 
@@ -57,16 +60,25 @@ def build_schema(db_url: str, tmp_path) -> None:
 
 
 class SqliteDatabases:
+    """The template is a migrated SQLite file; a test's database is a fresh copy of it."""
+
     def __init__(self, tmp_factory):
         self.dir = tmp_factory.mktemp("db")
         self.template = self.dir / "template.db"
         build_schema(f"sqlite:///{self.template}", self.dir)
         self.counter = itertools.count()
 
+    def url(self, name: str) -> str:
+        return f"sqlite:///{self.dir / (name + '.db')}"
+
+    def reset(self, url: str) -> None:
+        """(Re)create the database at ``url`` as a copy of the template."""
+        shutil.copyfile(self.template, make_url(url).database)
+
     def new(self) -> str:
-        path = self.dir / f"test-{next(self.counter)}.db"
-        shutil.copyfile(self.template, path)
-        return f"sqlite:///{path}"
+        url = self.url(f"test-{next(self.counter)}")
+        self.reset(url)
+        return url
 
     def drop(self, url: str) -> None:
         path = make_url(url).database
@@ -78,26 +90,35 @@ class SqliteDatabases:
 
 
 class PostgresDatabases:
+    """The template is a migrated database; a test's database is CREATE DATABASE … TEMPLATE."""
+
     def __init__(self, tmp_factory):
         self.base = make_url(TEST_DATABASE_URL)
         self.admin = create_engine(self.base, isolation_level="AUTOCOMMIT")
         self.prefix = f"ld_{uuid.uuid4().hex[:8]}"
         self.template_name = f"{self.prefix}_tpl"
         self._exec(f'CREATE DATABASE "{self.template_name}"')
-        build_schema(self._url(self.template_name), tmp_factory.mktemp("pg"))
+        build_schema(self.url("tpl"), tmp_factory.mktemp("pg"))
         self.counter = itertools.count()
 
     def _exec(self, sql: str):
         with self.admin.connect() as conn:
             conn.execute(text(sql))
 
-    def _url(self, name: str) -> str:
-        return self.base.set(database=name).render_as_string(hide_password=False)
+    def url(self, name: str) -> str:
+        return self.base.set(database=f"{self.prefix}_{name}").render_as_string(
+            hide_password=False
+        )
+
+    def reset(self, url: str) -> None:
+        name = make_url(url).database
+        self._exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._exec(f'CREATE DATABASE "{name}" TEMPLATE "{self.template_name}"')
 
     def new(self) -> str:
-        name = f"{self.prefix}_{next(self.counter)}"
-        self._exec(f'CREATE DATABASE "{name}" TEMPLATE "{self.template_name}"')
-        return self._url(name)
+        url = self.url(str(next(self.counter)))
+        self.reset(url)
+        return url
 
     def drop(self, url: str) -> None:
         self._exec(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
@@ -121,29 +142,71 @@ def databases(tmp_path_factory):
 
 @pytest.fixture
 def db_url(databases):
+    """A fresh database of its own, for tests that build their own app or processes."""
     url = databases.new()
     yield url
     databases.drop(url)
 
 
-@pytest.fixture
-def app_config(db_url, tmp_path):
-    """Settings of the test app; tests may change them before asking for ``app``."""
-    return base_config(db_url, tmp_path)
+SHARED_DB = "shared"
 
 
 @pytest.fixture
-def app(app_config):
+def app_config(databases, tmp_path):
+    """Settings of the test app; a test may change them before it asks for ``app`` (it then
+    gets an app of its own, built with those settings)."""
+    return base_config(databases.url(SHARED_DB), tmp_path)
+
+
+@pytest.fixture(scope="session")
+def _shared_app(databases, tmp_path_factory):
+    """One app for all tests that use the default settings: building an AppBuilder app takes
+    about a second, a fresh database (file copy / template clone) a few milliseconds."""
+    from app import create_app
+
+    url = databases.url(SHARED_DB)
+    databases.reset(url)
+    app = create_app(base_config(url, tmp_path_factory.mktemp("shared")))
+    return app, dict(app.config)
+
+
+def _is_default(config: dict, databases) -> bool:
+    default = base_config(databases.url(SHARED_DB), Path("/unused"))
+    return all(config.get(k) == v for k, v in default.items() if k != "FILE_STORE") and set(
+        config
+    ) == set(default)
+
+
+@pytest.fixture
+def app(app_config, databases, _shared_app, tmp_path):
     """A desk on a fresh database, with an app context pushed for the test body."""
     from app import create_app
     from app.extensions import db
 
-    app = create_app(app_config)
+    if _is_default(app_config, databases):
+        app, pristine = _shared_app
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        databases.reset(app_config["SQLALCHEMY_DATABASE_URI"])
+        app.config.clear()
+        app.config.update(pristine)
+        app.config["FILE_STORE"] = app_config["FILE_STORE"]
+        app.extensions["loopdesk_redis"].flushall()
+        owned = False
+    else:
+        config = dict(app_config)
+        if config["SQLALCHEMY_DATABASE_URI"] == databases.url(SHARED_DB):
+            config["SQLALCHEMY_DATABASE_URI"] = databases.new()
+        app = create_app(config)
+        owned = True
     with app.app_context():
         yield app
         db.session.remove()
     with app.app_context():
         db.engine.dispose()
+    if owned and app.config["SQLALCHEMY_DATABASE_URI"] != databases.url(SHARED_DB):
+        databases.drop(app.config["SQLALCHEMY_DATABASE_URI"])
 
 
 @pytest.fixture
@@ -270,3 +333,48 @@ def requires_postgres():
 
 def requires_redis():
     return pytest.mark.skipif(not TEST_REDIS_URL, reason="needs Redis: set TEST_REDIS_URL")
+
+
+def submit_form(client, url: str, changes: dict):
+    """Post the form at ``url`` as a browser would: every field's current value, with
+    ``changes`` applied (unchecked checkboxes are left out, as browsers do)."""
+    from html.parser import HTMLParser
+
+    class FormParser(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.values, self._select, self._first = {}, None, None
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            name = a.get("name")
+            if tag == "input" and name and a.get("type") not in ("submit", "button", "file"):
+                if a.get("type") == "checkbox":
+                    if "checked" in a:
+                        self.values[name] = a.get("value", "y")
+                else:
+                    self.values[name] = a.get("value", "")
+            elif tag == "select" and name:
+                self._select, self._first = name, None
+            elif tag == "option" and self._select:
+                if self._first is None:
+                    self._first = a.get("value", "")
+                    self.values.setdefault(self._select, self._first)
+                if "selected" in a:
+                    self.values[self._select] = a.get("value", "")
+
+        def handle_endtag(self, tag):
+            if tag == "select":
+                self._select = None
+
+    page = client.get(url)
+    assert page.status_code == 200, f"GET {url}: {page.status_code}"
+    parser = FormParser()
+    parser.feed(page.data.decode())
+    data = {k: v for k, v in parser.values.items() if k != "csrf_token"}
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return client.post(url, data=data)

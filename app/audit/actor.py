@@ -23,10 +23,12 @@ def current_actor():
     if actor is not None:
         return actor
     if has_request_context():
-        from flask_login import current_user
+        # The security manager knows both the session login and the API's JWT identity.
+        from flask import current_app
 
-        if getattr(current_user, "is_authenticated", False):
-            return current_user._get_current_object()
+        user = current_app.appbuilder.sm.current_user
+        if user is not None and getattr(user, "is_authenticated", False):
+            return user
     return None
 
 

@@ -34,7 +34,7 @@ class CaseView(DeskModelView):
     show_title = "Case"
     edit_title = "Edit case"
     base_order = ("sla_due_at", "asc")
-    base_permissions = ["can_list", "can_show", "can_edit"]
+    base_permissions = ["can_list", "can_show", "can_edit", "can_transition", "can_case_action"]
     list_columns = [
         "number", "subject", "customer", "pool", "status_label", "priority_label",
         "assignee", "due_badge",

@@ -18,7 +18,7 @@ from flask_appbuilder.api import ModelRestApi
 from sqlalchemy.orm import RelationshipProperty
 
 from app.audit.tracking import NeverDeleted
-from app.errors import DeskError
+from app.errors import AccessDenied, DeskError
 from app.security.rules import RecordRule, is_visible
 
 RULE = [["id", RecordRule, None]]
@@ -31,6 +31,23 @@ def _related_rules(model) -> dict:
         if isinstance(prop, RelationshipProperty):
             rules[prop.key] = [["id", RecordRule, None]]
     return rules
+
+
+def _unrequire_checkboxes(form_class) -> None:
+    """FAB marks checkboxes of NOT NULL boolean columns as required, so "off" could never be
+    saved; a boolean always has a value, so drop those validators."""
+    from wtforms import BooleanField
+    from wtforms.validators import DataRequired, InputRequired
+
+    for name in dir(form_class):
+        unbound = getattr(form_class, name, None)
+        if getattr(unbound, "field_class", None) is not None and issubclass(
+            unbound.field_class, BooleanField
+        ):
+            validators = unbound.kwargs.get("validators") or []
+            unbound.kwargs["validators"] = [
+                v for v in validators if not isinstance(v, (DataRequired, InputRequired))
+            ]
 
 
 class DeskModelView(ModelView):
@@ -49,7 +66,17 @@ class DeskModelView(ModelView):
             setattr(self, attr, merged)
         if issubclass(model, NeverDeleted) and self.base_permissions is None:
             self.base_permissions = ["can_list", "can_show", "can_edit", "can_add"]
+        # FAB names an action's permission "<name>" (no "can_" prefix) unless the method is
+        # mapped; map every action so roles grant them as can_<name> like everything else.
+        mapping = dict(self.method_permission_name or {})
+        for attr_name in dir(type(self)):
+            func = getattr(type(self), attr_name, None)
+            if hasattr(func, "_action"):
+                mapping.setdefault(attr_name, func._action[0])
+        self.method_permission_name = mapping
         super().__init__(**kwargs)
+        for form in (self.add_form, self.edit_form):
+            _unrequire_checkboxes(form)
 
     # Actions: FAB loads the rows with datamodel.get(pk) and no filters; check them here.
     def _visible_or_404(self, pk):
@@ -105,3 +132,34 @@ class DeskModelRestApi(ModelRestApi):
                          {"get", "get_list", "info", "put", "post", "delete"})
             self.include_route_methods = routes - {"delete"}
         super().__init__(**kwargs)
+
+    # FAB's API loads related ids for PUT/POST without the *_query_rel_fields filters, so a
+    # forged id could point a row at a pool the caller cannot see: check each one here.
+    def _check_related(self, item):
+        for prop in type(item).__mapper__.relationships:
+            if prop.uselist:
+                continue
+            value = getattr(item, prop.key, None)
+            if value is not None and prop.key in (self.edit_query_rel_fields or {}) and \
+                    not is_visible(value):
+                raise AccessDenied(f"{prop.key}: not a valid choice")
+
+    def pre_update(self, item):
+        self._check_related(item)
+
+    def pre_add(self, item):
+        self._check_related(item)
+
+    def put_headless(self, pk):
+        try:
+            return super().put_headless(pk)
+        except AccessDenied as exc:
+            self.datamodel.session.rollback()
+            return self.response_422(message=str(exc))
+
+    def post_headless(self):
+        try:
+            return super().post_headless()
+        except AccessDenied as exc:
+            self.datamodel.session.rollback()
+            return self.response_422(message=str(exc))

@@ -1,0 +1,216 @@
+"""Record rules, tested as each role: what it sees, and what it is denied.
+
+Agent A works in pool A, agent B in pool B; supervisor A supervises pool A; the manager and the
+admin see everything. Every door is tried: list, show, edit, actions, dropdowns, search, API.
+"""
+
+import pytest
+
+from app.cases.models import Case
+from tests.conftest import submit_form
+
+
+def _list(client, url="/cases/list/"):
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.data.decode()
+
+
+@pytest.mark.parametrize(
+    ("username", "sees_a", "sees_b"),
+    [
+        ("agent_a", True, False),
+        ("agent_b", False, True),
+        ("supervisor_a", True, False),
+        ("manager", True, True),
+        ("admin", True, True),
+    ],
+)
+def test_case_list_shows_only_cases_of_own_pools(client, auth, desk, username, sees_a, sees_b):
+    auth.login(username)
+    page = _list(client)
+    assert (desk.case_a.number in page) is sees_a
+    assert (desk.case_b.number in page) is sees_b
+
+
+def test_agent_cannot_open_or_edit_a_case_of_another_pool(client, auth, desk):
+    auth.login("agent_a")
+    assert client.get(f"/cases/show/{desk.case_a.id}").status_code == 200
+    assert client.get(f"/cases/show/{desk.case_b.id}").status_code == 404
+    assert client.get(f"/cases/edit/{desk.case_b.id}").status_code == 404
+    response = client.post(f"/cases/edit/{desk.case_b.id}", data={"subject": "hijacked"})
+    assert response.status_code == 404
+    from app.extensions import db
+
+    db.session.expire_all()
+    assert db.session.get(Case, desk.case_b.id).subject == "Invoice wrong"
+
+
+def test_agent_sees_a_case_assigned_to_him_outside_his_pools(client, auth, desk):
+    from app.extensions import db
+
+    desk.case_b.assignee = desk.user("agent_a")
+    db.session.commit()
+    auth.login("agent_a")
+    assert desk.case_b.number in _list(client)
+    assert client.get(f"/cases/show/{desk.case_b.id}").status_code == 200
+
+
+def test_actions_refuse_cases_outside_the_pools(client, auth, desk):
+    from app.extensions import db
+
+    auth.login("agent_a")
+    # single-item action URL and the multi-select form both name case B
+    assert client.get(f"/cases/action/claim/{desk.case_b.id}").status_code == 404
+    response = client.post("/cases/action_post",
+                           data={"action": "close", "rowid": [str(desk.case_b.id)]})
+    assert response.status_code == 404
+    db.session.expire_all()
+    case_b = db.session.get(Case, desk.case_b.id)
+    assert case_b.assignee_id is None and case_b.status == "received"
+    # ... while the same action works on his own pool's case
+    response = client.post("/cases/action_post",
+                           data={"action": "claim", "rowid": [str(desk.case_a.id)]})
+    assert response.status_code == 302
+    db.session.expire_all()
+    case_a = db.session.get(Case, desk.case_a.id)
+    assert case_a.assignee_id == desk.user("agent_a").id
+    assert case_a.status == "in_progress"
+
+
+def test_status_form_refuses_cases_outside_the_pools(client, auth, desk):
+    auth.login("agent_a")
+    response = client.post(f"/cases/transition/{desk.case_b.id}", data={"status": "closed"})
+    assert response.status_code == 404
+    response = client.post(f"/cases/note/{desk.case_b.id}", data={"text": "peek"})
+    assert response.status_code == 404
+
+
+def test_edit_dropdowns_offer_only_visible_pools_and_colleagues(client, auth, desk):
+    auth.login("agent_a")
+    page = client.get(f"/cases/edit/{desk.case_a.id}").data.decode()
+    assert "Pool A" in page
+    assert "Pool B" not in page
+    assert "agent_b" not in page  # the assignee picker lists colleagues of shared pools only
+
+
+def test_forged_dropdown_value_is_rejected(client, auth, desk):
+    from app.extensions import db
+
+    auth.login("agent_a")
+    response = client.post(
+        f"/cases/edit/{desk.case_a.id}",
+        data={"subject": "x", "priority": "2", "pool": str(desk.pool_b.id)},
+    )
+    assert response.status_code == 200  # the form comes back with an error on the pool
+    page = response.data.decode()
+    assert "Not a valid choice" in page or "This field is required" in page
+    db.session.expire_all()
+    assert db.session.get(Case, desk.case_a.id).pool_id == desk.pool_a.id
+    # the same form with his own pool goes through
+    response = client.post(
+        f"/cases/edit/{desk.case_a.id}",
+        data={"subject": "x", "priority": "2", "pool": str(desk.pool_a.id)},
+    )
+    assert response.status_code == 302
+
+
+def test_search_dropdowns_and_results_respect_the_rules(client, auth, desk):
+    auth.login("agent_a")
+    page = _list(client, "/cases/list/?_flt_0_subject=Invoice")
+    assert desk.case_b.number not in page
+    # the pool filter's dropdown does not reveal pool B
+    assert "Pool B" not in page
+
+
+def test_customers_messages_and_events_follow_the_cases(client, auth, desk):
+    auth.login("agent_a")
+    customers = _list(client, "/customers/list/")
+    assert "alice@customer.test" in customers
+    assert "bob@customer.test" not in customers
+    assert client.get(f"/customers/show/{desk.customer_b.id}").status_code == 404
+
+
+@pytest.mark.parametrize("username", ["agent_a", "supervisor_a", "manager", "admin"])
+def test_api_lists_only_visible_cases(client, auth, desk, username):
+    headers = auth.token(username)
+    response = client.get("/api/v1/case/", headers=headers)
+    assert response.status_code == 200
+    numbers = {row["number"] for row in response.json["result"]}
+    expected = {desk.case_a.number}
+    if username in ("manager", "admin"):
+        expected.add(desk.case_b.number)
+    assert numbers == expected
+    assert response.json["count"] == len(expected)
+
+
+def test_api_denies_reading_and_acting_on_other_pools(client, auth, desk):
+    headers = auth.token("agent_a")
+    case_b = desk.case_b.id
+    assert client.get(f"/api/v1/case/{case_b}", headers=headers).status_code == 404
+    assert client.put(f"/api/v1/case/{case_b}", json={"subject": "x"},
+                      headers=headers).status_code == 404
+    assert client.post(f"/api/v1/case/{case_b}/transition", json={"status": "closed"},
+                       headers=headers).status_code == 404
+    assert client.post(f"/api/v1/case/{case_b}/claim", headers=headers).status_code == 404
+    assert client.get(f"/api/v1/case/{case_b}/thread", headers=headers).status_code == 404
+    messages = client.get("/api/v1/message/", headers=headers).json["result"]
+    assert {m["case"]["id"] for m in messages} == {desk.case_a.id}
+    events = client.get("/api/v1/event/", headers=headers).json["result"]
+    assert events and {e["case"]["id"] for e in events} == {desk.case_a.id}
+    customers = client.get("/api/v1/customer/", headers=headers).json["result"]
+    assert {c["email"] for c in customers} == {"alice@customer.test"}
+
+
+def test_api_put_cannot_point_a_case_at_an_invisible_pool(client, auth, desk):
+    headers = auth.token("agent_a")
+    response = client.put(f"/api/v1/case/{desk.case_a.id}", json={"pool": desk.pool_b.id},
+                          headers=headers)
+    assert response.status_code == 422
+
+
+def test_manager_reads_everything_but_changes_nothing(client, auth, desk):
+    auth.login("manager")
+    assert client.get(f"/cases/show/{desk.case_b.id}").status_code == 200
+    assert client.get(f"/cases/edit/{desk.case_b.id}").status_code == 403
+    assert client.post(f"/cases/transition/{desk.case_b.id}",
+                       data={"status": "closed"}).status_code == 403
+    headers = auth.token("manager")
+    assert client.post(f"/api/v1/case/{desk.case_b.id}/transition", json={"status": "closed"},
+                       headers=headers).status_code == 403
+
+
+def test_agent_cannot_reach_configuration(client, auth, desk):
+    auth.login("agent_a")
+    assert client.get("/pools/edit/%d" % desk.pool_a.id).status_code == 403
+    assert client.get("/mailboxes/add").status_code == 403
+    assert client.get("/users/list/").status_code == 403
+    assert client.get("/raw-mail/list/").status_code == 403
+    # the menu offers no configuration entries
+    page = _list(client)
+    assert "/users/list/" not in page and "/memberships/list/" not in page
+
+
+def test_supervisor_configures_only_his_pools(client, auth, desk):
+    from app.extensions import db
+    from app.organisation.models import Pool
+
+    auth.login("supervisor_a")
+    pools = _list(client, "/pools/list/")
+    assert "Pool A" in pools and "Pool B" not in pools
+    assert client.get(f"/pools/edit/{desk.pool_b.id}").status_code == 404
+    response = submit_form(client, f"/pools/edit/{desk.pool_a.id}", {"reopen_days": "30"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Pool, desk.pool_a.id).reopen_days == 30
+    mailbox_form = client.get("/mailboxes/add").data.decode()
+    assert "Pool A" in mailbox_form and "Pool B" not in mailbox_form
+
+
+def test_users_without_a_desk_role_see_nothing(app, desk):
+    from app.audit.actor import acting_as
+    from app.extensions import db
+    from app.security import rules
+
+    with acting_as(None):
+        assert db.session.query(Case).filter(rules.case_criterion(None)).count() == 0
