@@ -410,8 +410,8 @@ def _deliver(row: Reply) -> None:
     in_reply_to, references = _thread_ids(case)
     from app.mail.models import Attachment
 
+    files = [(a.filename, a.content_type, a.data) for a in row.attachments]
     message = Message(
-        case=case,
         direction=MessageDirection.OUTBOUND,
         author_id=row.author_id,
         from_address=sender,
@@ -421,11 +421,15 @@ def _deliver(row: Reply) -> None:
         body_html=composed.html,
         in_reply_to=in_reply_to,
         references=references,
+        attachments=[
+            Attachment(
+                sha256=a.sha256, size=a.size, content_type=a.content_type, filename=a.filename
+            )
+            for a in row.attachments
+        ],
     )
-    message.attachments = [
-        Attachment(sha256=a.sha256, size=a.size, content_type=a.content_type, filename=a.filename)
-        for a in row.attachments
-    ]
+    db.session.add(message)
+    message.case = case
     db.session.add(message)
     db.session.flush()
     reply_to = plus_address(mailbox.address, case.id) if mailbox else None
@@ -452,7 +456,7 @@ def _deliver(row: Reply) -> None:
             html=composed.html,
             case=case,
             mailbox=mailbox,
-            attachments=[(a.filename, a.content_type, a.data) for a in row.attachments],
+            attachments=files,
             inline_images=composed.inline_images,
             in_reply_to=in_reply_to,
             references=references,
