@@ -39,6 +39,7 @@ AGENT_PERMISSIONS = [
     ["Skill", READ],
     ["Topic", READ],
     ["Mailbox", READ],
+    ["Event", "can_(get|info)"],  # a case's history through the API; no Events menu
     # Answering (app/answering): case actions, templates and the document library.
     ["CaseAction", ANSWERING_AGENT_ACTIONS],
     ["(ResponseTemplate|Document)", READ],
