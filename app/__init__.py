@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 def import_models() -> None:
     """Import every model module so ``Model.metadata`` (Alembic's target) is complete."""
     import app.agents.models  # noqa: F401
+    import app.answering.models  # noqa: F401
     import app.audit.models  # noqa: F401
     import app.cases.models  # noqa: F401
     import app.customers.models  # noqa: F401

@@ -20,6 +20,13 @@ class Pool(Model):
     sla_hours = Column(Integer, nullable=True)
     # Mail to a closed case reopens it within this many days, else opens a linked new case.
     reopen_days = Column(Integer, nullable=False, default=14)
+    # How customers hear of a reply: "full" (the reply itself by mail) or "link" (a notice
+    # with a signed link to the case in the customer portal). See app/answering.
+    notification_mode = Column(String(8), nullable=False, default="full",
+                               server_default="full")
+    # Wrap-up questionnaire asked when a case of this pool is closed: one question per
+    # line; a line starting with "*" is required.
+    wrap_up_questions = Column(Text, nullable=True)
     # Acknowledge new cases from mail with an automatic answer (app.mail.autoresponse).
     auto_response_enabled = Column(Boolean, nullable=False, default=False)
     auto_response_text = Column(Text, nullable=True)

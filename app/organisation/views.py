@@ -16,9 +16,18 @@ class PoolView(DeskModelView):
     list_columns = ["name", "active", "sla_hours", "reopen_days"]
     search_columns = ["name", "active"]
     add_columns = edit_columns = ["name", "description", "active", "sla_hours", "reopen_days",
+                                  "notification_mode", "wrap_up_questions",
                                   "auto_response_enabled", "auto_response_text"]
-    show_columns = ["name", "description", "active", "sla_hours", "reopen_days", "mailboxes"]
-    label_columns = {"sla_hours": "Answer within (hours)", "reopen_days": "Reopen within (days)"}
+    show_columns = ["name", "description", "active", "sla_hours", "reopen_days",
+                    "notification_mode", "wrap_up_questions", "mailboxes"]
+    label_columns = {"sla_hours": "Answer within (hours)", "reopen_days": "Reopen within (days)",
+                     "notification_mode": "Customer notification",
+                     "wrap_up_questions": "Wrap-up questions (one per line, * = required)"}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "notification_mode": SelectField(
+            "Customer notification",
+            choices=[("full", "Full reply by mail"), ("link", "Link-only notice (portal)")]),
+    }
     base_order = ("name", "asc")
 
     def pre_update(self, item):
