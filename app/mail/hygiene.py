@@ -126,13 +126,14 @@ def _base_address(address: str) -> str:
 
 
 def own_mailbox_addresses() -> set[str]:
-    """Every mailbox address of this desk (cached per app for a few seconds)."""
+    """Every mailbox address of this desk; cached on the database session for a few seconds
+    (a session lives for one request, job or import run)."""
     import time
 
     from app.extensions import db
     from app.mail.models import Mailbox
 
-    cache = current_app.extensions.setdefault("loopdesk_own_addresses", {})
+    cache = db.session.info.setdefault("loopdesk_own_addresses", {})
     now = time.monotonic()
     if cache.get("until", 0) > now:
         return cache["addresses"]
@@ -143,7 +144,9 @@ def own_mailbox_addresses() -> set[str]:
 
 
 def forget_own_addresses() -> None:
-    current_app.extensions.pop("loopdesk_own_addresses", None)
+    from app.extensions import db
+
+    db.session.info.pop("loopdesk_own_addresses", None)
 
 
 def auto_mail_limits() -> tuple[tuple[int, int], ...]:

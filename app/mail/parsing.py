@@ -339,6 +339,9 @@ class _Walker:
             for sub in payload if isinstance(payload, list) else []:
                 self.walk(sub, depth + 1)
             return
+        if ctype.startswith("multipart/"):  # boundary missing or broken: keep it as text
+            self.texts.append(decode_bytes(_payload_bytes(part), _param(part, "charset")))
+            return
         if ctype == "message/delivery-status":
             self._delivery_status(part)
             return
