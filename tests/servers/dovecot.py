@@ -35,6 +35,7 @@ listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 mail_location = maildir:~/Maildir
 pop3_uidl_format = %08Xu%08Xv
 passdb {{
@@ -178,7 +179,19 @@ class DovecotServer:
             os.chown(path, MAIL_UID, MAIL_GID)
         with open(self.root / "users", "a") as fh:
             fh.write(f"{address}:{{PLAIN}}{password}:{MAIL_UID}:{MAIL_GID}::{home}\n")
+        self._wait_for_user(address)
         return DovecotUser(self, address, password)
+
+    def _wait_for_user(self, address: str, timeout: float = 5.0) -> None:
+        """The auth process re-reads passwd-file at most about once a second; wait for it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = subprocess.run(
+                [DOVEADM, "-c", str(self.conf), "user", address], capture_output=True, timeout=30
+            )
+            if found.returncode == 0 or time.monotonic() > deadline:
+                return
+            time.sleep(0.2)
 
     def doveadm(self, *args: str, input: bytes | None = None) -> str:
         result = subprocess.run(
