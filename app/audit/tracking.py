@@ -116,5 +116,16 @@ def install_tracking() -> None:
         return
     event.listen(Session, "before_flush", _before_flush)
     event.listen(Session, "do_orm_execute", _refuse_bulk_deletes)
+    from flask_appbuilder import Model
+
+    for mapper in Model.registry.mappers:
+        for name in getattr(mapper.class_, "__tracked__", ()):
+            # active_history: load the old value on assignment even if it was expired, so
+            # the Event can say "from 2 to 4" and not "from ? to 4".
+            event.listen(getattr(mapper.class_, name), "set", _noop_set, active_history=True)
     _installed = True
+
+
+def _noop_set(target, value, oldvalue, initiator):
+    return value
 
