@@ -408,6 +408,7 @@ def _deliver(row: Reply) -> None:
     mailbox = case.mailbox
     sender = mailbox.address if mailbox else current_app.config["MAIL_DEFAULT_SENDER"]
     in_reply_to, references = _thread_ids(case)
+    from app.mail import store
     from app.mail.models import Attachment
 
     files = [(a.filename, a.content_type, a.data) for a in row.attachments]
@@ -421,11 +422,12 @@ def _deliver(row: Reply) -> None:
         body_html=composed.html,
         in_reply_to=in_reply_to,
         references=references,
+        # The thread's attachment rows point into the content store, like received mail's.
         attachments=[
             Attachment(
-                sha256=a.sha256, size=a.size, content_type=a.content_type, filename=a.filename
+                sha256=store.put_file(data), size=len(data), content_type=ctype, filename=name
             )
-            for a in row.attachments
+            for name, ctype, data in files
         ],
     )
     db.session.add(message)

@@ -90,6 +90,14 @@ def test_reply_via_api_with_template_and_current_library_document(answering, cli
     assert "Danke für Fall" in mail["text"] and mail["text"].startswith("Hallo Alice,")
     assert mail["attachments"] == [("prices-v2.txt", "text/plain", b"new prices")]
     assert r.json["result"]["attachments"][0]["source"] == "library"
+    # The thread shows the file, and its bytes are in the content store like received mail's.
+    from app.cases.models import Message
+    from app.mail import store
+
+    out = db.session.query(Message).filter_by(case_id=case.id, direction="outbound").one()
+    [attachment] = out.attachments
+    assert attachment.filename == "prices-v2.txt"
+    assert store.read_blob(attachment.sha256) == b"new prices"
 
 
 def test_agent_without_attach_permission_cannot_upload_ad_hoc_file(answering, client, auth, mails):
