@@ -2,12 +2,13 @@
 
 One delivery round:
 
-1. **Claim** up to ``OUTBOX_BATCH_SIZE`` due rows in one statement and commit:
+1. **Claim** up to ``OUTBOX_BATCH_SIZE`` due rows and commit: ``SELECT id … WHERE
+   status='queued' AND next_attempt_at<=now … LIMIT n FOR UPDATE SKIP LOCKED``, then
    ``UPDATE outbox_mail SET status='sending', claim_token=…, attempts=attempts+1,
-   next_attempt_at=now+lease WHERE id IN (SELECT id … WHERE status='queued' AND
-   next_attempt_at<=now … FOR UPDATE SKIP LOCKED) RETURNING id``. On PostgreSQL the sub-select
-   skips rows another worker is claiming; on SQLite the statement is atomic because SQLite runs
-   one writer at a time. Either way two workers never own the same row.
+   next_attempt_at=now+lease WHERE id IN (…) AND <still due> RETURNING id``. On PostgreSQL
+   the row locks make concurrent workers pick different rows; on SQLite (one writer at a
+   time, FOR UPDATE ignored) the UPDATE re-checks that each row is still due, so a row another
+   worker took in between is simply not returned. Either way two workers never own a row.
 2. **Hand over** the rows to SMTP, one connection per relay (the global relay or a mailbox's
    own), in groups of ``OUTBOX_HANDOVER_GROUP``: one commit before each group records the
    outcomes of the previous group, stamps ``handed_over_at`` on the rows about to be sent and
@@ -114,24 +115,37 @@ def claim(limit: int, *, only_ids=None) -> tuple[str, list[int]]:
     now = utcnow()
     token = secrets.token_hex(16)
     due = _due(now)
-    ids = select(T.c.id).where(due)
+    candidates = select(T.c.id).where(due)
     if only_ids is not None:
-        ids = ids.where(T.c.id.in_(list(only_ids)))
-    ids = ids.order_by(T.c.next_attempt_at, T.c.id).limit(limit).with_for_update(skip_locked=True)
-    stmt = (
-        update(T)
-        .where(T.c.id.in_(ids.scalar_subquery()), due)
-        .values(
-            status=OutboxStatus.SENDING,
-            claim_token=token,
-            attempts=T.c.attempts + 1,
-            next_attempt_at=now + timedelta(seconds=int(setting("OUTBOX_LEASE_SECONDS"))),
-            handed_over_at=None,
-        )
-        .returning(T.c.id)
+        candidates = candidates.where(T.c.id.in_(list(only_ids)))
+    candidates = (
+        candidates.order_by(T.c.next_attempt_at, T.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
     try:
-        claimed = sorted(db.session.execute(stmt).scalars())
+        # Two statements, not UPDATE … WHERE id IN (SELECT … LIMIT … SKIP LOCKED): PostgreSQL
+        # may re-run such a sub-select per row and then ignore the LIMIT.
+        claimed = []
+        for _race in range(5):  # SQLite: another worker took all candidates; look again
+            ids = list(db.session.execute(candidates).scalars())
+            if not ids:
+                break
+            stmt = (
+                update(T)
+                .where(T.c.id.in_(ids), due)  # re-checked: a row another worker took is skipped
+                .values(
+                    status=OutboxStatus.SENDING,
+                    claim_token=token,
+                    attempts=T.c.attempts + 1,
+                    next_attempt_at=now + timedelta(seconds=int(setting("OUTBOX_LEASE_SECONDS"))),
+                    handed_over_at=None,
+                )
+                .returning(T.c.id)
+            )
+            claimed = sorted(db.session.execute(stmt).scalars())
+            if claimed:
+                break
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 import threading
@@ -27,6 +28,7 @@ class Sink:
         self.lock = threading.Lock()
         self.rcpt_reply: str | None = None
         self.data_reply: str | None = None
+        self.delay = 0.0  # seconds per accepted mail, to make a relay slow
         self.port = free_port()
         self.controller = None
 
@@ -37,6 +39,8 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.data_reply:
             return self.data_reply
         with self.lock:

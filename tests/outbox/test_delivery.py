@@ -163,6 +163,7 @@ def test_rows_a_dead_worker_claimed_but_never_handed_over_are_sent_after_the_lea
 
 
 def test_two_concurrent_workers_never_send_a_row_twice(app, desk, sink):
+    sink.delay = 0.02  # a slow relay, so that both workers are busy at the same time
     rows = [
         queue_mail(
             kind="reply", to=f"c{i}@customer.test", subject="Re", text=f"n{i}", case=desk.case_a
@@ -192,7 +193,7 @@ def test_two_concurrent_workers_never_send_a_row_twice(app, desk, sink):
     assert len(sent_ids) == 40 and len(set(sent_ids)) == 40
     assert sorted(sent_ids) == sorted(r.message_id for r in rows)
     assert sum(r.sent for r in reports) == 40
-    assert all(r.sent > 0 for r in reports), "both workers took part"
+    assert all(r.sent > 0 for r in reports), ("both workers took part", reports)
     assert db.session.query(OutboxMail).filter_by(status=OutboxStatus.SENT).count() == 40
 
 
@@ -227,3 +228,35 @@ def test_starttls_is_required_when_configured(app, desk, sink):
     assert row.status == OutboxStatus.QUEUED
     assert "STARTTLS" in row.last_error
     assert sink.envelopes == []
+
+
+def test_concurrent_claims_take_disjoint_batches_of_the_asked_size(app, desk):
+    for i in range(30):
+        queue_mail(kind="reply", to=f"c{i}@customer.test", subject="Re", text="x", case=desk.case_a)
+    db.session.commit()
+    taken, errors = {0: [], 1: []}, []
+    barrier = threading.Barrier(2)
+
+    def worker(n):
+        try:
+            with app.app_context():
+                barrier.wait()
+                while True:
+                    _, ids = claim(3)
+                    if not ids:
+                        break
+                    taken[n].append(ids)
+                db.session.remove()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    batches = taken[0] + taken[1]
+    assert all(1 <= len(b) <= 3 for b in batches)
+    flat = [i for b in batches for i in b]
+    assert len(flat) == 30 and len(set(flat)) == 30
