@@ -157,13 +157,14 @@ def jobs_heartbeat(wait: bool):
     if wait:
         import time
 
-        for _ in range(300):
-            status = job.get_status(refresh=True)
+        status = None
+        for _ in range(600):
+            status = str(getattr(job.get_status(refresh=True), "value", "unknown"))
             if status in ("finished", "failed"):
                 break
             time.sleep(0.1)
-        click.echo(f"job {job.id}: {job.get_status()}")
-        sys.exit(0 if job.get_status() == "finished" else 1)
+        click.echo(f"job {job.id}: {status}")
+        sys.exit(0 if status == "finished" else 1)
 
 
 def register_cli(app) -> None:

@@ -1,0 +1,126 @@
+"""Production mode end to end: gunicorn (2 workers) and an `rq worker` on PostgreSQL and Redis.
+
+Starts the processes the README's production section names, logs in through the real login
+form (CSRF on), opens the case list, and enqueues a job that the separate worker runs against
+the same database.
+"""
+
+import http.cookiejar
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+pytestmark = [
+    pytest.mark.skipif(not TEST_DATABASE_URL, reason="needs PostgreSQL: set TEST_DATABASE_URL"),
+    pytest.mark.skipif(not TEST_REDIS_URL, reason="needs Redis: set TEST_REDIS_URL"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def production(tmp_path):
+    base = make_url(TEST_DATABASE_URL)
+    name = f"ld_prod_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    env = dict(
+        os.environ,
+        DATABASE_URL=base.set(database=name).render_as_string(hide_password=False),
+        REDIS_URL=TEST_REDIS_URL,
+        SECRET_KEY="production-smoke-test-secret-key-0123456789",
+        LOOPDESK_INSTANCE=str(tmp_path),
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("LOOPDESK_EMBEDDED_WORKER", None)
+    flask = [sys.executable, "-m", "flask", "--app", "run"]
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    subprocess.run([*flask, "desk", "init", "--password", "s3cret-admin"], cwd=ROOT, env=env,
+                   check=True, capture_output=True)
+    subprocess.run([*flask, "demo", "seed", "--cases", "20"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    port = _free_port()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    procs = [
+        subprocess.Popen([str(BIN / "gunicorn"), "--workers", "2", "--bind",
+                          f"127.0.0.1:{port}", "run:app"], cwd=ROOT, env=env,
+                         stdout=open(logs / "gunicorn.out", "w"), stderr=subprocess.STDOUT),
+        subprocess.Popen([str(BIN / "rq"), "worker", "--with-scheduler", "--url", TEST_REDIS_URL,
+                          "default", "mail", "reports"],
+                         cwd=ROOT, env=env, stdout=open(logs / "rq.out", "w"),
+                         stderr=subprocess.STDOUT),
+    ]
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url + "/login/", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.3)
+    try:
+        yield {"url": url, "env": env, "flask": flask, "logs": logs,
+               "db": env["DATABASE_URL"]}
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_gunicorn_and_rq_worker_serve_the_desk(production):
+    url = production["url"]
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    login_page = opener.open(url + "/login/", timeout=10).read().decode()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login_page).group(1)
+    form = urllib.parse.urlencode(
+        {"username": "admin", "password": "s3cret-admin", "csrf_token": token}
+    ).encode()
+    opener.open(url + "/login/", data=form, timeout=10)
+    # several requests, so both gunicorn workers are likely to serve one
+    for _ in range(4):
+        page = opener.open(url + "/cases/list/", timeout=10).read().decode()
+        assert "LD-000001" in page or "LD-0000" in page
+    assert "Log out" in page or "logout" in page
+
+    result = subprocess.run([*production["flask"], "jobs", "heartbeat", "--wait"], cwd=ROOT,
+                            env=production["env"], capture_output=True, text=True, timeout=90)
+    assert result.returncode == 0, result.stdout + result.stderr + (
+        production["logs"] / "rq.out").read_text()
+    assert "finished" in result.stdout
+    engine = create_engine(production["db"])
+    with engine.connect() as conn:
+        beats = conn.execute(text("SELECT new_value FROM event WHERE action='worker.heartbeat'"))
+        rows = beats.fetchall()
+    engine.dispose()
+    assert rows, "the worker did not write its heartbeat event"
