@@ -92,6 +92,10 @@ class Config:
     # Hours until a new case is due when its pool has no SLA of its own.
     DEFAULT_SLA_HOURS = _int("DEFAULT_SLA_HOURS", 24)
     DESK_TIMEZONE = os.environ.get("DESK_TIMEZONE", "UTC")
+    # Language of templates when a customer's language has none of its own.
+    DESK_DEFAULT_LANGUAGE = os.environ.get("DESK_DEFAULT_LANGUAGE", "en")
+    # Public address of the desk, used in links sent to customers (portal links).
+    DESK_BASE_URL = os.environ.get("DESK_BASE_URL", "http://127.0.0.1:5000")
 
     # Outgoing mail (Flask-Mail); each mailbox may override the relay later.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")

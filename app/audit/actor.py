@@ -32,6 +32,11 @@ def current_actor():
     return None
 
 
+def is_system() -> bool:
+    """True inside ``acting_as(None)``: the desk itself acts (intake, jobs, CLI without --as)."""
+    return _explicit_actor.get() is _SYSTEM
+
+
 @contextmanager
 def acting_as(user):
     """Run a block as ``user``; ``None`` means the system itself."""

@@ -14,9 +14,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.actor import current_actor
-from app.cases.models import Case, CaseNumberCounter, Message, MessageDirection
+from app.cases.models import Case, CaseNumberCounter, Message
 from app.cases.priority import Priority
-from app.cases.workflow import CaseStatus, transition
+from app.cases.workflow import CaseStatus, check_transition, transition
 from app.core.timeutil import utcnow
 from app.errors import DeskError
 from app.extensions import db
@@ -105,8 +105,19 @@ def get_case(case_id: int, user=None) -> Case:
     return rules.ensure_visible(case, user)
 
 
-def change_status(case: Case, target: str, *, reason: str | None = None) -> Case:
-    """Move a visible case to ``target`` through the state machine and commit."""
+def change_status(case: Case, target: str, *, reason: str | None = None, answers=None) -> Case:
+    """Move a visible case to ``target`` through the state machine and commit.
+
+    Closing, reopening and postponing carry more rules (wrap-up questionnaire, customer
+    notice, a date), so those moves go through their own services below.
+    """
+    check_transition(case.status, target)  # an illegal move fails before anything else
+    if target == CaseStatus.CLOSED:
+        return close_case(case, reason=reason, answers=answers)
+    if target == CaseStatus.POSTPONED:
+        raise DeskError("Postponing needs a date: use postpone (with 'until').")
+    if target == CaseStatus.IN_PROGRESS and case.status == CaseStatus.CLOSED:
+        return reopen_case(case, reason=reason)
     rules.ensure_visible(case)
     transition(case, target, reason=reason)
     db.session.commit()
@@ -136,42 +147,33 @@ def release_case(case: Case) -> Case:
     return case
 
 
-def close_case(case: Case, *, reason: str | None = None) -> Case:
-    return change_status(case, CaseStatus.CLOSED.value, reason=reason)
+# Closing, reopening, postponing and notes are agent actions with more rules (wrap-up
+# questionnaire, customer notice, explicit events); app.answering owns them, and every door
+# (case page, list action, REST API, CLI) reaches them through these names.
+
+
+def close_case(case: Case, *, reason: str | None = None, answers: dict | None = None) -> Case:
+    from app.answering import services as answering
+
+    return answering.close(case, answers=answers, reason=reason)
 
 
 def reopen_case(case: Case, *, reason: str | None = None) -> Case:
-    if case.status != CaseStatus.CLOSED:
-        raise DeskError(f"{case.number} is not closed.")
-    return change_status(case, CaseStatus.IN_PROGRESS.value, reason=reason or "reopened")
+    from app.answering import services as answering
+
+    return answering.reopen(case, reason=reason)
 
 
 def postpone_case(case: Case, until: datetime, *, reason: str | None = None) -> Case:
-    rules.ensure_visible(case)
-    if until <= utcnow():
-        raise DeskError("A case can only be postponed to a time in the future.")
-    transition(case, CaseStatus.POSTPONED.value, reason=reason)
-    case.postponed_until = until
-    db.session.commit()
-    return case
+    from app.answering import services as answering
+
+    return answering.postpone(case, until, reason=reason)
 
 
 def add_note(case: Case, text: str) -> Message:
-    """An internal note: visible to colleagues, never sent to the customer."""
-    rules.ensure_visible(case)
-    if not (text or "").strip():
-        raise DeskError("A note needs some text.")
-    actor = current_actor()
-    note = Message(
-        case=case,
-        direction=MessageDirection.NOTE,
-        author_id=getattr(actor, "id", None),
-        body_text=text.strip(),
-        subject=case.subject,
-    )
-    db.session.add(note)
-    db.session.commit()
-    return note
+    from app.answering import services as answering
+
+    return answering.add_note(case, text)
 
 
 def thread(case: Case):

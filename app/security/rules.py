@@ -10,6 +10,7 @@ report asks this module. The rules, in words:
   their mailboxes.
 * **Supervisor** sees what an agent of his pools sees, and configures the pools he supervises
   (their mailboxes, memberships and topics).
+* The desk itself (``acting_as(None)``: intake, jobs, CLI without ``--as``) sees everything.
 * Anyone else (no desk role, anonymous) sees nothing.
 
 The functions return SQLAlchemy criteria, so lists and counts stay single queries.
@@ -40,6 +41,10 @@ def _cached(key: str, user, compute):
 
 
 def sees_everything(user) -> bool:
+    if user is None:
+        from app.audit.actor import is_system
+
+        return is_system()
     return bool(role_names(user) & UNRESTRICTED_ROLES)
 
 
@@ -69,7 +74,7 @@ def supervised_pool_ids(user) -> list[int]:
     from app.organisation.models import Pool
 
     roles = role_names(user)
-    if ADMIN in roles:
+    if ADMIN in roles or (user is None and sees_everything(None)):
         return list(db.session.scalars(select(Pool.id)))
     if SUPERVISOR not in roles:
         return []
@@ -91,10 +96,10 @@ def supervised_pool_ids(user) -> list[int]:
 def case_criterion(user):
     from app.cases.models import Case
 
-    if user is None or not role_names(user):
-        return false()
     if sees_everything(user):
         return true()
+    if user is None or not role_names(user):
+        return false()
     pools = member_pool_ids(user)
     return or_(Case.pool_id.in_(pools), Case.assignee_id == user.id)
 
@@ -169,17 +174,6 @@ def raw_message_criterion(user):
     )
 
 
-def outbox_criterion(user):
-    """Outgoing mail of the cases the user sees; mail without a case for admins/managers."""
-    from app.outbox.models import OutboxMail
-
-    if sees_everything(user):
-        return true()
-    if not role_names(user):
-        return false()
-    return OutboxMail.case_id.in_(_visible_case_ids(user))
-
-
 def category_rule_criterion(user):
     """Category rules: supervisors see the rules of the pools they supervise."""
     from app.mail.models import CategoryRule
@@ -189,6 +183,17 @@ def category_rule_criterion(user):
     if SUPERVISOR not in role_names(user):
         return false()
     return CategoryRule.owner_pool_id.in_(supervised_pool_ids(user))
+
+
+def outbox_criterion(user):
+    """Outgoing mail of the cases the user sees; mail without a case for admins/managers."""
+    from app.outbox.models import OutboxMail
+
+    if sees_everything(user):
+        return true()
+    if not role_names(user):
+        return false()
+    return OutboxMail.case_id.in_(_visible_case_ids(user))
 
 
 def membership_criterion(user):
@@ -322,8 +327,8 @@ def _criteria():
         Pool: pool_criterion,
         Mailbox: mailbox_criterion,
         RawMessage: raw_message_criterion,
-        _category_rule_model(): category_rule_criterion,
         OutboxMail: outbox_criterion,
+        _category_rule_model(): category_rule_criterion,
         PoolMembership: membership_criterion,
         AgentProfile: agent_criterion,
         User: user_criterion,
@@ -358,7 +363,7 @@ def criterion_for(model, user):
     to anyone holding a desk role (skills, topics, intake forms)."""
     rule = _criteria().get(model)
     if rule is None:
-        return true() if role_names(user) else false()
+        return true() if role_names(user) or sees_everything(user) else false()
     return rule(user)
 
 
