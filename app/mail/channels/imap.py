@@ -10,7 +10,8 @@ One round on one mailbox:
    quarantined from its headers (BODY.PEEK[HEADER]), the rest is downloaded with
    BODY.PEEK[] (which never sets \\Seen) in batches;
 4. per message in UID order: ``intake.receive`` (commits), then the server action (flag / move
-   / keep), then the state's last UID is committed.
+   / keep), then the state's last UID is raised (committed with the next message or at the
+   end of the batch: one commit less per message).
 
 A crash anywhere leaves at worst a stored but unflagged message, which the next round finds
 stored already and only flags.
@@ -213,29 +214,29 @@ class ServerActions:
             # CREATE fails when the folder exists; the MOVE below then reports real errors.
             self.conn.client._simple_command("CREATE", encode_folder(self.folder))
 
-    def after_store(self, uid: int) -> bool:
+    def after_store(self, uids: list[int]) -> int:
+        """Flag or move stored messages (one command for a batch); return how many."""
+        if not uids or self.policy == "keep":
+            return 0
         client = self.conn.client
+        uid_set = ",".join(map(str, uids))
         if self.policy == "flag":
             # Not imap-tools' flag(): it EXPUNGEs the folder afterwards, which would also
             # remove mail that someone else marked \Deleted.
             _check(
-                client.uid("STORE", str(uid), "+FLAGS.SILENT", f"({self.flag})"),
+                client.uid("STORE", uid_set, "+FLAGS.SILENT", f"({self.flag})"),
                 f"STORE {self.flag}",
             )
-            return True
-        if self.policy == "move":
-            target = encode_folder(self.folder)
-            if self.can_move:
-                _check(client.uid("MOVE", str(uid), target), f"MOVE to {self.folder}")
-            else:
-                _check(client.uid("COPY", str(uid), target), f"COPY to {self.folder}")
-                _check(
-                    client.uid("STORE", str(uid), "+FLAGS.SILENT", "(\\Deleted)"), "STORE \\Deleted"
-                )
-                if self.can_uid_expunge:
-                    _check(client.uid("EXPUNGE", str(uid)), "UID EXPUNGE")
-            return True
-        return False
+            return len(uids)
+        target = encode_folder(self.folder)
+        if self.can_move:
+            _check(client.uid("MOVE", uid_set, target), f"MOVE to {self.folder}")
+        else:
+            _check(client.uid("COPY", uid_set, target), f"COPY to {self.folder}")
+            _check(client.uid("STORE", uid_set, "+FLAGS.SILENT", "(\\Deleted)"), "STORE \\Deleted")
+            if self.can_uid_expunge:
+                _check(client.uid("EXPUNGE", uid_set), "UID EXPUNGE")
+        return len(uids)
 
 
 def folder_state(mailbox, folder: str) -> ImapFolderState:
@@ -297,28 +298,41 @@ def _fetch_folder(conn, mailbox, report: FetchReport) -> None:
         bodies = fetch_parts(conn, small, "BODY.PEEK[]")
         big = [m.uid for m in batch if m.size > limit]
         headers = fetch_parts(conn, big, "BODY.PEEK[HEADER]")
-        for message in batch:
-            ref = f"{folder}:{uidvalidity}:{message.uid}"
-            if message.size > limit:
-                if message.uid in headers:
-                    quarantine_oversize(
-                        headers[message.uid],
-                        message.size,
+        stored: list[int] = []
+        broken_off: BaseException | None = None
+        try:
+            for message in batch:
+                ref = f"{folder}:{uidvalidity}:{message.uid}"
+                if message.size > limit:
+                    if message.uid in headers:
+                        quarantine_oversize(
+                            headers[message.uid],
+                            message.size,
+                            mailbox=mailbox,
+                            source=SOURCE,
+                            source_ref=ref,
+                            report=report,
+                        )
+                elif message.uid in bodies:
+                    store(
+                        bodies[message.uid],
                         mailbox=mailbox,
                         source=SOURCE,
                         source_ref=ref,
                         report=report,
                     )
-            elif message.uid in bodies:
-                store(
-                    bodies[message.uid],
-                    mailbox=mailbox,
-                    source=SOURCE,
-                    source_ref=ref,
-                    report=report,
-                )
-                if actions.after_store(message.uid):
-                    report.server_actions += 1
-            # else: expunged by someone else between listing and fetching; nothing to keep.
-            state.last_uid = message.uid
-            db.session.commit()
+                    stored.append(message.uid)
+                # else: expunged by someone else between listing and fetching.
+                state.last_uid = message.uid  # committed with the next stored message
+        except BaseException as exc:
+            broken_off = exc
+            raise
+        finally:
+            # Only messages whose receive() returned are flagged or moved, also when the
+            # batch broke off; a failure here must not hide the error that broke it off.
+            try:
+                report.server_actions += actions.after_store(stored)
+            except Exception:
+                if broken_off is None:
+                    raise
+        db.session.commit()

@@ -116,13 +116,15 @@ def fetch(mailbox, report: FetchReport | None = None) -> FetchReport:
                 raw = b"\r\n".join(conn.retr(number)[1]) + b"\r\n"
                 raw_id = store(raw, mailbox=mailbox, source=SOURCE, source_ref=ref, report=report)
                 removable = True
+            # Committed with the next stored message (or below): a crash before that only
+            # means the next round finds the bytes stored already and records the UIDL then.
             db.session.add(Pop3SeenUidl(mailbox_id=mailbox.id, uidl=uidl, raw_message_id=raw_id))
-            db.session.commit()
             seen.add(uidl)
             if delete and removable:
                 conn.dele(number)
                 report.server_actions += 1
-        conn.quit()  # DELEs take effect only here
+        db.session.commit()
+        conn.quit()  # DELEs take effect only here, after the UIDLs are committed
         finished = True
     except ChannelError:
         raise
