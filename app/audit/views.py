@@ -13,7 +13,7 @@ class EventView(DeskModelView):
     base_permissions = ["can_list", "can_show"]
     list_columns = ["created_at", "actor_name", "case", "action", "field", "old_value",
                     "new_value"]
-    search_columns = ["created_at", "actor_name", "action", "field"]
+    search_columns = ["created_at", "actor_name", "action", "field", "case"]
     show_columns = list_columns + ["object_type", "object_id", "details"]
     base_order = ("created_at", "desc")
 

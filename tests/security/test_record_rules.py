@@ -215,3 +215,14 @@ def test_nobody_sees_nothing_and_the_desk_itself_sees_all(app, desk):
     assert db.session.query(Case).filter(rules.case_criterion(None)).count() == 0
     with acting_as(None):  # intake, jobs, CLI without --as
         assert db.session.query(Case).filter(rules.case_criterion(None)).count() == 2
+
+
+def test_case_dropdowns_offer_only_visible_cases(client, auth, desk):
+    """The event search form has a case picker: it lists only the user's cases."""
+    auth.login("supervisor_a")
+    page = _list(client, "/events/list/")
+    assert desk.case_a.number in page
+    assert desk.case_b.number not in page
+    # and filtering on a foreign case id finds nothing
+    page = _list(client, f"/events/list/?_flt_0_case={desk.case_b.id}")
+    assert desk.case_b.number not in page
