@@ -57,7 +57,7 @@ SUPERVISOR_PERMISSIONS = [
     ["RawMessage", "can_reprocess"],
     ["CategoryRule", WRITE],
     ["(Quarantine|Category rules)", "menu_access"],
-    ["Outbox", "can_(list|show)|retry"],  # FAB names this action's permission "retry"
+    ["Outbox", "can_(list|show|retry)"],
     ["Outbox", "menu_access"],
     ["CaseAction", ANSWERING_SUPERVISOR_ACTIONS],
     ["(ResponseTemplate|PoolLayout|Signature|Document)", WRITE],
