@@ -78,6 +78,18 @@ def quick_message_id(head: bytes) -> str | None:
     return ids[0].decode("ascii", "replace")[:998]
 
 
+def _commit() -> None:
+    """Commit without expiring the loaded rows: the intake keeps using the raw row, mailbox,
+    pool and case after the commit, and re-loading each of them costs a query per message."""
+    session = db.session()
+    previous = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = previous
+
+
 def receive(
     raw,
     *,
@@ -123,7 +135,7 @@ def store_raw(
             recipient=(recipient or None) and recipient.strip().lower()[:320],
         )
         db.session.add(row)
-        db.session.commit()
+        _commit()
     except BaseException:
         db.session.rollback()
         if stored is not None:
@@ -147,7 +159,11 @@ def process_raw(row: RawMessage) -> IntakeResult:
     row_id = row.id
     try:
         with acting_as(None):
-            return _process(row)
+            try:
+                return _process(row)
+            except IntegrityError:  # e.g. two processes created the same customer at once
+                db.session.rollback()
+                return _process(db.session.get(RawMessage, row_id))
     except Exception as exc:
         db.session.rollback()
         error = (
@@ -208,7 +224,7 @@ def _process(row: RawMessage) -> IntakeResult:
         row.status, row.outcome, row.case_id = "duplicate", "duplicate", same.case_id
         row.error = f"identical to raw message #{same.id}"
         row.processed_at = utcnow()
-        db.session.commit()
+        _commit()
         return IntakeResult(row_id, "duplicate", case_id=same.case_id)
     if earlier:
         flags.add("reused_message_id")
@@ -228,7 +244,6 @@ def _process(row: RawMessage) -> IntakeResult:
     # 3. Thread.
     match = mail_threading.find_case(parsed, recipient=row.recipient, extra_ids=extra_ids)
     case, follows, reopened = match.case, None, False
-    customer = _customer(parsed.from_address, parsed.from_name) if parsed.from_address else None
     if case is not None and case.status == CaseStatus.CLOSED:
         if flags & KEEPS_STATE:
             pass  # an out-of-office or bounce joins the closed case as it is
@@ -243,6 +258,7 @@ def _process(row: RawMessage) -> IntakeResult:
     routing = None
     if new_case:
         routing = category_rules.route(parsed, mailbox, row.recipient)
+        customer = _customer(parsed.from_address, parsed.from_name) if parsed.from_address else None
         case = services.open_case(
             pool=routing.pool,
             subject=parsed.subject or "(no subject)",
@@ -321,20 +337,18 @@ def _process(row: RawMessage) -> IntakeResult:
     row.case = case
     row.outcome = "new_case" if new_case else "threaded"
     row.add_flags(*flags)
-    db.session.commit()
+    _commit()
     return IntakeResult(row_id, "processed", case_id=case.id, message_id=message.id)
 
 
 def _customer(address: str, name: str | None) -> Customer:
+    """The customer of an address, created when new. If another process creates him at the
+    same moment, the commit fails with IntegrityError and ``process_raw`` runs once more and
+    finds him (cheaper than a savepoint around every new customer)."""
     customer = db.session.scalar(select(Customer).where(Customer.email == address))
-    if customer is not None:
-        return customer
-    try:
-        with db.session.begin_nested():
-            customer = Customer(email=address, name=(name or None) and name[:256])
-            db.session.add(customer)
-    except IntegrityError:  # another process created him a moment ago
-        customer = db.session.scalar(select(Customer).where(Customer.email == address))
+    if customer is None:
+        customer = Customer(email=address, name=(name or None) and name[:256])
+        db.session.add(customer)
     return customer
 
 

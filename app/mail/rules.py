@@ -55,20 +55,34 @@ def matches(rule: CategoryRule, parsed, recipient: str | None = None) -> bool:
     return True
 
 
-def route(parsed, mailbox, recipient: str | None = None) -> Routing:
-    """Pool, topic, skill and priority for a new case from ``parsed`` in ``mailbox``."""
+def _active_rule_ids(pool_id: int) -> list[int]:
+    """Ids of the rules that apply to a pool's mailboxes, in order; cached on the session for
+    a few seconds (a session lives for one request, job or import run)."""
+    import time
+
+    cache = db.session.info.setdefault("loopdesk_category_rules", {})
+    hit = cache.get(pool_id)
+    now = time.monotonic()
+    if hit is not None and hit[0] > now:
+        return hit[1]
     stmt = (
-        select(CategoryRule)
+        select(CategoryRule.id)
         .where(
             CategoryRule.active.is_(True),
-            or_(
-                CategoryRule.owner_pool_id.is_(None), CategoryRule.owner_pool_id == mailbox.pool_id
-            ),
+            or_(CategoryRule.owner_pool_id.is_(None), CategoryRule.owner_pool_id == pool_id),
         )
         .order_by(CategoryRule.position, CategoryRule.id)
     )
-    for rule in db.session.scalars(stmt):
-        if matches(rule, parsed, recipient):
+    ids = list(db.session.scalars(stmt))
+    cache[pool_id] = (now + 5, ids)
+    return ids
+
+
+def route(parsed, mailbox, recipient: str | None = None) -> Routing:
+    """Pool, topic, skill and priority for a new case from ``parsed`` in ``mailbox``."""
+    for rule_id in _active_rule_ids(mailbox.pool_id):
+        rule = db.session.get(CategoryRule, rule_id)
+        if rule is not None and rule.active and matches(rule, parsed, recipient):
             return Routing(
                 pool=rule.set_pool or mailbox.pool,
                 topic=rule.set_topic,

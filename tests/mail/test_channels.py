@@ -62,7 +62,9 @@ def test_pipe_returns_75_when_the_database_fails_and_stores_nothing(desk, runner
     def failing_commit():
         raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(db.session, "commit", failing_commit)
+    from sqlalchemy.orm import Session
+
+    monkeypatch.setattr(Session, "commit", lambda self: failing_commit())
     big = make_mail(body="x" * (2 << 20))  # big enough for the file store
     result = runner.invoke(args=["mail", "pipe", "--mailbox", "a@desk.test"], input=big)
     assert result.exit_code == 75

@@ -1,0 +1,458 @@
+"""Benchmark of the mail intake: messages per second and memory for a big message.
+
+Generates N realistic messages (new enquiries, replies to existing cases, auto-replies,
+bounces, some with attachments) and ingests them through the intake service:
+
+* in one process, and in two processes at once (each with its own app: both cores);
+* through ``flask --app run mail pipe``, one process per message (a small N);
+* one 25 MB message streamed through the intake in a child process, measuring how much the
+  resident memory grows above the message size.
+
+Runs on SQLite (a temp file) and, with ``--database-url postgresql://…`` (a user that may
+create databases), on PostgreSQL. The last line is one JSON object with the figures;
+``msgs_per_s`` is the two-process figure on PostgreSQL when a URL is given.
+
+    .venv/bin/python bench/ingest.py --quick
+    .venv/bin/python bench/ingest.py --database-url postgresql://postgres@127.0.0.1:5432/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import multiprocessing as mp
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MAILBOX = "support@bench.test"
+SECRET = "bench-secret-key"
+BASE_CASES = 50
+
+
+def log(text: str) -> None:
+    print(text, flush=True)
+
+
+# --- databases ---------------------------------------------------------------------------
+
+
+class Database:
+    """A fresh, migrated database for one run; dropped afterwards."""
+
+    def __init__(self, kind: str, workdir: Path, admin_url: str | None = None):
+        self.kind = kind
+        self.workdir = workdir
+        if kind == "sqlite":
+            self.url = f"sqlite:///{workdir / 'bench.db'}"
+        else:
+            from sqlalchemy import create_engine, text
+            from sqlalchemy.engine import make_url
+
+            self.name = f"ld_bench_{uuid.uuid4().hex[:8]}"
+            self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+            with self.admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+            self.url = (
+                make_url(admin_url).set(database=self.name).render_as_string(hide_password=False)
+            )
+
+    def drop(self) -> None:
+        if self.kind == "postgresql":
+            from sqlalchemy import text
+
+            with self.admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+            self.admin.dispose()
+
+
+def config_for(url: str, store: Path) -> dict:
+    return {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": SECRET,
+        "FILE_STORE": str(store),
+        "REDIS_URL": None,
+        "EMBEDDED_WORKER": False,
+        "TESTING": False,
+        "AUTO_MAIL_LIMITS": ((10, 1000),),
+    }
+
+
+def make_app(url: str, store: Path):
+    logging.disable(logging.WARNING)
+    from app import create_app
+
+    return create_app(config_for(url, store))
+
+
+def prepare(url: str, store: Path) -> list[int]:
+    """Migrate, create the pool and mailbox and some cases for replies; return case ids."""
+    from flask_migrate import upgrade
+
+    from app.audit.actor import acting_as
+    from app.cases import services
+    from app.extensions import db
+    from app.mail.models import Mailbox
+    from app.organisation.models import Pool
+    from app.security.bootstrap import ensure_roles
+
+    app = make_app(url, store)
+    with app.app_context():
+        upgrade()
+        ensure_roles()
+        pool = Pool(name="Support", auto_response_enabled=True)
+        db.session.add_all([pool, Mailbox(address=MAILBOX, pool=pool)])
+        db.session.commit()
+        with acting_as(None):
+            cases = [
+                services.open_case(pool=pool, subject=f"Existing {n}", commit=False)
+                for n in range(BASE_CASES)
+            ]
+        db.session.commit()
+        ids = [c.id for c in cases]
+        db.session.remove()
+        db.engine.dispose()
+    return ids
+
+
+# --- messages ------------------------------------------------------------------------------
+
+
+def generate(n: int, case_ids: list[int], seed: int = 7) -> list[bytes]:
+    """The mix: 55 % new enquiries, 25 % replies, 8 % auto-replies, 5 % bounces, 7 % with
+    an attachment (20-200 kB)."""
+    from app import create_app
+
+    app = create_app(config_for("sqlite://", Path(tempfile.gettempdir())), check_services=False)
+    rnd = random.Random(seed)
+    words = (
+        "order invoice delivery refund account password printer broken late wrong "
+        "please help thanks question contract address change cancel"
+    ).split()
+    out = []
+    with app.app_context():
+        from app.mail import identity
+
+        for i in range(n):
+            kind = rnd.random()
+            sender = f"customer{i}@example{rnd.randint(1, 50)}.test"
+            subject = " ".join(rnd.choice(words) for _ in range(5)).capitalize()
+            body = "\n".join(" ".join(rnd.choice(words) for _ in range(12)) for _ in range(8))
+            headers = [
+                f"From: Customer {i} <{sender}>",
+                f"To: {MAILBOX}",
+                f"Subject: {subject}",
+                f"Message-ID: <bench.{i}.{seed}@example.test>",
+                "Date: Sun, 22 Nov 2026 10:00:00 +0000",
+                "MIME-Version: 1.0",
+            ]
+            if kind < 0.55:
+                out.append(_text_mail(headers, body))
+            elif kind < 0.80:
+                case_id = rnd.choice(case_ids)
+                headers.append(f"In-Reply-To: {identity.make_message_id('reply', case_id)}")
+                out.append(_text_mail(headers, body + "\n\n> earlier text\n> more"))
+            elif kind < 0.88:
+                headers += ["Auto-Submitted: auto-replied", "X-Autoreply: yes"]
+                out.append(_text_mail(headers, "I am out of the office until Monday."))
+            elif kind < 0.93:
+                out.append(_bounce(i, identity.make_message_id("reply", rnd.choice(case_ids))))
+            else:
+                size = rnd.randint(20_000, 200_000)
+                out.append(_attachment_mail(headers, body, rnd.randbytes(size)))
+    return out
+
+
+def _text_mail(headers, body: str) -> bytes:
+    return (
+        "\r\n".join(headers + ["Content-Type: text/plain; charset=utf-8", "", body, ""])
+    ).encode()
+
+
+def _attachment_mail(headers, body: str, data: bytes) -> bytes:
+    b64 = base64.encodebytes(data).decode()
+    return (
+        "\r\n".join(
+            headers
+            + [
+                "Content-Type: multipart/mixed; boundary=BENCH",
+                "",
+                "--BENCH",
+                "Content-Type: text/plain; charset=utf-8",
+                "",
+                body,
+                "--BENCH",
+                "Content-Type: application/pdf",
+                'Content-Disposition: attachment; filename="doc.pdf"',
+                "Content-Transfer-Encoding: base64",
+                "",
+                b64,
+                "--BENCH--",
+                "",
+            ]
+        )
+    ).encode()
+
+
+def _bounce(i: int, original: str) -> bytes:
+    return (
+        "From: MAILER-DAEMON@mx.test\r\nTo: support@bench.test\r\nSubject: Undelivered\r\n"
+        f"Message-ID: <bounce.{i}@mx.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/"
+        "report; report-type=delivery-status; boundary=R\r\n\r\n--R\r\nContent-Type: text/plain"
+        "\r\n\r\nDelivery failed.\r\n--R\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.test\r\n\r\nFinal-Recipient: rfc822; gone@example.test\r\n"
+        "Action: failed\r\nStatus: 5.1.1\r\n\r\n--R\r\nContent-Type: message/rfc822\r\n\r\n"
+        f"From: support@bench.test\r\nMessage-ID: {original}\r\nSubject: Re\r\n\r\nx\r\n--R--\r\n"
+    ).encode()
+
+
+# --- runs ----------------------------------------------------------------------------------
+
+
+def _ingest(url: str, store: str, messages: list[bytes], barrier=None, queue=None):
+    app = make_app(url, Path(store))
+    with app.app_context():
+        from app.extensions import db
+        from app.mail.intake import receive
+        from app.mail.models import Mailbox
+
+        box = db.session.query(Mailbox).filter_by(address=MAILBOX).one()
+        box_id = box.id
+        if barrier is not None:
+            barrier.wait()
+        start = time.perf_counter()
+        statuses: dict[str, int] = {}
+        for raw in messages:
+            box = db.session.get(Mailbox, box_id)
+            result = receive(raw, mailbox=box, source="bench")
+            statuses[result.status] = statuses.get(result.status, 0) + 1
+        elapsed = time.perf_counter() - start
+        db.session.remove()
+        db.engine.dispose()
+    if queue is not None:
+        queue.put((elapsed, statuses))
+    return elapsed, statuses
+
+
+def run_one_process(url, store, messages) -> float:
+    elapsed, statuses = _ingest(url, str(store), messages)
+    log(
+        f"  one process: {len(messages)} messages in {elapsed:.2f} s "
+        f"= {len(messages) / elapsed:.0f} msgs/s {statuses}"
+    )
+    return len(messages) / elapsed
+
+
+def run_two_processes(url, store, messages) -> float:
+    ctx = mp.get_context("spawn")
+    barrier, queue = ctx.Barrier(3), ctx.Queue()
+    halves = [messages[0::2], messages[1::2]]
+    procs = [
+        ctx.Process(target=_ingest, args=(url, str(store), half, barrier, queue)) for half in halves
+    ]
+    for p in procs:
+        p.start()
+    barrier.wait()
+    start = time.perf_counter()
+    results = [queue.get() for _ in procs]
+    wall = time.perf_counter() - start
+    for p in procs:
+        p.join()
+    statuses: dict[str, int] = {}
+    for _, s in results:
+        for k, v in s.items():
+            statuses[k] = statuses.get(k, 0) + v
+    log(
+        f"  two processes: {len(messages)} messages in {wall:.2f} s "
+        f"= {len(messages) / wall:.0f} msgs/s {statuses}"
+    )
+    return len(messages) / wall
+
+
+def run_pipe(url, store, messages, instance: Path) -> float:
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        SECRET_KEY=SECRET,
+        FILE_STORE=str(store),
+        LOOPDESK_INSTANCE=str(instance),
+    )
+    env.pop("REDIS_URL", None)
+    flask = [sys.executable, "-m", "flask", "--app", "run", "mail", "pipe", "--mailbox", MAILBOX]
+    start = time.perf_counter()
+    for raw in messages:
+        proc = subprocess.run(flask, input=raw, cwd=ROOT, env=env, capture_output=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"mail pipe failed ({proc.returncode}): {proc.stderr.decode()}")
+    elapsed = time.perf_counter() - start
+    log(
+        f"  mail pipe: {len(messages)} processes in {elapsed:.2f} s "
+        f"= {len(messages) / elapsed:.2f} msgs/s"
+    )
+    return len(messages) / elapsed
+
+
+def _rss_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _big_message_child(url: str, store: str, path: str, queue) -> None:
+    app = make_app(url, Path(store))
+    with app.app_context():
+        from app.extensions import db
+        from app.mail.intake import receive
+        from app.mail.models import Mailbox
+
+        box = db.session.query(Mailbox).filter_by(address=MAILBOX).one()
+        receive(
+            _text_mail(["From: warm@up.test", f"To: {MAILBOX}", "Subject: warm up"], "x"),
+            mailbox=box,
+            source="bench",
+        )
+        try:
+            Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM)
+        except OSError:
+            pass
+        before = _rss_mb("VmRSS")
+        with open(path, "rb") as fh:
+            result = receive(fh, mailbox=box, source="bench")
+        peak = _rss_mb("VmHWM")
+        queue.put((before, peak, result.status))
+
+
+def run_big_message(url, store, workdir: Path, size_mb: int = 25) -> tuple[float, float]:
+    path = workdir / "big.eml"
+    payload = (size_mb << 20) * 3 // 4 - 4096
+    with open(path, "wb") as fh:
+        fh.write(
+            (
+                "\r\n".join(
+                    [
+                        "From: big@example.test",
+                        f"To: {MAILBOX}",
+                        "Subject: big attachment",
+                        "Message-ID: <big@example.test>",
+                        "MIME-Version: 1.0",
+                        "Content-Type: multipart/mixed; boundary=B",
+                        "",
+                        "--B",
+                        "Content-Type: text/plain",
+                        "",
+                        "see attached",
+                        "--B",
+                        "Content-Type: application/octet-stream",
+                        'Content-Disposition: attachment; filename="big.bin"',
+                        "Content-Transfer-Encoding: base64",
+                        "",
+                        "",
+                    ]
+                )
+            ).encode()
+        )
+        rnd = random.Random(1)
+        chunk = 57 * 1024
+        left = payload
+        while left > 0:
+            n = min(chunk, left)
+            fh.write(base64.encodebytes(rnd.randbytes(n)).replace(b"\n", b"\r\n"))
+            left -= n
+        fh.write(b"--B--\r\n")
+    size = path.stat().st_size / (1 << 20)
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_big_message_child, args=(url, str(store), str(path), queue))
+    proc.start()
+    before, peak, status = queue.get()
+    proc.join()
+    growth = peak - before
+    log(
+        f"  {size:.1f} MB message: {status}; RSS {before:.0f} MB -> peak {peak:.0f} MB, "
+        f"growth {growth:.1f} MB ({growth - size:+.1f} MB above the message size)"
+    )
+    return growth - size, growth
+
+
+def bench_backend(kind: str, args, n: int, pipe_n: int, big: bool) -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix=f"ld-bench-{kind}-"))
+    figures = {}
+    try:
+        for label, runner in (("one", run_one_process), ("two", run_two_processes)):
+            db = Database(kind, workdir / label, args.database_url)
+            (workdir / label).mkdir(exist_ok=True)
+            store = workdir / label / "files"
+            case_ids = prepare(db.url, store)
+            messages = generate(n, case_ids, seed=11 if label == "one" else 13)
+            log(
+                f"{kind}: {label} process(es), {n} messages "
+                f"({sum(map(len, messages)) / (1 << 20):.1f} MB)"
+            )
+            figures[label] = runner(db.url, store, messages)
+            if label == "one" and pipe_n:
+                figures["pipe"] = run_pipe(
+                    db.url, store, generate(pipe_n, case_ids, seed=17), workdir / label
+                )
+            if label == "one" and big:
+                figures["big"] = run_big_message(db.url, store, workdir / label)
+            db.drop()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    parser.add_argument("-n", type=int, default=None, help="messages per run")
+    parser.add_argument("--pipe-n", type=int, default=None, help="messages through mail pipe")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        help="PostgreSQL URL of a user that may create databases",
+    )
+    args = parser.parse_args()
+    n = args.n or (300 if args.quick else 3000)
+    pipe_n = args.pipe_n if args.pipe_n is not None else (3 if args.quick else 20)
+    result: dict = {"n": n}
+    sqlite = bench_backend("sqlite", args, n, pipe_n, big=True)
+    result.update(
+        sqlite_msgs_per_s=round(sqlite["two"], 1),
+        sqlite_msgs_per_s_one_process=round(sqlite["one"], 1),
+        sqlite_msgs_per_s_pipe=round(sqlite["pipe"], 2) if "pipe" in sqlite else None,
+    )
+    big = sqlite["big"]
+    if args.database_url:
+        pg = bench_backend("postgresql", args, n, pipe_n, big=False)
+        result.update(
+            msgs_per_s=round(pg["two"], 1),
+            msgs_per_s_one_process=round(pg["one"], 1),
+            msgs_per_s_pipe=round(pg["pipe"], 2) if "pipe" in pg else None,
+            backend="postgresql",
+        )
+    else:
+        result.update(
+            msgs_per_s=result["sqlite_msgs_per_s"],
+            msgs_per_s_one_process=result["sqlite_msgs_per_s_one_process"],
+            msgs_per_s_pipe=result["sqlite_msgs_per_s_pipe"],
+            backend="sqlite",
+        )
+    result["peak_rss_mb_25mb_message"] = round(big[0], 1)
+    result["rss_growth_mb_25mb_message"] = round(big[1], 1)
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
