@@ -17,9 +17,24 @@ from app.extensions import db
 from app.security.rules import is_visible
 
 CASE_FIELDS = [
-    "id", "number", "subject", "status", "priority", "pool.id", "pool.name", "topic.id",
-    "required_skill.id", "assignee.id", "assignee.username", "customer.id", "customer.email",
-    "received_at", "sla_due_at", "first_response_at", "closed_at", "postponed_until",
+    "id",
+    "number",
+    "subject",
+    "status",
+    "priority",
+    "pool.id",
+    "pool.name",
+    "topic.id",
+    "required_skill.id",
+    "assignee.id",
+    "assignee.username",
+    "customer.id",
+    "customer.email",
+    "received_at",
+    "sla_due_at",
+    "first_response_at",
+    "closed_at",
+    "postponed_until",
 ]
 
 
@@ -51,12 +66,25 @@ class CaseApi(DeskModelRestApi):
     datamodel = SQLAInterface(Case)
     class_permission_name = "Case"
     method_permission_name = {
-        "get_list": "get", "get": "get", "info": "info", "put": "put",
-        "transition": "transition", "claim": "claim", "note": "case_action",
+        "get_list": "get",
+        "get": "get",
+        "info": "info",
+        "put": "put",
+        "transition": "transition",
+        "claim": "claim",
+        "note": "case_action",
         "thread": "thread",
     }
-    include_route_methods = {"get", "get_list", "info", "put", "transition", "claim", "note",
-                             "thread"}
+    include_route_methods = {
+        "get",
+        "get_list",
+        "info",
+        "put",
+        "transition",
+        "claim",
+        "note",
+        "thread",
+    }
     list_columns = CASE_FIELDS
     show_columns = CASE_FIELDS
     edit_columns = ["subject", "priority", "pool", "topic", "required_skill", "assignee"]
@@ -70,12 +98,30 @@ class CaseApi(DeskModelRestApi):
             return None
         return case
 
+    def _run(self, pk, action):
+        """Load a visible case, run ``action(case)``; a DeskError becomes its HTTP status."""
+        case = self._case(pk)
+        if case is None:
+            return self.response_404()
+        try:
+            return action(case)
+        except DeskError as exc:
+            db.session.rollback()
+            return self.response(exc.status_code, message=str(exc))
+
     def _result(self, case: Case):
-        return self.response(200, result={
-            "id": case.id, "number": case.number, "status": case.status,
-            "assignee_id": case.assignee_id, "postponed_until":
-                case.postponed_until.isoformat() if case.postponed_until else None,
-        })
+        return self.response(
+            200,
+            result={
+                "id": case.id,
+                "number": case.number,
+                "status": case.status,
+                "assignee_id": case.assignee_id,
+                "postponed_until": case.postponed_until.isoformat()
+                if case.postponed_until
+                else None,
+            },
+        )
 
     @expose("/<int:pk>/transition", methods=["POST"])
     @protect()
@@ -99,23 +145,25 @@ class CaseApi(DeskModelRestApi):
             409:
               description: the move is not allowed from the current status
         """
-        case = self._case(pk)
-        if case is None:
-            return self.response_404()
         body = request.get_json(silent=True) or {}
-        try:
+
+        def move(case):
             if body.get("status") == "postponed":
-                until = datetime.fromisoformat(str(body.get("until", "")))
+                try:
+                    until = datetime.fromisoformat(str(body.get("until", "")))
+                except ValueError:
+                    return self.response_400(message="'until' must be an ISO date and time")
                 services.postpone_case(case, until, reason=body.get("reason"))
             else:
-                services.change_status(case, str(body.get("status", "")),
-                                       reason=body.get("reason"))
-        except ValueError:
-            return self.response_400(message="'until' must be an ISO date and time")
-        except DeskError as exc:
-            db.session.rollback()
-            return self.response(exc.status_code, message=str(exc))
-        return self._result(case)
+                services.change_status(
+                    case,
+                    str(body.get("status", "")),
+                    reason=body.get("reason"),
+                    answers=body.get("answers"),
+                )
+            return self._result(case)
+
+        return self._run(pk, move)
 
     @expose("/<int:pk>/claim", methods=["POST"])
     @protect()
@@ -136,15 +184,7 @@ class CaseApi(DeskModelRestApi):
             404:
               $ref: '#/components/responses/404'
         """
-        case = self._case(pk)
-        if case is None:
-            return self.response_404()
-        try:
-            services.claim_case(case)
-        except DeskError as exc:
-            db.session.rollback()
-            return self.response(exc.status_code, message=str(exc))
-        return self._result(case)
+        return self._run(pk, lambda case: self._result(services.claim_case(case)))
 
     @expose("/<int:pk>/note", methods=["POST"])
     @protect()
@@ -165,16 +205,10 @@ class CaseApi(DeskModelRestApi):
             404:
               $ref: '#/components/responses/404'
         """
-        case = self._case(pk)
-        if case is None:
-            return self.response_404()
-        body = request.get_json(silent=True) or {}
-        try:
-            note = services.add_note(case, str(body.get("text", "")))
-        except DeskError as exc:
-            db.session.rollback()
-            return self.response(exc.status_code, message=str(exc))
-        return self.response(201, result=_message_json(note))
+        text = str((request.get_json(silent=True) or {}).get("text", ""))
+        return self._run(
+            pk, lambda case: self.response(201, result=_message_json(services.add_note(case, text)))
+        )
 
     @expose("/<int:pk>/thread", methods=["GET"])
     @protect()
@@ -195,10 +229,12 @@ class CaseApi(DeskModelRestApi):
             404:
               $ref: '#/components/responses/404'
         """
-        case = self._case(pk)
-        if case is None:
-            return self.response_404()
-        return self.response(200, result=[_message_json(m) for m in services.thread(case)])
+        return self._run(
+            pk,
+            lambda case: self.response(
+                200, result=[_message_json(m) for m in services.thread(case)]
+            ),
+        )
 
 
 class MessageApi(DeskModelRestApi):
@@ -208,8 +244,21 @@ class MessageApi(DeskModelRestApi):
     datamodel = SQLAInterface(Message)
     class_permission_name = "Message"
     include_route_methods = {"get", "get_list", "info"}
-    list_columns = ["id", "case.id", "case.number", "direction", "from_address", "subject",
-                    "created_at", "message_id"]
-    show_columns = list_columns + ["to_addresses", "cc_addresses", "body_text", "in_reply_to",
-                                   "references"]
+    list_columns = [
+        "id",
+        "case.id",
+        "case.number",
+        "direction",
+        "from_address",
+        "subject",
+        "created_at",
+        "message_id",
+    ]
+    show_columns = list_columns + [
+        "to_addresses",
+        "cc_addresses",
+        "body_text",
+        "in_reply_to",
+        "references",
+    ]
     search_columns = ["direction", "subject", "from_address", "case"]
