@@ -8,6 +8,7 @@ the message stays on the server untouched and the next round tries it again.
 from __future__ import annotations
 
 import hashlib
+import os
 import ssl
 from dataclasses import dataclass, field
 
@@ -45,13 +46,25 @@ def tls_context() -> ssl.SSLContext:
     Python's imaplib/poplib fall back to an *unverified* context when given none, so every
     connection passes this one. ``MAIL_FETCH_CA_FILE`` adds a private CA (self-hosted servers).
     """
-    cafile = current_app.config.get("MAIL_FETCH_CA_FILE") or None
+    cafile = setting("MAIL_FETCH_CA_FILE", None)
     return ssl.create_default_context(cafile=cafile)
 
 
 def setting(name: str, default):
+    """App config first (tests, create_app overrides), then the environment, then default."""
     value = current_app.config.get(name)
+    if value in (None, ""):
+        value = os.environ.get(name)
     return default if value in (None, "") else value
+
+
+def allow_plaintext() -> bool:
+    return str(setting("MAIL_FETCH_ALLOW_PLAINTEXT", "")).strip().lower() in {
+        "1",
+        "true",
+        "yes",
+        "on",
+    }
 
 
 def timeout() -> float:
@@ -73,11 +86,7 @@ def server_address(mailbox, *, ssl_port: int, plain_port: int) -> tuple[str, int
         raise ChannelError(
             f"unknown inbound security {security!r} (choose one of {', '.join(SECURITY_CHOICES)})"
         )
-    if (
-        security == "none"
-        and host.lower() not in LOOPBACK_HOSTS
-        and not current_app.config.get("MAIL_FETCH_ALLOW_PLAINTEXT")
-    ):
+    if security == "none" and host.lower() not in LOOPBACK_HOSTS and not allow_plaintext():
         raise ChannelError(
             f"inbound security 'none' sends the password in clear text; it is only allowed "
             f"for loopback hosts, not {host} (set MAIL_FETCH_ALLOW_PLAINTEXT to override)"
