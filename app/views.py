@@ -4,6 +4,14 @@ from flask import redirect, url_for
 from flask_appbuilder import IndexView, expose
 from flask_login import current_user
 
+# The case list filtered to "status is not closed" (filter 7 of FAB's string filters is
+# "not equal"); tests/cases/test_case_views.py checks that it keeps showing open cases only.
+OPEN_CASES_URL = "/cases/list/?_flt_7_status=closed"
+
+
+def open_cases_url() -> str:
+    return OPEN_CASES_URL
+
 
 class DeskIndexView(IndexView):
     """The start page: logged-in users go straight to their cases."""
@@ -13,7 +21,7 @@ class DeskIndexView(IndexView):
     @expose("/")
     def index(self):
         if getattr(current_user, "is_authenticated", False):
-            return redirect(url_for("CaseView.list"))
+            return redirect(open_cases_url())
         return redirect(url_for(self.appbuilder.sm.auth_view.__class__.__name__ + ".login"))
 
 
@@ -28,7 +36,8 @@ def register_views(appbuilder) -> None:
     from app.outbox.views import OutboxView
     from forms_designer.views import IntakeFormView
 
-    appbuilder.add_view(CaseView, "Cases", icon="fa-inbox", category="Desk")
+    appbuilder.add_link("Open cases", href=OPEN_CASES_URL, icon="fa-inbox", category="Desk")
+    appbuilder.add_view(CaseView, "All cases", icon="fa-archive", category="Desk")
     appbuilder.add_view(CustomerView, "Customers", icon="fa-address-book", category="Desk")
     appbuilder.add_view(PoolView, "Pools", icon="fa-object-group", category="Configuration")
     appbuilder.add_view(MailboxView, "Mailboxes", icon="fa-envelope", category="Configuration")

@@ -55,6 +55,7 @@ class CaseView(DeskModelView):
     edit_columns = ["subject", "priority", "pool", "topic", "required_skill", "assignee"]
     edit_form_extra_fields = {"priority": _priority_field()}
     show_template = "cases/show.html"
+    formatters_columns = {"assignee": lambda user: user if user else "–"}
 
     @expose("/show/<pk>", methods=["GET"])
     @has_access

@@ -28,7 +28,7 @@ _SELF_SERVICE = [
     ["ResetMyPasswordView", "can_this_form_(get|post)"],
     ["UserDBModelView", "can_userinfo"],
     ["MyUserInfo", ".*"],
-    ["(Case|Customer|Pool|Skill|Topic|My profile|Desk)", "menu_access"],
+    ["(Open cases|All cases|Case|Customer|Pool|Skill|Topic|My profile|Desk)", "menu_access"],
 ]
 
 AGENT_PERMISSIONS = [

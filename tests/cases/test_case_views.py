@@ -1,0 +1,27 @@
+"""The agent's case lists: open cases first, everything in the archive list."""
+
+from app.audit.actor import acting_as
+from app.cases import services
+from app.views import OPEN_CASES_URL
+
+
+def test_open_cases_list_hides_closed_cases(client, auth, desk):
+    with acting_as(desk.user("agent_a")):
+        services.close_case(desk.case_a)
+    with acting_as(None):
+        other = services.open_case(pool=desk.pool_a, subject="Still open")
+    auth.login("agent_a")
+    assert client.get("/").location.endswith(OPEN_CASES_URL)
+    open_page = client.get(OPEN_CASES_URL).data.decode()
+    assert other.number in open_page
+    assert desk.case_a.number not in open_page
+    everything = client.get("/cases/list/").data.decode()
+    assert desk.case_a.number in everything and other.number in everything
+    # a closed case keeps its page
+    assert client.get(f"/cases/show/{desk.case_a.id}").status_code == 200
+
+
+def test_menu_offers_open_and_all_cases_to_agents(client, auth, desk):
+    auth.login("agent_a")
+    page = client.get(OPEN_CASES_URL).data.decode()
+    assert "Open cases" in page and "All cases" in page
