@@ -33,6 +33,17 @@ def _related_rules(model) -> dict:
     return rules
 
 
+def _display_value(value):
+    """Lists and detail pages: a dash for empty values, times to the minute."""
+    from datetime import datetime
+
+    if value is None:
+        return "–"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return value
+
+
 def _unrequire_checkboxes(form_class) -> None:
     """FAB marks checkboxes of NOT NULL boolean columns as required, so "off" could never be
     saved; a boolean always has a value, so drop those validators."""
@@ -77,6 +88,8 @@ class DeskModelView(ModelView):
         super().__init__(**kwargs)
         for form in (self.add_form, self.edit_form):
             _unrequire_checkboxes(form)
+        for name in {*self.list_columns, *self.show_columns}:
+            self.formatters_columns.setdefault(name, _display_value)
 
     # Actions: FAB loads the rows with datamodel.get(pk) and no filters; check them here.
     def _visible_or_404(self, pk):
