@@ -424,8 +424,8 @@ def main() -> None:
         help="PostgreSQL URL of a user that may create databases",
     )
     args = parser.parse_args()
-    n = args.n or (300 if args.quick else 3000)
-    pipe_n = args.pipe_n if args.pipe_n is not None else (3 if args.quick else 20)
+    n = args.n or (150 if args.quick else 2000)
+    pipe_n = args.pipe_n if args.pipe_n is not None else (2 if args.quick else 20)
     result: dict = {"n": n}
     sqlite = bench_backend("sqlite", args, n, pipe_n, big=True)
     result.update(

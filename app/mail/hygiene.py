@@ -150,7 +150,9 @@ def forget_own_addresses() -> None:
 
 
 def auto_mail_limits() -> tuple[tuple[int, int], ...]:
-    limits = current_app.config.get("AUTO_MAIL_LIMITS") or DEFAULT_AUTO_MAIL_LIMITS
+    from app.mail.settings import setting
+
+    limits = setting("AUTO_MAIL_LIMITS") or DEFAULT_AUTO_MAIL_LIMITS
     return tuple((int(minutes), int(most)) for minutes, most in limits)
 
 

@@ -23,7 +23,6 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -40,6 +39,7 @@ from app.mail import rules as category_rules
 from app.mail import threading as mail_threading
 from app.mail.models import Attachment, Mailbox, RawMessage
 from app.mail.parsing import parse_bytes, parse_stream
+from app.mail.settings import setting
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def quick_message_id(head: bytes) -> str | None:
     m = _MID_HEADER.search(head[:cut])
     if not m:
         return None
-    ids = re.findall(rb"<[^<>\s]+>", m.group(1))
+    ids = re.findall(rb"<[^<>\s\x00]+>", m.group(1))
     if not ids:
         return None
     return ids[0].decode("ascii", "replace")[:998]
@@ -115,7 +115,7 @@ def store_raw(
         if isinstance(raw, (bytes, bytearray, memoryview)):
             stored = store.put_bytes(bytes(raw))
         else:
-            stored = store.put_stream(raw, max_bytes=current_app.config.get("INBOUND_MAX_BYTES"))
+            stored = store.put_stream(raw, max_bytes=int(setting("INBOUND_MAX_BYTES")))
         if stored.content is not None:
             head = stored.content[:65536]
         else:
@@ -124,15 +124,15 @@ def store_raw(
         mailbox_id = mailbox.id if isinstance(mailbox, Mailbox) else mailbox
         row = RawMessage(
             mailbox_id=mailbox_id,
-            source=(source or "unknown")[:32],
-            source_ref=(source_ref or None) and str(source_ref)[:256],
+            source=(source or "unknown").replace("\x00", "")[:32],
+            source_ref=(source_ref or None) and str(source_ref).replace("\x00", "")[:256],
             sha256=stored.sha256,
             size=stored.size,
             content=stored.content,
             path=stored.path,
             message_id_header=quick_message_id(head),
             status="stored",
-            recipient=(recipient or None) and recipient.strip().lower()[:320],
+            recipient=(recipient or None) and recipient.strip().lower().replace("\x00", "")[:320],
         )
         db.session.add(row)
         _commit()
@@ -166,11 +166,8 @@ def process_raw(row: RawMessage) -> IntakeResult:
                 return _process(db.session.get(RawMessage, row_id))
     except Exception as exc:
         db.session.rollback()
-        error = (
-            f"{type(exc).__name__}: {exc}"[:4000]
-            if not isinstance(exc, Quarantine)
-            else str(exc)[:4000]
-        )
+        error = str(exc) if isinstance(exc, Quarantine) else f"{type(exc).__name__}: {exc}"
+        error = error.replace("\x00", "")[:4000]
         log.warning("raw message #%s quarantined: %s", row_id, error)
         try:
             db.session.execute(
@@ -187,9 +184,7 @@ def process_raw(row: RawMessage) -> IntakeResult:
 
 
 def _attachment_cap() -> int:
-    return int(
-        current_app.config.get("INTAKE_ATTACHMENTS_MAX_BYTES") or DEFAULT_ATTACHMENTS_MAX_BYTES
-    )
+    return int(setting("INTAKE_ATTACHMENTS_MAX_BYTES"))
 
 
 def _parse(row: RawMessage):
@@ -295,7 +290,7 @@ def _process(row: RawMessage) -> IntakeResult:
             message.body_html = clean_html(
                 parsed.html,
                 cid_url=lambda cid: f"/mail/attachment/{cids[cid]}" if cid in cids else "",
-                allow_remote_images=bool(current_app.config.get("MAIL_ALLOW_REMOTE_IMAGES")),
+                allow_remote_images=bool(setting("MAIL_ALLOW_REMOTE_IMAGES")),
             )
 
     # 5. Hygiene consequences, events, auto-response.

@@ -67,6 +67,11 @@ def codec_for(label: str | None):
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
+    """Body bytes as text; NUL characters are dropped (no database stores them in text)."""
+    return _decode_bytes(data, charset).replace("\x00", "")
+
+
+def _decode_bytes(data: bytes, charset: str | None) -> str:
     """Decode body bytes: declared charset (mapped), else UTF-8, else a guess; never raises."""
     info = codec_for(charset) if charset else None
     if info is not None:
@@ -115,7 +120,7 @@ def decode_header(value) -> str:
             value = str(value)
         except Exception:
             return ""
-    value = _recover_8bit(value)
+    value = _recover_8bit(value).replace("\x00", "")
     value = re.sub(r"\r?\n[ \t]+", " ", value).replace("\r", "").replace("\n", " ")
     if "=?" in value:
         try:
@@ -125,7 +130,7 @@ def decode_header(value) -> str:
                     parts.append(decode_bytes(chunk, charset or "ascii"))
                 else:
                     parts.append(chunk)
-            value = "".join(parts)
+            value = "".join(parts).replace("\x00", "")
         except Exception:
             pass
     return value.strip()[: HEADER_CAP * 4]
@@ -266,7 +271,7 @@ def _from_message(msg, attachment_cap: int | None) -> ParsedMail:
 
 def _ctype(part) -> str:
     try:
-        return part.get_content_type()
+        return part.get_content_type().replace("\x00", "")
     except Exception:
         return "text/plain"
 
@@ -372,7 +377,7 @@ class _Walker:
             cid = part.get("content-id")
         except Exception:
             cid = None
-        cid = str(cid).strip().strip("<>") if cid else None
+        cid = decode_header(cid).strip("<>") if cid else None
         self.parsed.attachments.append(
             ParsedAttachment(
                 filename=filename,
@@ -603,7 +608,7 @@ def _stream_part(reader, headers, boundaries, parsed, state, cap, text_cap, dept
     else:
         stored = writer.finish()
         cid = headers.get("content-id")
-        cid = str(cid).strip().strip("<>") if cid else None
+        cid = decode_header(cid).strip("<>") if cid else None
         if ctype.startswith("message/") and not filename:
             filename = "message.eml"
         parsed.attachments.append(

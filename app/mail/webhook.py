@@ -30,7 +30,9 @@ SIGNATURE_HEADER = "X-Loopdesk-Signature"
 
 
 def max_bytes() -> int:
-    return int(current_app.config.get("INBOUND_MAX_BYTES") or DEFAULT_MAX_BYTES)
+    from app.mail.settings import setting
+
+    return int(setting("INBOUND_MAX_BYTES"))
 
 
 def sign(secret: str, body: bytes) -> str:

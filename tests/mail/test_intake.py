@@ -221,6 +221,17 @@ def test_stats_count_every_outcome(desk):
     assert stats["auto_responses_sent"] == 1  # none for the auto-reply
 
 
+def test_nul_bytes_never_reach_the_database(desk):
+    raw = (
+        b"Message-ID: <\x00>\r\nFrom: a\x00@b.test\r\nSubject: a\x00b\r\n"
+        b"Content-Type: text/pl\x00ain\r\n\r\nbo\x00dy"
+    )
+    result = receive(raw, mailbox=desk.mailbox_a, source="t\x00", recipient="x\x00@y.test")
+    assert result.status == "processed", result.error
+    msg = db.session.get(Message, result.message_id)
+    assert msg.subject == "ab" and "\x00" not in msg.body_text
+
+
 @pytest.mark.parametrize("size", [0, 1])
 def test_empty_input_is_stored_too(desk, size):
     result = receive(b"x" * size, mailbox=desk.mailbox_a, source="t")
