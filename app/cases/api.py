@@ -59,6 +59,9 @@ def _message_json(m: Message) -> dict:
 class CaseApi(DeskModelRestApi):
     """``/api/v1/case/``: list, read and edit cases; status moves through ``/transition``.
 
+    The richer agent actions (reply, note, forward, postpone, close with wrap-up) live under
+    ``/api/v1/caseaction/`` (app.answering.api).
+
     There is no DELETE: cases are never deleted.
     """
 
@@ -72,7 +75,6 @@ class CaseApi(DeskModelRestApi):
         "put": "put",
         "transition": "transition",
         "claim": "claim",
-        "note": "case_action",
         "thread": "thread",
     }
     include_route_methods = {
@@ -82,7 +84,6 @@ class CaseApi(DeskModelRestApi):
         "put",
         "transition",
         "claim",
-        "note",
         "thread",
     }
     list_columns = CASE_FIELDS
@@ -185,30 +186,6 @@ class CaseApi(DeskModelRestApi):
               $ref: '#/components/responses/404'
         """
         return self._run(pk, lambda case: self._result(services.claim_case(case)))
-
-    @expose("/<int:pk>/note", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("case_action")
-    def note(self, pk):
-        """Add an internal note: ``{"text": "…"}``.
-        ---
-        post:
-          parameters:
-          - in: path
-            schema:
-              type: integer
-            name: pk
-          responses:
-            201:
-              description: the note
-            404:
-              $ref: '#/components/responses/404'
-        """
-        text = str((request.get_json(silent=True) or {}).get("text", ""))
-        return self._run(
-            pk, lambda case: self.response(201, result=_message_json(services.add_note(case, text)))
-        )
 
     @expose("/<int:pk>/thread", methods=["GET"])
     @protect()
