@@ -22,6 +22,9 @@ if __name__ == "__main__":
     from app.cli import _read_credentials
 
     user, password = _read_credentials()
-    print(f"\n  Loopdesk is running at http://{host}:{port}/\n"
-          f"  Log in as {user!r} with password {password!r}\n", flush=True)
+    print(
+        f"\n  Loopdesk is running at http://{host}:{port}/\n"
+        f"  Log in as {user!r} with password {password!r}\n",
+        flush=True,
+    )
     app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)

@@ -63,9 +63,7 @@ def create_app(test_config: dict | None = None, *, check_services: bool = True) 
         app.extensions["loopdesk_redis"] = _redis(app, check_services)
         from app.views import DeskIndexView, register_views
 
-        appbuilder = AppBuilder(
-            base_template="loopdesk/base.html", indexview=DeskIndexView
-        )
+        appbuilder = AppBuilder(base_template="loopdesk/base.html", indexview=DeskIndexView)
         appbuilder.init_app(app, db.session)
         register_views(appbuilder)
         app.appbuilder = appbuilder
@@ -111,7 +109,9 @@ def _redis(app: Flask, check: bool):
         if check and url:
             conn.ping()
     except Exception as exc:
-        raise ConfigurationError(f"cannot use REDIS_URL {_redact(url)}: {_first_line(exc)}") from None
+        raise ConfigurationError(
+            f"cannot use REDIS_URL {_redact(url)}: {_first_line(exc)}"
+        ) from None
     return conn
 
 
@@ -139,6 +139,8 @@ def _register_error_handlers(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return jsonify(message=str(exc)), exc.status_code
         return render_template(
-            "loopdesk/error.html", message=str(exc), base_template=app.appbuilder.base_template,
+            "loopdesk/error.html",
+            message=str(exc),
+            base_template=app.appbuilder.base_template,
             appbuilder=app.appbuilder,
         ), exc.status_code

@@ -41,8 +41,7 @@ def desk_init(admin_name: str, password: str | None, demo: bool):
     creds = _credentials_file()
     if sm.find_user(username=admin_name) is None:
         password = password or secrets.token_urlsafe(9)
-        create_user(admin_name, "Admin", password=password, first_name="Desk",
-                    last_name="Admin")
+        create_user(admin_name, "Admin", password=password, first_name="Desk", last_name="Admin")
         creds.parent.mkdir(parents=True, exist_ok=True)
         creds.write_text(f"{admin_name}\n{password}\n")
         creds.chmod(0o600)
@@ -80,8 +79,7 @@ def demo_seed(cases: int, random_seed: int):
     ensure_roles()
     summary = seed_demo(cases=cases, random_seed=random_seed, password=_read_credentials()[1])
     click.echo(f"Seeded demo desk: {summary}")
-    click.echo("Demo users (password as the admin's): "
-               "supervisor, manager, agent1 .. agent6")
+    click.echo("Demo users (password as the admin's): supervisor, manager, agent1 .. agent6")
 
 
 def _as_user(username: str | None):

@@ -46,16 +46,17 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(AgentView, "Agents", icon="fa-user", category="Configuration")
     appbuilder.add_view(MembershipView, "Memberships", icon="fa-users", category="Configuration")
     appbuilder.add_view(AbsenceView, "Absences", icon="fa-plane", category="Configuration")
-    appbuilder.add_view(IntakeFormView, "Intake forms", icon="fa-wpforms",
-                        category="Configuration")
+    appbuilder.add_view(IntakeFormView, "Intake forms", icon="fa-wpforms", category="Configuration")
     appbuilder.add_view(RawMessageView, "Raw mail", icon="fa-archive", category="Archive")
     from app.mail.views import AttachmentView, CategoryRuleView, QuarantineView
     from app.mail.webhook import register_webhook
 
-    appbuilder.add_view(QuarantineView, "Quarantine", icon="fa-exclamation-triangle",
-                        category="Archive")
-    appbuilder.add_view(CategoryRuleView, "Category rules", icon="fa-random",
-                        category="Configuration")
+    appbuilder.add_view(
+        QuarantineView, "Quarantine", icon="fa-exclamation-triangle", category="Archive"
+    )
+    appbuilder.add_view(
+        CategoryRuleView, "Category rules", icon="fa-random", category="Configuration"
+    )
     appbuilder.add_view_no_menu(AttachmentView)
     register_webhook()  # POST /inbound/<mailbox>, fold_quotes filter
     appbuilder.add_view(EventView, "Events", icon="fa-history", category="Archive")

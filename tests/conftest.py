@@ -11,8 +11,8 @@ import itertools
 import os
 import shutil
 import uuid
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -106,9 +106,7 @@ class PostgresDatabases:
             conn.execute(text(sql))
 
     def url(self, name: str) -> str:
-        return self.base.set(database=f"{self.prefix}_{name}").render_as_string(
-            hide_password=False
-        )
+        return self.base.set(database=f"{self.prefix}_{name}").render_as_string(hide_password=False)
 
     def reset(self, url: str) -> None:
         name = make_url(url).database
@@ -270,22 +268,39 @@ def make_desk():
             profile = AgentProfile(user_id=user.id)
             db.session.add(profile)
             db.session.flush()
-            db.session.add(PoolMembership(agent_id=profile.id, pool_id=pool.id, priority=1,
-                                          is_supervisor=supervises))
+            db.session.add(
+                PoolMembership(
+                    agent_id=profile.id, pool_id=pool.id, priority=1, is_supervisor=supervises
+                )
+            )
     desk.customer_a = Customer(email="alice@customer.test", name="Alice")
     desk.customer_b = Customer(email="bob@customer.test", name="Bob")
     db.session.add_all([desk.customer_a, desk.customer_b])
     with acting_as(None):
-        desk.case_a = services.open_case(pool=desk.pool_a, subject="Printer on fire",
-                                         customer=desk.customer_a, mailbox=desk.mailbox_a,
-                                         commit=False)
-        desk.case_b = services.open_case(pool=desk.pool_b, subject="Invoice wrong",
-                                         customer=desk.customer_b, mailbox=desk.mailbox_b,
-                                         commit=False)
+        desk.case_a = services.open_case(
+            pool=desk.pool_a,
+            subject="Printer on fire",
+            customer=desk.customer_a,
+            mailbox=desk.mailbox_a,
+            commit=False,
+        )
+        desk.case_b = services.open_case(
+            pool=desk.pool_b,
+            subject="Invoice wrong",
+            customer=desk.customer_b,
+            mailbox=desk.mailbox_b,
+            commit=False,
+        )
         for case, customer in ((desk.case_a, desk.customer_a), (desk.case_b, desk.customer_b)):
-            db.session.add(Message(case=case, direction=MessageDirection.INBOUND,
-                                   from_address=customer.email, subject=case.subject,
-                                   body_text=f"Help with: {case.subject}"))
+            db.session.add(
+                Message(
+                    case=case,
+                    direction=MessageDirection.INBOUND,
+                    from_address=customer.email,
+                    subject=case.subject,
+                    body_text=f"Help with: {case.subject}",
+                )
+            )
     db.session.commit()
     return desk
 
@@ -313,8 +328,7 @@ class Auth:
         """Bearer header for the REST API (JWT login)."""
         response = self.client.post(
             "/api/v1/security/login",
-            json={"username": username, "password": PASSWORD.format(username),
-                  "provider": "db"},
+            json={"username": username, "password": PASSWORD.format(username), "provider": "db"},
         )
         assert response.status_code == 200, response.data
         return {"Authorization": f"Bearer {response.json['access_token']}"}

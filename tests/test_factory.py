@@ -35,13 +35,21 @@ def _run(env_extra):
     env = dict(os.environ, **env_extra)
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "run", "desk", "credentials"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
 def test_unreachable_database_url_gives_one_clear_line(tmp_path):
-    result = _run({"DATABASE_URL": "postgresql://nobody:secret@127.0.0.1:1/nope",
-                   "LOOPDESK_INSTANCE": str(tmp_path)})
+    result = _run(
+        {
+            "DATABASE_URL": "postgresql://nobody:secret@127.0.0.1:1/nope",
+            "LOOPDESK_INSTANCE": str(tmp_path),
+        }
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -51,8 +59,13 @@ def test_unreachable_database_url_gives_one_clear_line(tmp_path):
 
 
 def test_wrong_redis_url_gives_one_clear_line(tmp_path):
-    result = _run({"REDIS_URL": "redis://127.0.0.1:1/0", "LOOPDESK_INSTANCE": str(tmp_path),
-                   "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    result = _run(
+        {
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+            "LOOPDESK_INSTANCE": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+        }
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("loopdesk: cannot use REDIS_URL"), result.stderr
@@ -64,8 +77,14 @@ def test_secret_key_is_generated_once_and_kept(tmp_path):
     import os
 
     runs = [
-        subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=dict(os.environ, **env),
-                       capture_output=True, text=True, check=True).stdout.strip()
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env=dict(os.environ, **env),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         for _ in range(2)
     ]
     assert runs[0] and runs[0] == runs[1]
@@ -78,8 +97,13 @@ EXTERNAL = re.compile(rb"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.I)
 def test_pages_load_nothing_from_the_internet(client, auth, desk):
     assert not EXTERNAL.search(client.get("/login/").data)
     auth.login("admin")
-    pages = ["/cases/list/", f"/cases/show/{desk.case_a.id}", "/pools/list/",
-             "/customers/list/", "/events/list/"]
+    pages = [
+        "/cases/list/",
+        f"/cases/show/{desk.case_a.id}",
+        "/pools/list/",
+        "/customers/list/",
+        "/events/list/",
+    ]
     for page in pages:
         response = client.get(page)
         assert response.status_code == 200, page

@@ -55,23 +55,48 @@ def production(tmp_path):
     )
     env.pop("LOOPDESK_EMBEDDED_WORKER", None)
     flask = [sys.executable, "-m", "flask", "--app", "run"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
-    subprocess.run([*flask, "desk", "init", "--password", "s3cret-admin"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
-    subprocess.run([*flask, "demo", "seed", "--cases", "20"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*flask, "desk", "init", "--password", "s3cret-admin"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [*flask, "demo", "seed", "--cases", "20"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     port = _free_port()
     logs = tmp_path / "logs"
     logs.mkdir()
     procs = [
-        subprocess.Popen([str(BIN / "gunicorn"), "--workers", "2", "--bind",
-                          f"127.0.0.1:{port}", "run:app"], cwd=ROOT, env=env,
-                         stdout=open(logs / "gunicorn.out", "w"), stderr=subprocess.STDOUT),
-        subprocess.Popen([str(BIN / "rq"), "worker", "--with-scheduler", "--url", TEST_REDIS_URL,
-                          "default", "mail", "reports"],
-                         cwd=ROOT, env=env, stdout=open(logs / "rq.out", "w"),
-                         stderr=subprocess.STDOUT),
+        subprocess.Popen(
+            [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "run:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=open(logs / "gunicorn.out", "w"),
+            stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [
+                str(BIN / "rq"),
+                "worker",
+                "--with-scheduler",
+                "--url",
+                TEST_REDIS_URL,
+                "default",
+                "mail",
+                "reports",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=open(logs / "rq.out", "w"),
+            stderr=subprocess.STDOUT,
+        ),
     ]
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -82,8 +107,7 @@ def production(tmp_path):
         except OSError:
             time.sleep(0.3)
     try:
-        yield {"url": url, "env": env, "flask": flask, "logs": logs,
-               "db": env["DATABASE_URL"]}
+        yield {"url": url, "env": env, "flask": flask, "logs": logs, "db": env["DATABASE_URL"]}
     finally:
         for proc in procs:
             proc.terminate()
@@ -113,10 +137,17 @@ def test_gunicorn_and_rq_worker_serve_the_desk(production):
         assert "LD-000001" in page or "LD-0000" in page
     assert "Log out" in page or "logout" in page
 
-    result = subprocess.run([*production["flask"], "jobs", "heartbeat", "--wait"], cwd=ROOT,
-                            env=production["env"], capture_output=True, text=True, timeout=90)
-    assert result.returncode == 0, result.stdout + result.stderr + (
-        production["logs"] / "rq.out").read_text()
+    result = subprocess.run(
+        [*production["flask"], "jobs", "heartbeat", "--wait"],
+        cwd=ROOT,
+        env=production["env"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert result.returncode == 0, (
+        result.stdout + result.stderr + (production["logs"] / "rq.out").read_text()
+    )
     assert "finished" in result.stdout
     engine = create_engine(production["db"])
     with engine.connect() as conn:

@@ -42,8 +42,12 @@ class AgentProfile(Model):
     memberships = relationship(
         "PoolMembership", back_populates="agent", cascade="all, delete-orphan"
     )
-    absences = relationship("Absence", back_populates="agent", cascade="all, delete-orphan",
-                            foreign_keys="Absence.agent_id")
+    absences = relationship(
+        "Absence",
+        back_populates="agent",
+        cascade="all, delete-orphan",
+        foreign_keys="Absence.agent_id",
+    )
 
     def __repr__(self) -> str:
         user = self.user

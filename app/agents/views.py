@@ -13,14 +13,35 @@ class AgentView(DeskModelView):
     route_base = "/agents"
     list_columns = ["user", "replies_need_approval", "may_attach_files", "substitute"]
     search_columns = ["replies_need_approval", "may_attach_files"]
-    add_columns = ["user", "skills", "replies_need_approval", "may_attach_files", "substitute",
-                   "signature"]
-    edit_columns = ["skills", "replies_need_approval", "may_attach_files", "substitute",
-                    "signature"]
-    show_columns = ["user", "skills", "memberships", "replies_need_approval", "may_attach_files",
-                    "substitute", "signature", "absences"]
-    label_columns = {"replies_need_approval": "Replies need approval",
-                     "may_attach_files": "May attach own files"}
+    add_columns = [
+        "user",
+        "skills",
+        "replies_need_approval",
+        "may_attach_files",
+        "substitute",
+        "signature",
+    ]
+    edit_columns = [
+        "skills",
+        "replies_need_approval",
+        "may_attach_files",
+        "substitute",
+        "signature",
+    ]
+    show_columns = [
+        "user",
+        "skills",
+        "memberships",
+        "replies_need_approval",
+        "may_attach_files",
+        "substitute",
+        "signature",
+        "absences",
+    ]
+    label_columns = {
+        "replies_need_approval": "Replies need approval",
+        "may_attach_files": "May attach own files",
+    }
 
 
 class MembershipView(DeskModelView):
@@ -44,6 +65,11 @@ class AbsenceView(DeskModelView):
     route_base = "/absences"
     list_columns = ["agent", "starts_at", "ends_at", "substitute", "note"]
     search_columns = ["starts_at", "ends_at"]
-    add_columns = edit_columns = show_columns = ["agent", "starts_at", "ends_at", "substitute",
-                                                 "note"]
+    add_columns = edit_columns = show_columns = [
+        "agent",
+        "starts_at",
+        "ends_at",
+        "substitute",
+        "note",
+    ]
     base_order = ("starts_at", "desc")

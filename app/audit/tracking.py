@@ -128,4 +128,3 @@ def install_tracking() -> None:
 
 def _noop_set(target, value, oldvalue, initiator):
     return value
-

@@ -11,8 +11,7 @@ class EventView(DeskModelView):
     class_permission_name = "Event"
     route_base = "/events"
     base_permissions = ["can_list", "can_show"]
-    list_columns = ["created_at", "actor_name", "case", "action", "field", "old_value",
-                    "new_value"]
+    list_columns = ["created_at", "actor_name", "case", "action", "field", "old_value", "new_value"]
     search_columns = ["created_at", "actor_name", "action", "field", "case"]
     show_columns = list_columns + ["object_type", "object_id", "details"]
     base_order = ("created_at", "desc")
@@ -23,6 +22,15 @@ class EventApi(DeskModelRestApi):
     datamodel = SQLAInterface(Event)
     class_permission_name = "Event"
     include_route_methods = {"get", "get_list", "info"}
-    list_columns = ["id", "created_at", "actor_name", "case.id", "case.number", "action", "field",
-                    "old_value", "new_value"]
+    list_columns = [
+        "id",
+        "created_at",
+        "actor_name",
+        "case.id",
+        "case.number",
+        "action",
+        "field",
+        "old_value",
+        "new_value",
+    ]
     show_columns = list_columns + ["object_type", "object_id", "details"]

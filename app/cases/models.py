@@ -1,6 +1,7 @@
 """Case, Message and the counter behind case numbers."""
 
 from flask_appbuilder import Model
+from markupsafe import Markup
 from sqlalchemy import (
     Column,
     DateTime,
@@ -11,7 +12,6 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.orm import relationship, validates
-from markupsafe import Markup
 
 from app.audit.tracking import NeverDeleted
 from app.cases.priority import Priority, priority_label

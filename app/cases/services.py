@@ -181,6 +181,8 @@ def thread(case: Case):
     rules.ensure_visible(case)
     return list(
         db.session.scalars(
-            select(Message).where(Message.case_id == case.id).order_by(Message.created_at, Message.id)
+            select(Message)
+            .where(Message.case_id == case.id)
+            .order_by(Message.created_at, Message.id)
         )
     )

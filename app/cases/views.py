@@ -36,21 +36,65 @@ class CaseView(DeskModelView):
     base_order = ("sla_due_at", "asc")
     base_permissions = ["can_list", "can_show", "can_edit", "can_transition", "can_case_action"]
     list_columns = [
-        "number", "subject", "customer", "pool", "status_label", "priority_label",
-        "assignee", "due_badge",
+        "number",
+        "subject",
+        "customer",
+        "pool",
+        "status_label",
+        "priority_label",
+        "assignee",
+        "due_badge",
     ]
     label_columns = {
-        "status_label": "Status", "priority_label": "Priority", "due_badge": "Due",
-        "sla_due_at": "Due", "required_skill": "Skill", "assignee": "Assignee",
+        "status_label": "Status",
+        "priority_label": "Priority",
+        "due_badge": "Due",
+        "sla_due_at": "Due",
+        "required_skill": "Skill",
+        "assignee": "Assignee",
     }
     order_columns = ["number", "subject", "status", "priority", "sla_due_at", "received_at"]
-    search_columns = ["number", "subject", "status", "priority", "pool", "assignee",
-                      "received_at", "sla_due_at"]
+    search_columns = [
+        "number",
+        "subject",
+        "status",
+        "priority",
+        "pool",
+        "assignee",
+        "received_at",
+        "sla_due_at",
+    ]
     show_fieldsets = [
-        ("Case", {"fields": ["number", "subject", "customer", "status_label", "priority_label",
-                             "pool", "topic", "required_skill", "assignee", "mailbox"]}),
-        ("Times", {"fields": ["received_at", "sla_due_at", "first_response_at",
-                              "postponed_until", "closed_at"], "expanded": True}),
+        (
+            "Case",
+            {
+                "fields": [
+                    "number",
+                    "subject",
+                    "customer",
+                    "status_label",
+                    "priority_label",
+                    "pool",
+                    "topic",
+                    "required_skill",
+                    "assignee",
+                    "mailbox",
+                ]
+            },
+        ),
+        (
+            "Times",
+            {
+                "fields": [
+                    "received_at",
+                    "sla_due_at",
+                    "first_response_at",
+                    "postponed_until",
+                    "closed_at",
+                ],
+                "expanded": True,
+            },
+        ),
     ]
     edit_columns = ["subject", "priority", "pool", "topic", "required_skill", "assignee"]
     edit_form_extra_fields = {"priority": _priority_field()}

@@ -70,8 +70,11 @@ class DeskModelView(ModelView):
         model = self.datamodel.obj
         self.base_filters = list(self.base_filters or []) + RULE
         rel = _related_rules(model)
-        for attr in ("add_form_query_rel_fields", "edit_form_query_rel_fields",
-                     "search_form_query_rel_fields"):
+        for attr in (
+            "add_form_query_rel_fields",
+            "edit_form_query_rel_fields",
+            "search_form_query_rel_fields",
+        ):
             merged = dict(rel)
             merged.update(getattr(self, attr, None) or {})
             setattr(self, attr, merged)
@@ -141,8 +144,9 @@ class DeskModelRestApi(ModelRestApi):
             merged.update(getattr(self, attr, None) or {})
             setattr(self, attr, merged)
         if issubclass(model, NeverDeleted):
-            routes = set(self.include_route_methods or
-                         {"get", "get_list", "info", "put", "post", "delete"})
+            routes = set(
+                self.include_route_methods or {"get", "get_list", "info", "put", "post", "delete"}
+            )
             self.include_route_methods = routes - {"delete"}
         super().__init__(**kwargs)
 
@@ -153,8 +157,11 @@ class DeskModelRestApi(ModelRestApi):
             if prop.uselist:
                 continue
             value = getattr(item, prop.key, None)
-            if value is not None and prop.key in (self.edit_query_rel_fields or {}) and \
-                    not is_visible(value):
+            if (
+                value is not None
+                and prop.key in (self.edit_query_rel_fields or {})
+                and not is_visible(value)
+            ):
                 raise AccessDenied(f"{prop.key}: not a valid choice")
 
     def pre_update(self, item):

@@ -13,8 +13,15 @@ class CustomerView(DeskModelView):
     base_permissions = ["can_list", "can_show", "can_edit"]
     list_columns = ["email", "name", "organisation", "language", "undeliverable"]
     search_columns = ["email", "name", "organisation", "language"]
-    show_columns = ["email", "name", "organisation", "language", "undeliverable", "notes",
-                    "created_at"]
+    show_columns = [
+        "email",
+        "name",
+        "organisation",
+        "language",
+        "undeliverable",
+        "notes",
+        "created_at",
+    ]
     edit_columns = ["name", "organisation", "language", "notes"]
     base_order = ("email", "asc")
 

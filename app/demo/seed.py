@@ -23,18 +23,31 @@ from app.organisation.models import Pool, Skill, Topic
 from app.security.bootstrap import create_user
 
 POOLS = {
-    "Billing": {"sla_hours": 24, "mailboxes": ["billing@loopdesk.example",
-                                               "invoices@loopdesk.example"]},
-    "Technical support": {"sla_hours": 8, "mailboxes": ["support@loopdesk.example",
-                                                        "help@loopdesk.example"]},
+    "Billing": {
+        "sla_hours": 24,
+        "mailboxes": ["billing@loopdesk.example", "invoices@loopdesk.example"],
+    },
+    "Technical support": {
+        "sla_hours": 8,
+        "mailboxes": ["support@loopdesk.example", "help@loopdesk.example"],
+    },
     "Sales": {"sla_hours": 48, "mailboxes": ["sales@loopdesk.example"]},
 }
 SKILLS = ["English", "German", "French", "Refunds", "Networking", "Enterprise contracts"]
 TOPICS = [
     ("Invoices and payments", "Billing", None, [("Refund", "Refunds"), ("Wrong invoice", None)]),
-    ("Technical problem", "Technical support", None,
-     [("Cannot log in", None), ("Connection drops", "Networking")]),
-    ("Buying", "Sales", None, [("Quote request", None), ("Enterprise plan", "Enterprise contracts")]),
+    (
+        "Technical problem",
+        "Technical support",
+        None,
+        [("Cannot log in", None), ("Connection drops", "Networking")],
+    ),
+    (
+        "Buying",
+        "Sales",
+        None,
+        [("Quote request", None), ("Enterprise plan", "Enterprise contracts")],
+    ),
 ]
 AGENTS = [
     # username, first, last, role, pools with priority, skills
@@ -47,19 +60,65 @@ AGENTS = [
     ("agent5", "Eve", "Elm", "Agent", {"Sales": 1}, ["Enterprise contracts"]),
     ("agent6", "Finn", "Fir", "Agent", {"Technical support": 2, "Billing": 3}, ["English"]),
 ]
-FIRST = ["Anna", "Ben", "Chloe", "David", "Ella", "Felix", "Greta", "Hugo", "Ida", "Jonas",
-         "Klara", "Leon", "Mila", "Noah", "Olga", "Paul", "Rosa", "Simon", "Tara", "Ugo"]
-LAST = ["Meyer", "Schmidt", "Dubois", "Rossi", "Novak", "Jensen", "Silva", "Kowalski",
-        "Smith", "Berg", "Laine", "Horvat"]
+FIRST = [
+    "Anna",
+    "Ben",
+    "Chloe",
+    "David",
+    "Ella",
+    "Felix",
+    "Greta",
+    "Hugo",
+    "Ida",
+    "Jonas",
+    "Klara",
+    "Leon",
+    "Mila",
+    "Noah",
+    "Olga",
+    "Paul",
+    "Rosa",
+    "Simon",
+    "Tara",
+    "Ugo",
+]
+LAST = [
+    "Meyer",
+    "Schmidt",
+    "Dubois",
+    "Rossi",
+    "Novak",
+    "Jensen",
+    "Silva",
+    "Kowalski",
+    "Smith",
+    "Berg",
+    "Laine",
+    "Horvat",
+]
 ORGS = ["Acme GmbH", "Globex", "Initech", "Umbrella Ltd", "Hooli", None, None]
 SUBJECTS = {
-    "Billing": ["Invoice {n} is wrong", "Refund for order {n}", "Double charge on my card",
-                "Change billing address", "VAT number missing on invoice {n}"],
-    "Technical support": ["Cannot log in since yesterday", "App crashes on start",
-                          "Connection drops every {n} minutes", "Error 500 when saving",
-                          "Password reset mail never arrives"],
-    "Sales": ["Quote for {n} licences", "Enterprise plan pricing", "Discount for NGOs?",
-              "Trial extension", "Upgrade from basic to pro"],
+    "Billing": [
+        "Invoice {n} is wrong",
+        "Refund for order {n}",
+        "Double charge on my card",
+        "Change billing address",
+        "VAT number missing on invoice {n}",
+    ],
+    "Technical support": [
+        "Cannot log in since yesterday",
+        "App crashes on start",
+        "Connection drops every {n} minutes",
+        "Error 500 when saving",
+        "Password reset mail never arrives",
+    ],
+    "Sales": [
+        "Quote for {n} licences",
+        "Enterprise plan pricing",
+        "Discount for NGOs?",
+        "Trial extension",
+        "Upgrade from basic to pro",
+    ],
 }
 
 
@@ -75,19 +134,31 @@ def _get_or_create(model, defaults=None, **keys):
 def seed_configuration(password: str | None = None) -> dict:
     pools = {}
     for name, spec in POOLS.items():
-        pool = _get_or_create(Pool, {"sla_hours": spec["sla_hours"],
-                                     "description": f"{name} enquiries"}, name=name)
+        pool = _get_or_create(
+            Pool, {"sla_hours": spec["sla_hours"], "description": f"{name} enquiries"}, name=name
+        )
         pools[name] = pool
         for address in spec["mailboxes"]:
-            _get_or_create(Mailbox, {"pool": pool, "display_name": f"{name} team",
-                                     "inbound_protocol": "pipe"}, address=address)
+            _get_or_create(
+                Mailbox,
+                {"pool": pool, "display_name": f"{name} team", "inbound_protocol": "pipe"},
+                address=address,
+            )
     skills = {name: _get_or_create(Skill, name=name) for name in SKILLS}
     for position, (name, pool_name, priority, children) in enumerate(TOPICS):
-        parent = _get_or_create(Topic, {"pool": pools[pool_name], "priority": priority,
-                                        "position": position}, name=name, parent_id=None)
+        parent = _get_or_create(
+            Topic,
+            {"pool": pools[pool_name], "priority": priority, "position": position},
+            name=name,
+            parent_id=None,
+        )
         for child_pos, (child, skill) in enumerate(children):
-            _get_or_create(Topic, {"skill": skills.get(skill) if skill else None,
-                                   "position": child_pos}, name=child, parent_id=parent.id)
+            _get_or_create(
+                Topic,
+                {"skill": skills.get(skill) if skill else None, "position": child_pos},
+                name=child,
+                parent_id=parent.id,
+            )
     users = {}
     for username, first, last, role, memberships, agent_skills in AGENTS:
         user = create_user(username, role, password=password, first_name=first, last_name=last)
@@ -98,9 +169,12 @@ def seed_configuration(password: str | None = None) -> dict:
         profile.skills = [skills[s] for s in agent_skills]
         profile.replies_need_approval = username == "agent6"
         for pool_name, priority in memberships.items():
-            _get_or_create(PoolMembership, {"priority": priority,
-                                            "is_supervisor": role == "Supervisor"},
-                           agent_id=profile.id, pool_id=pools[pool_name].id)
+            _get_or_create(
+                PoolMembership,
+                {"priority": priority, "is_supervisor": role == "Supervisor"},
+                agent_id=profile.id,
+                pool_id=pools[pool_name].id,
+            )
     db.session.commit()
     return {"pools": pools, "skills": skills, "users": users}
 
@@ -112,15 +186,24 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
     pools, users = config["pools"], config["users"]
     members = {name: [a[0] for a in AGENTS if name in a[4]] for name in pools}
     topics = {t.name: t for t in db.session.query(Topic).all()}
-    mailboxes = {p: db.session.query(Mailbox).filter_by(pool_id=pool.id).all()
-                 for p, pool in pools.items()}
+    mailboxes = {
+        p: db.session.query(Mailbox).filter_by(pool_id=pool.id).all() for p, pool in pools.items()
+    }
     customers = []
     for i in range(max(20, cases // 3)):
         first, last = rnd.choice(FIRST), rnd.choice(LAST)
         email = f"{first.lower()}.{last.lower()}{i}@example.com"
-        customers.append(_get_or_create(
-            Customer, {"name": f"{first} {last}", "organisation": rnd.choice(ORGS),
-                       "language": rnd.choice(["en", "en", "de", "fr"])}, email=email))
+        customers.append(
+            _get_or_create(
+                Customer,
+                {
+                    "name": f"{first} {last}",
+                    "organisation": rnd.choice(ORGS),
+                    "language": rnd.choice(["en", "en", "de", "fr"]),
+                },
+                email=email,
+            )
+        )
     now = utcnow()
     for i in range(cases):
         pool_name = rnd.choice(list(pools))
@@ -132,16 +215,27 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
         mailbox = rnd.choice(mailboxes[pool_name])
         with acting_as(None):
             case = services.open_case(
-                pool=pool, subject=subject, customer=customer, mailbox=mailbox, topic=topic,
+                pool=pool,
+                subject=subject,
+                customer=customer,
+                mailbox=mailbox,
+                topic=topic,
                 priority=rnd.choices(list(Priority), weights=[2, 6, 3, 1])[0],
-                received_at=received, commit=False,
+                received_at=received,
+                commit=False,
             )
-            db.session.add(Message(
-                case=case, direction=MessageDirection.INBOUND, from_address=customer.email,
-                to_addresses=mailbox.address, subject=subject, created_at=received,
-                body_text=f"Hello,\n\n{subject}. Could you please help?\n\nRegards,\n{customer.name}",
-                message_id=f"<demo-{random_seed}-{i}@example.com>",
-            ))
+            db.session.add(
+                Message(
+                    case=case,
+                    direction=MessageDirection.INBOUND,
+                    from_address=customer.email,
+                    to_addresses=mailbox.address,
+                    subject=subject,
+                    created_at=received,
+                    body_text=f"Hello,\n\n{subject}. Could you please help?\n\nRegards,\n{customer.name}",
+                    message_id=f"<demo-{random_seed}-{i}@example.com>",
+                )
+            )
         fate = rnd.random()
         agent_name = rnd.choice(members[pool_name] or ["supervisor"])
         agent = users[agent_name]
@@ -154,17 +248,29 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
             answered = received + timedelta(hours=rnd.uniform(0.2, 30))
             if answered < now:
                 case.first_response_at = answered
-                db.session.add(Message(
-                    case=case, direction=MessageDirection.OUTBOUND, author=agent,
-                    from_address=mailbox.address, to_addresses=customer.email,
-                    subject=f"Re: {subject}", created_at=answered,
-                    body_text=f"Dear {customer.name},\n\nthank you for your message. "
-                              f"We are on it.\n\nKind regards,\n{agent.first_name}",
-                ))
+                db.session.add(
+                    Message(
+                        case=case,
+                        direction=MessageDirection.OUTBOUND,
+                        author=agent,
+                        from_address=mailbox.address,
+                        to_addresses=customer.email,
+                        subject=f"Re: {subject}",
+                        created_at=answered,
+                        body_text=f"Dear {customer.name},\n\nthank you for your message. "
+                        f"We are on it.\n\nKind regards,\n{agent.first_name}",
+                    )
+                )
             if fate < 0.35:
-                db.session.add(Message(case=case, direction=MessageDirection.NOTE, author=agent,
-                                       body_text="Checked the account; waiting for finance.",
-                                       created_at=answered))
+                db.session.add(
+                    Message(
+                        case=case,
+                        direction=MessageDirection.NOTE,
+                        author=agent,
+                        body_text="Checked the account; waiting for finance.",
+                        created_at=answered,
+                    )
+                )
             elif fate < 0.42:
                 transition(case, CaseStatus.POSTPONED.value, reason="waiting for customer")
                 case.postponed_until = now + timedelta(days=rnd.randint(1, 7))
@@ -176,5 +282,7 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
         if i % 50 == 49:
             db.session.commit()
     db.session.commit()
-    return (f"{len(pools)} pools, {sum(len(m) for m in mailboxes.values())} mailboxes, "
-            f"{len(users)} users, {len(customers)} customers, {cases} cases")
+    return (
+        f"{len(pools)} pools, {sum(len(m) for m in mailboxes.values())} mailboxes, "
+        f"{len(users)} users, {len(customers)} customers, {cases} cases"
+    )

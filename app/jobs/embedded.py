@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler

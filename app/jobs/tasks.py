@@ -20,8 +20,13 @@ def heartbeat(token: str | None = None) -> dict:
 
     where = f"{socket.gethostname()}:{os.getpid()}"
     db.session.add(
-        Event(action="worker.heartbeat", object_type="system", actor_name="system",
-              new_value=where, details={"token": token} if token else None)
+        Event(
+            action="worker.heartbeat",
+            object_type="system",
+            actor_name="system",
+            new_value=where,
+            details={"token": token} if token else None,
+        )
     )
     db.session.commit()
     return {"worker": where, "token": token}

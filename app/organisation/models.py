@@ -22,8 +22,7 @@ class Pool(Model):
     reopen_days = Column(Integer, nullable=False, default=14)
     # How customers hear of a reply: "full" (the reply itself by mail) or "link" (a notice
     # with a signed link to the case in the customer portal). See app/answering.
-    notification_mode = Column(String(8), nullable=False, default="full",
-                               server_default="full")
+    notification_mode = Column(String(8), nullable=False, default="full", server_default="full")
     # Wrap-up questionnaire asked when a case of this pool is closed: one question per
     # line; a line starting with "*" is required.
     wrap_up_questions = Column(Text, nullable=True)

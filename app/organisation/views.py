@@ -15,18 +15,38 @@ class PoolView(DeskModelView):
     route_base = "/pools"
     list_columns = ["name", "active", "sla_hours", "reopen_days"]
     search_columns = ["name", "active"]
-    add_columns = edit_columns = ["name", "description", "active", "sla_hours", "reopen_days",
-                                  "notification_mode", "wrap_up_questions",
-                                  "auto_response_enabled", "auto_response_text"]
-    show_columns = ["name", "description", "active", "sla_hours", "reopen_days",
-                    "notification_mode", "wrap_up_questions", "mailboxes"]
-    label_columns = {"sla_hours": "Answer within (hours)", "reopen_days": "Reopen within (days)",
-                     "notification_mode": "Customer notification",
-                     "wrap_up_questions": "Wrap-up questions (one per line, * = required)"}
+    add_columns = edit_columns = [
+        "name",
+        "description",
+        "active",
+        "sla_hours",
+        "reopen_days",
+        "notification_mode",
+        "wrap_up_questions",
+        "auto_response_enabled",
+        "auto_response_text",
+    ]
+    show_columns = [
+        "name",
+        "description",
+        "active",
+        "sla_hours",
+        "reopen_days",
+        "notification_mode",
+        "wrap_up_questions",
+        "mailboxes",
+    ]
+    label_columns = {
+        "sla_hours": "Answer within (hours)",
+        "reopen_days": "Reopen within (days)",
+        "notification_mode": "Customer notification",
+        "wrap_up_questions": "Wrap-up questions (one per line, * = required)",
+    }
     add_form_extra_fields = edit_form_extra_fields = {
         "notification_mode": SelectField(
             "Customer notification",
-            choices=[("full", "Full reply by mail"), ("link", "Link-only notice (portal)")]),
+            choices=[("full", "Full reply by mail"), ("link", "Link-only notice (portal)")],
+        ),
     }
     base_order = ("name", "asc")
 
@@ -52,12 +72,21 @@ class TopicView(DeskModelView):
     label_columns = {"path": "Topic"}
     search_columns = ["name", "pool", "skill", "active"]
     add_columns = edit_columns = [
-        "name", "description", "parent", "pool", "skill", "priority", "form", "active", "position",
+        "name",
+        "description",
+        "parent",
+        "pool",
+        "skill",
+        "priority",
+        "form",
+        "active",
+        "position",
     ]
     show_columns = ["path", "description", "pool", "skill", "priority", "form", "active"]
     add_form_extra_fields = edit_form_extra_fields = {
-        "priority": SelectField("Priority", choices=[(0, "Inherit")] + PRIORITY_CHOICES,
-                                coerce=int),
+        "priority": SelectField(
+            "Priority", choices=[(0, "Inherit")] + PRIORITY_CHOICES, coerce=int
+        ),
     }
     base_order = ("name", "asc")
 

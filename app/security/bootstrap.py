@@ -18,8 +18,15 @@ def ensure_roles() -> dict:
     return roles
 
 
-def create_user(username: str, role: str, *, password: str | None = None, email: str | None = None,
-                first_name: str = "", last_name: str = ""):
+def create_user(
+    username: str,
+    role: str,
+    *,
+    password: str | None = None,
+    email: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
+):
     """Create a login with one desk role; returns the user (existing users are returned as is)."""
     sm = current_app.appbuilder.sm
     existing = sm.find_user(username=username)

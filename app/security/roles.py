@@ -61,16 +61,24 @@ SUPERVISOR_PERMISSIONS = [
     ["Outbox", "menu_access"],
     ["CaseAction", ANSWERING_SUPERVISOR_ACTIONS],
     ["(ResponseTemplate|PoolLayout|Signature|Document)", WRITE],
-    ["(Answering|Templates|Headers & footers|Signatures|Documents|Document versions"
-     "|Open a case)", "menu_access"],
-    ["(Configuration|Mailboxes|Skills|Topics|Agents|Memberships|Absences|Events|Raw mail)",
-     "menu_access"],
+    [
+        "(Answering|Templates|Headers & footers|Signatures|Documents|Document versions"
+        "|Open a case)",
+        "menu_access",
+    ],
+    [
+        "(Configuration|Mailboxes|Skills|Topics|Agents|Memberships|Absences|Events|Raw mail)",
+        "menu_access",
+    ],
     *_SELF_SERVICE,
 ]
 
 MANAGER_PERMISSIONS = [
-    ["(Case|Message|Customer|Pool|Mailbox|Skill|Topic|Agent|Membership|Absence|IntakeForm"
-     "|Event|RawMessage|CategoryRule)", READ],
+    [
+        "(Case|Message|Customer|Pool|Mailbox|Skill|Topic|Agent|Membership|Absence|IntakeForm"
+        "|Event|RawMessage|CategoryRule)",
+        READ,
+    ],
     ["(ResponseTemplate|PoolLayout|Signature|Document)", READ],
     [".*", "menu_access"],
     *_SELF_SERVICE,

@@ -32,8 +32,11 @@ def test_no_role_can_delete_through_the_api(client, auth, desk, username):
     headers = auth.token(username)
     message = desk.case_a.messages[0]
     event = db.session.query(Event).filter_by(case_id=desk.case_a.id).first()
-    for url in (f"/api/v1/case/{desk.case_a.id}", f"/api/v1/message/{message.id}",
-                f"/api/v1/event/{event.id}"):
+    for url in (
+        f"/api/v1/case/{desk.case_a.id}",
+        f"/api/v1/message/{message.id}",
+        f"/api/v1/event/{event.id}",
+    ):
         assert client.delete(url, headers=headers).status_code in (404, 405)
     db.session.expire_all()
     assert db.session.get(Case, desk.case_a.id) and db.session.get(Message, message.id)
@@ -51,8 +54,12 @@ def test_the_cli_has_no_delete_command(app):
 
     names = list(walk(app.cli))
     assert "case transition" in names
-    offending = [n for n in names if any(w in n.split()[-1] for w in ("delete", "purge", "remove"))
-                 and n.split()[0] in ("case", "desk", "demo", "jobs", "mail", "outbox")]
+    offending = [
+        n
+        for n in names
+        if any(w in n.split()[-1] for w in ("delete", "purge", "remove"))
+        and n.split()[0] in ("case", "desk", "demo", "jobs", "mail", "outbox")
+    ]
     assert offending == []
 
 

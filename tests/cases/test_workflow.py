@@ -31,8 +31,13 @@ def test_every_status_can_be_reached_and_closed_cases_reopen():
 
 @pytest.mark.parametrize(
     ("frm", "to"),
-    [(S.CLOSED, S.POSTPONED), (S.RECEIVED, S.AWAITING_APPROVAL), (S.POSTPONED, S.POSTPONED),
-     (S.AWAITING_APPROVAL, S.UNDER_CONSULTATION), (S.CLOSED, S.RECEIVED)],
+    [
+        (S.CLOSED, S.POSTPONED),
+        (S.RECEIVED, S.AWAITING_APPROVAL),
+        (S.POSTPONED, S.POSTPONED),
+        (S.AWAITING_APPROVAL, S.UNDER_CONSULTATION),
+        (S.CLOSED, S.RECEIVED),
+    ],
 )
 def test_illegal_moves_fail_with_a_clear_message(frm, to):
     with pytest.raises(IllegalTransition) as err:
@@ -135,14 +140,16 @@ def test_postpone_needs_a_future_date(desk):
 
 def test_status_change_from_the_case_page_and_its_history(client, auth, desk):
     auth.login("agent_a")
-    response = client.post(f"/cases/transition/{desk.case_a.id}",
-                           data={"status": "in_progress", "reason": "on it"})
+    response = client.post(
+        f"/cases/transition/{desk.case_a.id}", data={"status": "in_progress", "reason": "on it"}
+    )
     assert response.status_code == 302
     page = client.get(f"/cases/show/{desk.case_a.id}").data.decode()
     assert "received → in_progress" in page
     assert "agent_a" in page
-    response = client.post(f"/cases/transition/{desk.case_a.id}", data={"status": "received"},
-                           follow_redirects=True)
+    response = client.post(
+        f"/cases/transition/{desk.case_a.id}", data={"status": "received"}, follow_redirects=True
+    )
     assert "cannot move from &#39;in_progress&#39; to &#39;received&#39;" in response.data.decode()
 
 
@@ -155,21 +162,22 @@ def test_api_transition_answers_409_for_an_illegal_move(client, auth, desk):
     response = client.post(url, json={"status": "closed", "reason": "spam"}, headers=headers)
     assert response.status_code == 200 and response.json["result"]["status"] == "closed"
     events = _status_events(desk.case_a)
-    assert [(e.new_value, e.actor_id) for e in events] == [
-        ("closed", desk.user("agent_a").id)
-    ]
+    assert [(e.new_value, e.actor_id) for e in events] == [("closed", desk.user("agent_a").id)]
 
 
 def test_cli_transition_follows_the_rules(runner, desk):
-    result = runner.invoke(args=["case", "transition", desk.case_a.number, "closed",
-                                 "--as", "agent_a"])
+    result = runner.invoke(
+        args=["case", "transition", desk.case_a.number, "closed", "--as", "agent_a"]
+    )
     assert result.exit_code == 0, result.output
-    result = runner.invoke(args=["case", "transition", desk.case_a.number, "postponed",
-                                 "--as", "agent_a"])
+    result = runner.invoke(
+        args=["case", "transition", desk.case_a.number, "postponed", "--as", "agent_a"]
+    )
     assert result.exit_code != 0
     assert "cannot move from 'closed' to 'postponed'" in result.output
-    result = runner.invoke(args=["case", "transition", desk.case_b.number, "closed",
-                                 "--as", "agent_a"])
+    result = runner.invoke(
+        args=["case", "transition", desk.case_b.number, "closed", "--as", "agent_a"]
+    )
     assert result.exit_code != 0 and "outside your pools" in result.output
 
 

@@ -62,15 +62,17 @@ def test_actions_refuse_cases_outside_the_pools(client, auth, desk):
     auth.login("agent_a")
     # single-item action URL and the multi-select form both name case B
     assert client.get(f"/cases/action/claim/{desk.case_b.id}").status_code == 404
-    response = client.post("/cases/action_post",
-                           data={"action": "close", "rowid": [str(desk.case_b.id)]})
+    response = client.post(
+        "/cases/action_post", data={"action": "close", "rowid": [str(desk.case_b.id)]}
+    )
     assert response.status_code == 404
     db.session.expire_all()
     case_b = db.session.get(Case, desk.case_b.id)
     assert case_b.assignee_id is None and case_b.status == "received"
     # ... while the same action works on his own pool's case
-    response = client.post("/cases/action_post",
-                           data={"action": "claim", "rowid": [str(desk.case_a.id)]})
+    response = client.post(
+        "/cases/action_post", data={"action": "claim", "rowid": [str(desk.case_a.id)]}
+    )
     assert response.status_code == 302
     db.session.expire_all()
     case_a = db.session.get(Case, desk.case_a.id)
@@ -148,10 +150,16 @@ def test_api_denies_reading_and_acting_on_other_pools(client, auth, desk):
     headers = auth.token("agent_a")
     case_b = desk.case_b.id
     assert client.get(f"/api/v1/case/{case_b}", headers=headers).status_code == 404
-    assert client.put(f"/api/v1/case/{case_b}", json={"subject": "x"},
-                      headers=headers).status_code == 404
-    assert client.post(f"/api/v1/case/{case_b}/transition", json={"status": "closed"},
-                       headers=headers).status_code == 404
+    assert (
+        client.put(f"/api/v1/case/{case_b}", json={"subject": "x"}, headers=headers).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"/api/v1/case/{case_b}/transition", json={"status": "closed"}, headers=headers
+        ).status_code
+        == 404
+    )
     assert client.post(f"/api/v1/case/{case_b}/claim", headers=headers).status_code == 404
     assert client.get(f"/api/v1/case/{case_b}/thread", headers=headers).status_code == 404
     messages = client.get("/api/v1/message/", headers=headers).json["result"]
@@ -164,8 +172,9 @@ def test_api_denies_reading_and_acting_on_other_pools(client, auth, desk):
 
 def test_api_put_cannot_point_a_case_at_an_invisible_pool(client, auth, desk):
     headers = auth.token("agent_a")
-    response = client.put(f"/api/v1/case/{desk.case_a.id}", json={"pool": desk.pool_b.id},
-                          headers=headers)
+    response = client.put(
+        f"/api/v1/case/{desk.case_a.id}", json={"pool": desk.pool_b.id}, headers=headers
+    )
     assert response.status_code == 422
 
 
@@ -173,16 +182,22 @@ def test_manager_reads_everything_but_changes_nothing(client, auth, desk):
     auth.login("manager")
     assert client.get(f"/cases/show/{desk.case_b.id}").status_code == 200
     assert client.get(f"/cases/edit/{desk.case_b.id}").status_code == 403
-    assert client.post(f"/cases/transition/{desk.case_b.id}",
-                       data={"status": "closed"}).status_code == 403
+    assert (
+        client.post(f"/cases/transition/{desk.case_b.id}", data={"status": "closed"}).status_code
+        == 403
+    )
     headers = auth.token("manager")
-    assert client.post(f"/api/v1/case/{desk.case_b.id}/transition", json={"status": "closed"},
-                       headers=headers).status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/case/{desk.case_b.id}/transition", json={"status": "closed"}, headers=headers
+        ).status_code
+        == 403
+    )
 
 
 def test_agent_cannot_reach_configuration(client, auth, desk):
     auth.login("agent_a")
-    assert client.get("/pools/edit/%d" % desk.pool_a.id).status_code == 403
+    assert client.get(f"/pools/edit/{desk.pool_a.id}").status_code == 403
     assert client.get("/mailboxes/add").status_code == 403
     assert client.get("/users/list/").status_code == 403
     assert client.get("/raw-mail/list/").status_code == 403
