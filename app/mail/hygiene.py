@@ -25,7 +25,7 @@ from app.core.timeutil import utcnow
 
 # Zammad's per-ticket loop-protection numbers, applied per recipient: (minutes, at most).
 DEFAULT_AUTO_MAIL_LIMITS = ((10, 10), (30, 15), (60, 25), (180, 50), (600, 100))
-AUTOMATIC_KINDS = ("auto_response", "notification", "oversize_notice")
+AUTOMATIC_KINDS = ("auto_response", "notification", "oversize_notice", "confirmation", "alert")
 NO_AUTO_RESPONSE_RE = re.compile(
     r"^(mailer-daemon|postmaster|abuse|root|noreply|noreply.+?|no-reply|no-reply.+?|"
     r"do-not-reply|donotreply|bounce.*?)@.+",

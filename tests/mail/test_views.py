@@ -151,3 +151,13 @@ def test_category_rules_view_is_for_supervisors_of_the_pool(desk, auth, client):
     auth.logout()
     auth.login("agent_a")
     assert b"rule of A" not in client.get("/category-rules/list/").data
+
+
+def test_admin_sees_every_quarantined_mail_and_its_details(quarantined, auth, client):
+    raw_a, raw_b = quarantined
+    auth.login("admin")
+    page = client.get("/quarantine/list/")
+    assert f"/quarantine/show/{raw_a}".encode() in page.data
+    assert f"/quarantine/show/{raw_b}".encode() in page.data
+    detail = client.get(f"/quarantine/show/{raw_b}")
+    assert detail.status_code == 200 and b"cannot parse this one" in detail.data
