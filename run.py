@@ -9,11 +9,24 @@ import sys
 from app import create_app
 from app.errors import ConfigurationError
 
+EX_TEMPFAIL = 75  # sysexits.h: "try again later"; an MTA keeps the mail and retries
+
+
+def _exit_code_for_startup_failure() -> int:
+    """``mail pipe`` runs under an MTA: a desk that cannot start must make it retry (75), not
+    bounce the mail as a permanent failure (any other code)."""
+    args = sys.argv[1:]
+    for i in range(len(args) - 1):
+        if args[i] == "mail" and args[i + 1] == "pipe":
+            return EX_TEMPFAIL
+    return 2
+
+
 try:
     app = create_app()
 except ConfigurationError as exc:
     print(f"loopdesk: {exc}", file=sys.stderr)
-    sys.exit(2)
+    sys.exit(_exit_code_for_startup_failure())
 
 
 if __name__ == "__main__":

@@ -108,3 +108,23 @@ def test_pages_load_nothing_from_the_internet(client, auth, desk):
         response = client.get(page)
         assert response.status_code == 200, page
         assert not EXTERNAL.search(response.data), f"{page} loads an external asset"
+
+
+def test_mail_pipe_asks_the_mta_to_retry_when_the_database_is_down(tmp_path):
+    import os
+
+    env = dict(
+        os.environ,
+        DATABASE_URL="postgresql://nobody@127.0.0.1:1/nope",
+        LOOPDESK_INSTANCE=str(tmp_path),
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "run", "mail", "pipe", "--mailbox", "a@desk.test"],
+        cwd=ROOT,
+        env=env,
+        input=b"Subject: hi\r\n\r\nbody\r\n",
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 75  # EX_TEMPFAIL: the MTA keeps the mail and retries
+    assert b"cannot use DATABASE_URL" in result.stderr
