@@ -25,3 +25,23 @@ def test_menu_offers_open_and_all_cases_to_agents(client, auth, desk):
     auth.login("agent_a")
     page = client.get(OPEN_CASES_URL).data.decode()
     assert "Open cases" in page and "All cases" in page
+
+
+def test_quoted_reply_text_is_folded_but_kept(client, auth, desk):
+    from app.cases.models import Message, MessageDirection
+    from app.extensions import db
+
+    body = "Thanks, that worked!\n\nOn Mon, 2 Nov 2026 at 10:00, Desk wrote:\n> old answer\n"
+    db.session.add(
+        Message(
+            case=desk.case_a,
+            direction=MessageDirection.INBOUND,
+            from_address="alice@customer.test",
+            body_text=body,
+        )
+    )
+    db.session.commit()
+    auth.login("agent_a")
+    page = client.get(f"/cases/show/{desk.case_a.id}").data.decode()
+    assert "Thanks, that worked!" in page
+    assert '<details class="ld-msg-quoted">' in page and "&gt; old answer" in page
