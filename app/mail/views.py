@@ -7,7 +7,8 @@ from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
-from wtforms import SelectField
+from wtforms import PasswordField, SelectField
+from wtforms.validators import Optional
 
 from app.cases.priority import PRIORITY_CHOICES
 from app.core.views import DeskModelView
@@ -28,31 +29,80 @@ class MailboxView(DeskModelView):
         "active",
         "last_success_at",
         "last_error",
+        "fetch_failures",
     ]
     search_columns = ["address", "pool", "inbound_protocol", "active"]
-    add_columns = edit_columns = [
-        "address",
-        "display_name",
-        "pool",
-        "active",
-        "inbound_protocol",
-        "inbound_host",
-        "inbound_port",
-        "inbound_security",
-        "inbound_auth",
-        "inbound_username",
-        "inbound_secret",
-        "inbound_folder",
-        "webhook_secret",
-        "sender_name",
-        "smtp_host",
-        "smtp_port",
-        "smtp_security",
-        "smtp_username",
-        "smtp_secret",
-        "auto_response_enabled",
-        "auto_response_text",
+    # Passwords and tokens are never sent back to the browser: the form has empty password
+    # fields, and an empty field keeps the stored secret (see _apply_secrets).
+    add_fieldsets = edit_fieldsets = [
+        ("Mailbox", {"fields": ["address", "display_name", "pool", "active"]}),
+        (
+            "Receiving",
+            {
+                "fields": [
+                    "inbound_protocol",
+                    "inbound_host",
+                    "inbound_port",
+                    "inbound_security",
+                    "inbound_auth",
+                    "inbound_username",
+                    "new_inbound_secret",
+                    "inbound_folder",
+                    "inbound_after_fetch",
+                    "inbound_flag",
+                    "inbound_processed_folder",
+                    "inbound_max_size",
+                    "webhook_secret",
+                ]
+            },
+        ),
+        (
+            "Sending",
+            {
+                "fields": [
+                    "sender_name",
+                    "smtp_host",
+                    "smtp_port",
+                    "smtp_security",
+                    "smtp_username",
+                    "new_smtp_secret",
+                ]
+            },
+        ),
+        ("Auto-response", {"fields": ["auto_response_enabled", "auto_response_text"]}),
     ]
+    add_columns = edit_columns = [f for _, spec in add_fieldsets for f in spec["fields"]]
+    add_form_extra_fields = edit_form_extra_fields = {
+        "inbound_protocol": SelectField(
+            "Receive by", choices=[(p, p) for p in ("imap", "pop3", "pipe", "webhook", "none")]
+        ),
+        "inbound_security": SelectField(
+            "Connection security",
+            choices=[("ssl", "TLS"), ("starttls", "STARTTLS"), ("none", "none (loopback only)")],
+        ),
+        "inbound_auth": SelectField(
+            "Login with", choices=[("password", "password"), ("xoauth2", "OAuth2 token")]
+        ),
+        "inbound_after_fetch": SelectField(
+            "After fetching",
+            choices=[
+                ("flag", "flag on the server"),
+                ("move", "move to the processed folder"),
+                ("keep", "leave as it is"),
+                ("delete", "delete (POP3)"),
+            ],
+        ),
+        "new_inbound_secret": PasswordField(
+            "Password or token",
+            validators=[Optional()],
+            description="Leave empty to keep the stored one.",
+        ),
+        "new_smtp_secret": PasswordField(
+            "SMTP password",
+            validators=[Optional()],
+            description="Leave empty to keep the stored one.",
+        ),
+    }
     show_exclude_columns = ["inbound_secret", "smtp_secret", "webhook_secret"]
     label_columns = {
         "last_success_at": "Last good fetch",
@@ -71,8 +121,20 @@ class MailboxView(DeskModelView):
     def pre_add(self, item):
         item.address = (item.address or "").strip().lower()
         ensure_can_configure_pool(item.pool.id if item.pool else item.pool_id)
+        _apply_secrets(item)
 
     pre_update = pre_add
+
+
+def _apply_secrets(item) -> None:
+    """Take a newly typed secret from the form's password fields; empty keeps the old one."""
+    for field, column in (
+        ("new_inbound_secret", "inbound_secret"),
+        ("new_smtp_secret", "smtp_secret"),
+    ):
+        value = getattr(item, field, None)
+        if value:
+            setattr(item, column, value)
 
 
 class RawMessageView(DeskModelView):

@@ -1,0 +1,39 @@
+"""Mailbox settings in the admin UI: secrets are never shown, an empty field keeps them."""
+
+from app.extensions import db
+from app.mail.models import Mailbox
+from tests.conftest import submit_form
+
+
+def test_mailbox_secrets_stay_secret_and_survive_an_edit(client, auth, desk):
+    desk.mailbox_a.inbound_secret = "imap-password-123"
+    desk.mailbox_a.smtp_secret = "smtp-password-456"
+    db.session.commit()
+    auth.login("supervisor_a")
+    url = f"/mailboxes/edit/{desk.mailbox_a.id}"
+    page = client.get(url).data.decode()
+    assert "imap-password-123" not in page and "smtp-password-456" not in page
+    assert 'type="password"' in page
+
+    response = submit_form(client, url, {"inbound_protocol": "imap", "inbound_host": "mx.test"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    box = db.session.get(Mailbox, desk.mailbox_a.id)
+    assert box.inbound_host == "mx.test" and box.inbound_protocol == "imap"
+    assert box.inbound_secret == "imap-password-123"  # empty field kept it
+
+    response = submit_form(client, url, {"new_inbound_secret": "rotated-789"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    box = db.session.get(Mailbox, desk.mailbox_a.id)
+    assert box.inbound_secret == "rotated-789" and box.smtp_secret == "smtp-password-456"
+
+
+def test_supervisor_cannot_move_a_mailbox_into_a_foreign_pool(client, auth, desk):
+    auth.login("supervisor_a")
+    url = f"/mailboxes/edit/{desk.mailbox_a.id}"
+    response = submit_form(client, url, {"pool": str(desk.pool_b.id)})
+    assert response.status_code == 200  # rejected: pool B is not a choice
+    db.session.expire_all()
+    assert db.session.get(Mailbox, desk.mailbox_a.id).pool_id == desk.pool_a.id
+    assert client.get(f"/mailboxes/edit/{desk.mailbox_b.id}").status_code == 404
