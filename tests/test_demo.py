@@ -34,3 +34,20 @@ def test_desk_init_creates_admin_and_demo_desk(app, runner, client, tmp_path, mo
     again = runner.invoke(args=["desk", "init", "--demo"])
     assert again.exit_code == 0 and "Created admin" not in again.output
     assert db.session.query(Case).count() == 300
+
+
+def test_demo_desk_has_answering_tools_to_show(app, runner):
+    from app.answering import services as answering
+    from app.answering.models import Document, PoolLayout, ResponseTemplate
+    from app.audit.actor import acting_as
+
+    result = runner.invoke(args=["demo", "seed", "--cases", "10"])
+    assert result.exit_code == 0, result.output
+    assert db.session.query(ResponseTemplate).filter_by(name="Thank you").count() == 2
+    assert db.session.query(PoolLayout).count() == 3
+    assert db.session.query(Document).one().current_version is not None
+    case = db.session.query(Case).filter(Case.status != "closed").first()
+    agent = app.appbuilder.sm.find_user(username="supervisor")
+    with acting_as(agent):
+        template = answering.templates_for(case)[0]
+        assert template.name in {"Thank you", "Need more details"}

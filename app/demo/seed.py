@@ -6,6 +6,7 @@ adds cases but not a second copy of the pools and users).
 
 from __future__ import annotations
 
+import hashlib
 import random
 from datetime import timedelta
 
@@ -175,8 +176,78 @@ def seed_configuration(password: str | None = None) -> dict:
                 agent_id=profile.id,
                 pool_id=pools[pool_name].id,
             )
+    seed_answering(pools, users)
     db.session.commit()
     return {"pools": pools, "skills": skills, "users": users}
+
+
+TEMPLATES = [
+    (
+        "Thank you",
+        "en",
+        "Re: {{ case_subject }}",
+        'thank you for your message about "{{ case_subject }}". We are looking into it and will '
+        "answer by {{ due_date }}.",
+    ),
+    (
+        "Thank you",
+        "de",
+        "Re: {{ case_subject }}",
+        'vielen Dank für Ihre Nachricht zu "{{ case_subject }}". Wir kümmern uns darum und '
+        "antworten bis {{ due_date }}.",
+    ),
+    (
+        "Need more details",
+        "en",
+        "Re: {{ case_subject }}",
+        "to help you with case {{ case_number }} we need a few more details: ...",
+    ),
+]
+
+
+def seed_answering(pools: dict, users: dict) -> None:
+    """Templates, a header and footer per pool, wrap-up questions, auto-responses and one
+    library document, so the answering tools have something to show."""
+    from app.answering.models import Document, DocumentVersion, PoolLayout, ResponseTemplate
+
+    for name, language, subject, body in TEMPLATES:
+        _get_or_create(
+            ResponseTemplate, {"subject": subject, "body": body}, name=name, language=language
+        )
+    for pool in pools.values():
+        _get_or_create(
+            PoolLayout,
+            {
+                "header": "Dear {{ customer_name }},",
+                "footer": f"Kind regards,\n{{{{ agent_name }}}}\n{pool.name} team\n\n"
+                "Please keep {{ case_number }} in the subject when you write to us.",
+            },
+            pool_id=pool.id,
+            language="en",
+        )
+        pool.auto_response_enabled = True
+        pool.auto_response_text = pool.auto_response_text or (
+            "Thank you for writing to us. Your case number is {case_number}; "
+            "we will answer within {hours} hours."
+        )
+    pools["Billing"].wrap_up_questions = "*Was the customer's problem solved?\nRefund issued?"
+    price_list = _get_or_create(
+        Document, {"description": "Current prices of every plan"}, name="Price list"
+    )
+    if not price_list.versions:
+        content = b"Basic 9 EUR / Pro 29 EUR / Enterprise: ask\n"
+        db.session.add(
+            DocumentVersion(
+                document=price_list,
+                version=1,
+                filename="price-list.txt",
+                content_type="text/plain",
+                size=len(content),
+                content=content,
+                sha256=hashlib.sha256(content).hexdigest(),
+                uploaded_by_id=users["supervisor"].id,
+            )
+        )
 
 
 def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = None) -> str:
