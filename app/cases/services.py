@@ -35,8 +35,14 @@ def next_case_number(prefix: str | None = None) -> str:
         .where(CaseNumberCounter.prefix == prefix)
         .values(value=CaseNumberCounter.value + 1)
         .returning(CaseNumberCounter.value)
+        # No session synchronisation: the ORM would otherwise scan every object the session
+        # holds (a bulk import's session holds thousands) for a counter row to refresh.
+        .execution_options(synchronize_session=False)
     )
-    value = db.session.execute(stmt).scalar()
+    # The counter does not depend on anything pending in the session: no autoflush here, so
+    # the caller's new rows are flushed once, together, instead of once per statement.
+    with db.session.no_autoflush:
+        value = db.session.execute(stmt).scalar()
     if value is None:
         try:
             with db.session.begin_nested():

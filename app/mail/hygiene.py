@@ -171,9 +171,20 @@ def may_send_automatic(
         return False, f"{address} is a no-reply / system address"
     if _base_address(address) in own_mailbox_addresses():
         return False, f"{address} is one of our own mailboxes"
-    undeliverable = db.session.scalar(
-        select(Customer.undeliverable).where(Customer.email == address)
-    )
+    # The questions below are asked while the caller's transaction holds new rows (the case,
+    # its message, ...). They are answered without an autoflush (one flush per transaction is
+    # much cheaper than one per query); rows still pending in the session are looked at here.
+    session = db.session()
+    pending = [obj for obj in session.new if isinstance(obj, (Customer, OutboxMail))]
+    pending += [obj for obj in session.dirty if isinstance(obj, Customer)]
+    customer = next((o for o in pending if isinstance(o, Customer) and o.email == address), None)
+    if customer is not None:
+        undeliverable = customer.undeliverable
+    else:
+        with session.no_autoflush:
+            undeliverable = session.scalar(
+                select(Customer.undeliverable).where(Customer.email == address)
+            )
     if undeliverable:
         return False, f"{address} is marked undeliverable (permanent bounce)"
     limits = auto_mail_limits()
@@ -191,14 +202,28 @@ def may_send_automatic(
             )
             for minutes, _ in limits
         ]
-        counts = db.session.execute(
-            select(*columns).where(
-                OutboxMail.recipient == address,
-                OutboxMail.kind.in_(AUTOMATIC_KINDS),
-                OutboxMail.status != OutboxStatus.SUPPRESSED,
-                OutboxMail.created_at >= now - timedelta(minutes=longest),
-            )
-        ).one()
+        with session.no_autoflush:
+            counts = session.execute(
+                select(*columns).where(
+                    OutboxMail.recipient == address,
+                    OutboxMail.kind.in_(AUTOMATIC_KINDS),
+                    OutboxMail.status != OutboxStatus.SUPPRESSED,
+                    OutboxMail.created_at >= now - timedelta(minutes=longest),
+                )
+            ).one()
+        unflushed = [
+            o.created_at or now
+            for o in pending
+            if isinstance(o, OutboxMail)
+            and o.id is None
+            and (o.recipient or "").lower() == address
+            and o.kind in AUTOMATIC_KINDS
+            and o.status != OutboxStatus.SUPPRESSED
+        ]
+        counts = [
+            int(count or 0) + sum(1 for t in unflushed if t >= now - timedelta(minutes=minutes))
+            for (minutes, _), count in zip(limits, counts, strict=True)
+        ]
         for (minutes, most), count in zip(limits, counts, strict=True):
             if int(count or 0) >= most:
                 return False, (

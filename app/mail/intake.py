@@ -314,6 +314,11 @@ def _process(row: RawMessage) -> IntakeResult:
         _record(db.session, case, "auto-reply received", details=details)
     if "reused_message_id" in flags:
         _record(db.session, case, "reused Message-ID", new=parsed.message_id, details=details)
+    if case.id is None and not hygiene.suppresses_auto_response(flags):
+        # An automatic mail will be queued: give the new case its id now, so the outbox row
+        # is written complete (signed Message-ID, case tag) with the commit, instead of
+        # being inserted with a placeholder and updated by a second flush.
+        db.session.flush()
     if "oversize" in flags:
         _record(
             db.session,

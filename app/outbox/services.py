@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from datetime import datetime
 from email.headerregistry import Address
 
@@ -282,9 +283,28 @@ def _after_commit(session: Session) -> None:
         from app.jobs.queue import enqueue
         from app.outbox.tasks import deliver_outbox
 
-        enqueue(deliver_outbox, queue="mail", job_result_ttl=60)
+        if _waiting_delivery_job():
+            return  # a delivery job that has not started yet will see this commit's rows
+        job = enqueue(deliver_outbox, queue="mail", job_result_ttl=60)
+        current_app.extensions[_LAST_JOB] = (time.monotonic(), job)
     except Exception as exc:  # noqa: BLE001 - Redis down must not fail the caller's commit
         log.warning("outbox: could not enqueue an immediate delivery: %s", exc)
+
+
+_LAST_JOB = "loopdesk_outbox_last_delivery_job"
+
+
+def _waiting_delivery_job() -> bool:
+    """True when this app enqueued a delivery job moments ago that is still waiting in the
+    queue: it will deliver this commit's rows too, so a busy intake (hundreds of mails a
+    second) does not put hundreds of identical jobs on the queue."""
+    last = current_app.extensions.get(_LAST_JOB)
+    if last is None or time.monotonic() - last[0] > 2:
+        return False
+    try:
+        return last[1].get_status(refresh=True) == "queued"
+    except Exception:  # noqa: BLE001 - unknown: enqueue another one
+        return False
 
 
 def _after_rollback(session: Session) -> None:
