@@ -178,39 +178,45 @@ def may_send_automatic(
     pending = [obj for obj in session.new if isinstance(obj, (Customer, OutboxMail))]
     pending += [obj for obj in session.dirty if isinstance(obj, Customer)]
     customer = next((o for o in pending if isinstance(o, Customer) and o.email == address), None)
-    if customer is not None:
-        undeliverable = customer.undeliverable
-    else:
-        with session.no_autoflush:
-            undeliverable = session.scalar(
-                select(Customer.undeliverable).where(Customer.email == address)
-            )
-    if undeliverable:
-        return False, f"{address} is marked undeliverable (permanent bounce)"
+    undeliverable_query = (
+        select(Customer.undeliverable).where(Customer.email == address).scalar_subquery()
+    )
     limits = auto_mail_limits()
-    if limits:
-        now = utcnow()
-        longest = max(minutes for minutes, _ in limits)
-        columns = [
-            func.coalesce(
-                func.sum(
-                    sql_case(
-                        (OutboxMail.created_at >= now - timedelta(minutes=minutes), 1), else_=0
-                    )
-                ),
-                0,
-            )
-            for minutes, _ in limits
-        ]
-        with session.no_autoflush:
-            counts = session.execute(
-                select(*columns).where(
+    counts: list[int] = []
+    with session.no_autoflush:
+        if limits:
+            # One round trip: the customer's undeliverable mark and the window counts.
+            now = utcnow()
+            longest = max(minutes for minutes, _ in limits)
+            columns = [
+                func.coalesce(
+                    func.sum(
+                        sql_case(
+                            (OutboxMail.created_at >= now - timedelta(minutes=minutes), 1),
+                            else_=0,
+                        )
+                    ),
+                    0,
+                )
+                for minutes, _ in limits
+            ]
+            row = session.execute(
+                select(undeliverable_query, *columns).where(
                     OutboxMail.recipient == address,
                     OutboxMail.kind.in_(AUTOMATIC_KINDS),
                     OutboxMail.status != OutboxStatus.SUPPRESSED,
                     OutboxMail.created_at >= now - timedelta(minutes=longest),
                 )
             ).one()
+            # (An aggregate without GROUP BY always yields its one row, matches or not.)
+            undeliverable, counts = row[0], list(row[1:])
+        else:
+            undeliverable = session.scalar(select(undeliverable_query))
+    if customer is not None:
+        undeliverable = customer.undeliverable  # changed in this transaction, not yet flushed
+    if undeliverable:
+        return False, f"{address} is marked undeliverable (permanent bounce)"
+    if limits:
         unflushed = [
             o.created_at or now
             for o in pending

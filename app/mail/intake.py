@@ -282,8 +282,10 @@ def _process(row: RawMessage) -> IntakeResult:
     )
     db.session.add(message)
     if parsed.attachments or parsed.html:
-        db.session.flush()
-        cids = _store_attachments(message, parsed.attachments)
+        # Attachment ids are only needed for the cid: links of an HTML body; without such
+        # links the rows are written with the commit's flush (no extra flush per message).
+        need_ids = bool(parsed.html) and "cid:" in parsed.html.lower()
+        cids = _store_attachments(message, parsed.attachments, need_ids=need_ids)
         if parsed.html:
             from app.mail.sanitize import clean_html
 
@@ -361,15 +363,16 @@ def _mark_undeliverable(addresses) -> list[str]:
     return marked
 
 
-def _store_attachments(message: Message, attachments) -> dict[str, int]:
+def _store_attachments(message: Message, attachments, need_ids: bool = True) -> dict[str, int]:
     """Files into the store, rows into ``attachment``; winmail.dat expanded beside itself.
-    Returns {content-id: attachment id} for the cid: links of the HTML body."""
+    Returns {content-id: attachment id} for the cid: links of the HTML body (flushing for
+    the ids only when ``need_ids``)."""
     cids: dict[str, int] = {}
     rows = []
     for att in attachments:
         sha = att.sha256 or store.put_file(att.data or b"")
         row = Attachment(
-            message_id=message.id,
+            message=message,
             sha256=sha,
             size=att.size,
             content_type=(att.content_type or "application/octet-stream")[:255],
@@ -384,6 +387,8 @@ def _store_attachments(message: Message, attachments) -> dict[str, int]:
         if is_tnef:
             rows.extend(_expand_tnef(message, att, sha))
     db.session.add_all(rows)
+    if not need_ids or not any(row.content_id for row in rows):
+        return cids
     db.session.flush()
     for row in rows:
         if row.content_id:
@@ -409,7 +414,7 @@ def _expand_tnef(message: Message, att, sha: str) -> list[Attachment]:
         content = inner.data or b""
         out.append(
             Attachment(
-                message_id=message.id,
+                message=message,
                 sha256=store.put_file(content),
                 size=len(content),
                 content_type="application/octet-stream",
