@@ -61,6 +61,8 @@ class Config:
     )
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # SQLite only: write-ahead log, so readers and the embedded worker do not block each other.
+    SQLITE_WAL = _bool("SQLITE_WAL", True)
 
     # Unset: embedded queue (fakeredis + in-process worker thread). Set: real Redis and
     # separate `rq worker --with-scheduler` / `rq cron` processes.

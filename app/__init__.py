@@ -58,6 +58,9 @@ def create_app(test_config: dict | None = None, *, check_services: bool = True) 
             ) from None
         migrate.init_app(app, db, directory=str(_migrations_dir()))
         flask_mail.init_app(app)
+        from app.extensions import install_sqlite_pragmas
+
+        install_sqlite_pragmas(db.engine, wal=app.config.get("SQLITE_WAL", True))
         if check_services:
             check_database(app)
         app.extensions["loopdesk_redis"] = _redis(app, check_services)

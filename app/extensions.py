@@ -12,3 +12,24 @@ from flask_migrate import Migrate
 db = get_sqla_class()()
 migrate = Migrate()
 mail = Mail()
+
+
+def install_sqlite_pragmas(engine, *, wal: bool) -> None:
+    """The embedded SQLite default: enforce foreign keys as PostgreSQL does, wait for a busy
+    database instead of failing, and (``SQLITE_WAL``) use WAL so the web server and the
+    in-process worker can read while the other writes."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    def on_connect(dbapi_connection, connection_record):
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            if wal:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", on_connect)

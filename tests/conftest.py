@@ -36,6 +36,8 @@ def base_config(db_url: str, tmp_path) -> dict:
         "FILE_STORE": str(tmp_path / "files"),
         "MAIL_SUPPRESS_SEND": True,
         "FAB_API_SWAGGER_UI": True,
+        # Test databases are swapped by copying files; a WAL file would outlive the swap.
+        "SQLITE_WAL": False,
         # Fast hashing for the test accounts (production keeps scrypt).
         "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
@@ -72,8 +74,13 @@ class SqliteDatabases:
         return f"sqlite:///{self.dir / (name + '.db')}"
 
     def reset(self, url: str) -> None:
-        """(Re)create the database at ``url`` as a copy of the template."""
-        shutil.copyfile(self.template, make_url(url).database)
+        """(Re)create the database at ``url`` as a copy of the template (and drop the old
+        database's write-ahead log, which would otherwise be replayed into the copy)."""
+        path = make_url(url).database
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.unlink(path + suffix)
+        shutil.copyfile(self.template, path)
 
     def new(self) -> str:
         url = self.url(f"test-{next(self.counter)}")
@@ -82,8 +89,9 @@ class SqliteDatabases:
 
     def drop(self, url: str) -> None:
         path = make_url(url).database
-        if path and os.path.exists(path):
-            os.unlink(path)
+        for name in (path, path + "-wal", path + "-shm"):
+            if name and os.path.exists(name):
+                os.unlink(name)
 
     def close(self):
         pass

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -128,3 +130,20 @@ def test_mail_pipe_asks_the_mta_to_retry_when_the_database_is_down(tmp_path):
     )
     assert result.returncode == 75  # EX_TEMPFAIL: the MTA keeps the mail and retries
     assert b"cannot use DATABASE_URL" in result.stderr
+
+
+def test_embedded_sqlite_uses_wal_and_enforces_foreign_keys(app_config, db_url):
+    from sqlalchemy import text
+
+    from app import create_app
+    from app.extensions import db
+
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite pragmas: this run uses PostgreSQL")
+    app_config.update(SQLITE_WAL=True, SQLALCHEMY_DATABASE_URI=db_url)
+    app = create_app(app_config)
+    with app.app_context():
+        with db.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        db.engine.dispose()
