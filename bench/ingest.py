@@ -5,8 +5,9 @@ bounces, some with attachments) and ingests them through the intake service:
 
 * in one process, and in two processes at once (each with its own app: both cores);
 * through ``flask --app run mail pipe``, one process per message (a small N);
-* one 25 MB message streamed through the intake in a child process, measuring how much the
-  resident memory grows above the message size.
+* one 25 MB message streamed through the intake in a child process, measuring the peak growth
+  of its resident memory (``peak_rss_mb_25mb_message``: the whole growth, message included,
+  so never negative; ``rss_mb_above_message_size``: max(0, growth - size), the target's measure).
 
 Runs on SQLite (a temp file) and, with ``--database-url postgresql://…`` (a user that may
 create databases), on PostgreSQL. The last line is one JSON object with the figures;
@@ -223,21 +224,33 @@ def _bounce(i: int, original: str) -> bytes:
 def _ingest(url: str, store: str, messages: list[bytes], barrier=None, queue=None):
     app = make_app(url, Path(store))
     with app.app_context():
+        from sqlalchemy import event
+
         from app.extensions import db
         from app.mail.intake import receive
         from app.mail.models import Mailbox
 
         box = db.session.query(Mailbox).filter_by(address=MAILBOX).one()
         box_id = box.id
+        statements = [0]
+
+        def count(*_args):
+            statements[0] += 1
+
+        event.listen(db.engine, "before_cursor_execute", count)
         if barrier is not None:
             barrier.wait()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
+        statements[0] = 0
         statuses: dict[str, int] = {}
         for raw in messages:
             box = db.session.get(Mailbox, box_id)
             result = receive(raw, mailbox=box, source="bench")
             statuses[result.status] = statuses.get(result.status, 0) + 1
         elapsed = time.perf_counter() - start
+        statuses["_cpu_s"] = time.process_time() - cpu_start
+        statuses["_statements"] = statements[0]
+        event.remove(db.engine, "before_cursor_execute", count)
         db.session.remove()
         db.engine.dispose()
     if queue is not None:
@@ -245,13 +258,28 @@ def _ingest(url: str, store: str, messages: list[bytes], barrier=None, queue=Non
     return elapsed, statuses
 
 
+def _describe(statuses: dict, n: int) -> str:
+    """Outcome counts, and per message: CPU time of the ingesting process and SQL statements
+    (BEGIN/COMMIT and connection pings not counted)."""
+    shown = {k: v for k, v in statuses.items() if not k.startswith("_")}
+    return (
+        f"{shown}; per message {1000 * statuses['_cpu_s'] / n:.1f} ms CPU in the intake "
+        f"process, {statuses['_statements'] / n:.1f} SQL statements"
+    )
+
+
 def run_one_process(url, store, messages) -> float:
     elapsed, statuses = _ingest(url, str(store), messages)
     log(
         f"  one process: {len(messages)} messages in {elapsed:.2f} s "
-        f"= {len(messages) / elapsed:.0f} msgs/s {statuses}"
+        f"= {len(messages) / elapsed:.0f} msgs/s {_describe(statuses, len(messages))}"
     )
+    DIAGNOSTICS["cpu_ms_per_msg"] = round(1000 * statuses["_cpu_s"] / len(messages), 1)
+    DIAGNOSTICS["sql_statements_per_msg"] = round(statuses["_statements"] / len(messages), 1)
     return len(messages) / elapsed
+
+
+DIAGNOSTICS: dict[str, float] = {}  # of the last one-process run
 
 
 def run_two_processes(url, store, messages) -> float:
@@ -274,8 +302,9 @@ def run_two_processes(url, store, messages) -> float:
         for k, v in s.items():
             statuses[k] = statuses.get(k, 0) + v
     log(
-        f"  two processes: {len(messages)} messages in {wall:.2f} s "
-        f"= {len(messages) / wall:.0f} msgs/s {statuses}"
+        f"  two processes (wall clock from the common start until both finished): "
+        f"{len(messages)} messages in {wall:.2f} s = {len(messages) / wall:.0f} msgs/s "
+        f"{_describe(statuses, len(messages))}"
     )
     return len(messages) / wall
 
@@ -378,12 +407,13 @@ def run_big_message(url, store, workdir: Path, size_mb: int = 25) -> tuple[float
     proc.start()
     before, peak, status = queue.get()
     proc.join()
-    growth = peak - before
+    growth = max(0.0, peak - before)
+    above = max(0.0, growth - size)
     log(
-        f"  {size:.1f} MB message: {status}; RSS {before:.0f} MB -> peak {peak:.0f} MB, "
-        f"growth {growth:.1f} MB ({growth - size:+.1f} MB above the message size)"
+        f"  {size:.1f} MB message: {status}; RSS {before:.0f} MB -> peak {peak:.0f} MB: "
+        f"growth {growth:.1f} MB, {above:.1f} MB above the message size (target: at most 40)"
     )
-    return growth - size, growth
+    return growth, above
 
 
 def bench_backend(kind: str, args, n: int, pipe_n: int, big: bool) -> dict:
@@ -427,15 +457,18 @@ def main() -> None:
     n = args.n or (150 if args.quick else 2000)
     pipe_n = args.pipe_n if args.pipe_n is not None else (2 if args.quick else 20)
     result: dict = {"n": n}
-    sqlite = bench_backend("sqlite", args, n, pipe_n, big=True)
+    # The 25 MB message runs on PostgreSQL when a URL is given (the target backend).
+    big_backend = "postgresql" if args.database_url else "sqlite"
+    sqlite = bench_backend("sqlite", args, n, pipe_n, big=big_backend == "sqlite")
     result.update(
         sqlite_msgs_per_s=round(sqlite["two"], 1),
         sqlite_msgs_per_s_one_process=round(sqlite["one"], 1),
         sqlite_msgs_per_s_pipe=round(sqlite["pipe"], 2) if "pipe" in sqlite else None,
     )
-    big = sqlite["big"]
+    big = sqlite.get("big")
     if args.database_url:
-        pg = bench_backend("postgresql", args, n, pipe_n, big=False)
+        pg = bench_backend("postgresql", args, n, pipe_n, big=True)
+        big = pg["big"]
         result.update(
             msgs_per_s=round(pg["two"], 1),
             msgs_per_s_one_process=round(pg["one"], 1),
@@ -449,8 +482,13 @@ def main() -> None:
             msgs_per_s_pipe=result["sqlite_msgs_per_s_pipe"],
             backend="sqlite",
         )
+    # The whole peak RSS growth while one 25 MB message is ingested (the message included,
+    # so it is never negative); the target is at most the message size + 40 MB.
     result["peak_rss_mb_25mb_message"] = round(big[0], 1)
-    result["rss_growth_mb_25mb_message"] = round(big[1], 1)
+    result["rss_mb_above_message_size"] = round(big[1], 1)
+    result["big_message_backend"] = big_backend
+    # CPU time and SQL statements per message of the headline backend's one-process run.
+    result.update(DIAGNOSTICS)
     print(json.dumps(result), flush=True)
 
 
