@@ -173,3 +173,22 @@ def test_non_standard_bounce_is_recognised(answering_desk):
     assert result.case_id == answering_desk.case_b.id
     assert db.session.get(Customer, answering_desk.customer_b.id).undeliverable
     assert _auto_responses() == 0
+
+
+def test_limits_count_automatic_mail_queued_earlier_in_the_same_transaction(desk, app):
+    """The loop-limit check runs without flushing; mail queued moments ago still counts."""
+    from app.outbox.services import queue_mail
+
+    app.config["AUTO_MAIL_LIMITS"] = ((60, 2),)
+    rows = [
+        queue_mail(kind="notification", to="busy@x.test", subject=f"n{n}", text="x", automatic=True)
+        for n in range(3)
+    ]
+    assert [r.status for r in rows] == ["queued", "queued", "suppressed"]
+    assert "loop protection" in rows[2].last_error
+
+
+def test_undeliverable_mark_not_yet_flushed_is_respected(desk):
+    desk.customer_a.undeliverable = True  # same transaction, not flushed
+    allowed, reason = may_send_automatic("alice@customer.test")
+    assert not allowed and "undeliverable" in reason
