@@ -18,6 +18,8 @@ The functions return SQLAlchemy criteria, so lists and counts stay single querie
 
 from __future__ import annotations
 
+import functools
+
 from flask import g, has_request_context
 from flask_appbuilder.models.filters import BaseFilter
 from sqlalchemy import false, or_, select, true
@@ -93,13 +95,25 @@ def supervised_pool_ids(user) -> list[int]:
 # --- criteria per model --------------------------------------------------------------------
 
 
+def _rule(criterion):
+    """Common head of every rule: the desk itself and admins/managers see every row, users
+    without a desk role (and anonymous ones) see none; the rule decides the rest."""
+
+    @functools.wraps(criterion)
+    def rule(user):
+        if sees_everything(user):
+            return true()
+        if user is None or not role_names(user):
+            return false()
+        return criterion(user)
+
+    return rule
+
+
+@_rule
 def case_criterion(user):
     from app.cases.models import Case
 
-    if sees_everything(user):
-        return true()
-    if user is None or not role_names(user):
-        return false()
     pools = member_pool_ids(user)
     return or_(Case.pool_id.in_(pools), Case.assignee_id == user.id)
 
@@ -110,61 +124,47 @@ def _visible_case_ids(user):
     return select(Case.id).where(case_criterion(user))
 
 
+@_rule
 def message_criterion(user):
     from app.cases.models import Message
 
-    if sees_everything(user):
-        return true()
     return Message.case_id.in_(_visible_case_ids(user))
 
 
+@_rule
 def event_criterion(user):
     from app.audit.models import Event
 
-    if sees_everything(user):
-        return true()
-    if not role_names(user):
-        return false()
     # Events without a case (system events) are for admins and managers only.
     return Event.case_id.in_(_visible_case_ids(user))
 
 
+@_rule
 def customer_criterion(user):
     from app.cases.models import Case
     from app.customers.models import Customer
 
-    if sees_everything(user):
-        return true()
-    if not role_names(user):
-        return false()
     return Customer.id.in_(select(Case.customer_id).where(case_criterion(user)))
 
 
+@_rule
 def pool_criterion(user):
     from app.organisation.models import Pool
 
-    if sees_everything(user):
-        return true()
-    if not role_names(user):
-        return false()
     return Pool.id.in_(member_pool_ids(user))
 
 
+@_rule
 def mailbox_criterion(user):
     from app.mail.models import Mailbox
 
-    if sees_everything(user):
-        return true()
-    if not role_names(user):
-        return false()
     return Mailbox.pool_id.in_(member_pool_ids(user))
 
 
+@_rule
 def raw_message_criterion(user):
     from app.mail.models import RawMessage
 
-    if sees_everything(user):
-        return true()
     if SUPERVISOR not in role_names(user):
         return false()
     from app.mail.models import Mailbox
@@ -174,62 +174,49 @@ def raw_message_criterion(user):
     )
 
 
+@_rule
 def category_rule_criterion(user):
     """Category rules: supervisors see the rules of the pools they supervise."""
     from app.mail.models import CategoryRule
 
-    if sees_everything(user):
-        return true()
     if SUPERVISOR not in role_names(user):
         return false()
     return CategoryRule.owner_pool_id.in_(supervised_pool_ids(user))
 
 
+@_rule
 def outbox_criterion(user):
     """Outgoing mail of the cases the user sees; mail without a case for admins/managers."""
     from app.outbox.models import OutboxMail
 
-    if sees_everything(user):
-        return true()
-    if not role_names(user):
-        return false()
     return OutboxMail.case_id.in_(_visible_case_ids(user))
 
 
+@_rule
 def membership_criterion(user):
     from app.agents.models import PoolMembership
 
-    if sees_everything(user):
-        return true()
-    if not role_names(user):
-        return false()
     return PoolMembership.pool_id.in_(member_pool_ids(user))
 
 
+@_rule
 def agent_criterion(user):
     """Agents visible to a user: colleagues who share a pool with him."""
     from app.agents.models import AgentProfile, PoolMembership
 
-    if sees_everything(user):
-        return true()
-    if not role_names(user):
-        return false()
     colleagues = select(PoolMembership.agent_id).where(
         PoolMembership.pool_id.in_(member_pool_ids(user))
     )
     return or_(AgentProfile.id.in_(colleagues), AgentProfile.user_id == user.id)
 
 
+@_rule
 def user_criterion(user):
     """Users offered in pickers such as the assignee dropdown: colleagues of shared pools."""
     from flask_appbuilder.security.sqla.models import User
 
     from app.agents.models import AgentProfile, PoolMembership
 
-    if sees_everything(user):
-        return true()
-    if not role_names(user):
-        return false()
     colleagues = (
         select(AgentProfile.user_id)
         .join(PoolMembership, PoolMembership.agent_id == AgentProfile.id)
@@ -240,65 +227,56 @@ def user_criterion(user):
 
 def _pool_scoped(column, user):
     """Rows of the user's pools, plus rows without a pool (desk-wide)."""
-    if sees_everything(user):
-        return true()
-    if not role_names(user):
-        return false()
     return or_(column.is_(None), column.in_(member_pool_ids(user)))
 
 
+@_rule
 def response_template_criterion(user):
     from app.answering.models import ResponseTemplate
 
     return _pool_scoped(ResponseTemplate.pool_id, user)
 
 
+@_rule
 def document_criterion(user):
     from app.answering.models import Document
 
     return _pool_scoped(Document.pool_id, user)
 
 
+@_rule
 def document_version_criterion(user):
     from app.answering.models import Document, DocumentVersion
 
-    if sees_everything(user):
-        return true()
     return DocumentVersion.document_id.in_(select(Document.id).where(document_criterion(user)))
 
 
+@_rule
 def pool_layout_criterion(user):
     from app.answering.models import PoolLayout
 
-    if sees_everything(user):
-        return true()
-    if not role_names(user):
-        return false()
     return PoolLayout.pool_id.in_(member_pool_ids(user))
 
 
+@_rule
 def agent_signature_criterion(user):
     from app.agents.models import AgentProfile
     from app.answering.models import AgentSignature
 
-    if sees_everything(user):
-        return true()
     return AgentSignature.agent_id.in_(select(AgentProfile.id).where(agent_criterion(user)))
 
 
+@_rule
 def reply_criterion(user):
     from app.answering.models import Reply
 
-    if sees_everything(user):
-        return true()
     return Reply.case_id.in_(_visible_case_ids(user))
 
 
+@_rule
 def reply_attachment_criterion(user):
     from app.answering.models import Reply, ReplyAttachment
 
-    if sees_everything(user):
-        return true()
     return ReplyAttachment.reply_id.in_(select(Reply.id).where(reply_criterion(user)))
 
 
