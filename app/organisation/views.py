@@ -34,6 +34,8 @@ class PoolView(DeskModelView):
         "reopen_days",
         "notification_mode",
         "wrap_up_questions",
+        "auto_response_enabled",
+        "auto_response_text",
         "mailboxes",
     ]
     label_columns = {
