@@ -5,8 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -132,15 +130,14 @@ def test_mail_pipe_asks_the_mta_to_retry_when_the_database_is_down(tmp_path):
     assert b"cannot use DATABASE_URL" in result.stderr
 
 
-def test_embedded_sqlite_uses_wal_and_enforces_foreign_keys(app_config, db_url):
+def test_embedded_sqlite_uses_wal_and_enforces_foreign_keys(app_config, tmp_path):
+    """The embedded default (whatever database this test run uses for the rest)."""
     from sqlalchemy import text
 
     from app import create_app
     from app.extensions import db
 
-    if not db_url.startswith("sqlite"):
-        pytest.skip("SQLite pragmas: this run uses PostgreSQL")
-    app_config.update(SQLITE_WAL=True, SQLALCHEMY_DATABASE_URI=db_url)
+    app_config.update(SQLITE_WAL=True, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/e.db")
     app = create_app(app_config)
     with app.app_context():
         with db.engine.connect() as conn:
