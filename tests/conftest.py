@@ -158,9 +158,10 @@ SHARED_DB = "shared"
 
 
 @pytest.fixture
-def app_config(databases, tmp_path):
+def app_config(databases, _shared_app, tmp_path):
     """Settings of the test app; a test may change them before it asks for ``app`` (it then
-    gets an app of its own, built with those settings)."""
+    gets an app of its own, built with those settings). The shared database exists from here
+    on (``_shared_app``), so a test may also build an app from these settings itself."""
     return base_config(databases.url(SHARED_DB), tmp_path)
 
 
