@@ -113,7 +113,7 @@ def case_show(number: str, username: str | None):
 
     with _as_user(username):
         try:
-            case = services.get_case(_find_case(number).id) if username else _find_case(number)
+            case = services.get_case(_find_case(number).id)  # the desk itself sees every case
         except DeskError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"{case.number} [{case.status}] {case.subject}")

@@ -9,10 +9,6 @@ from flask_login import current_user
 OPEN_CASES_URL = "/cases/list/?_flt_7_status=closed"
 
 
-def open_cases_url() -> str:
-    return OPEN_CASES_URL
-
-
 class DeskIndexView(IndexView):
     """The start page: logged-in users go straight to their cases."""
 
@@ -21,7 +17,7 @@ class DeskIndexView(IndexView):
     @expose("/")
     def index(self):
         if getattr(current_user, "is_authenticated", False):
-            return redirect(open_cases_url())
+            return redirect(OPEN_CASES_URL)
         return redirect(url_for(self.appbuilder.sm.auth_view.__class__.__name__ + ".login"))
 
 
