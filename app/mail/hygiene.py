@@ -19,7 +19,8 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import case as sql_case
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from app.core.timeutil import utcnow
 
@@ -160,10 +161,6 @@ def may_send_automatic(
     recipient: str, *, case=None, kind: str = "auto_response"
 ) -> tuple[bool, str | None]:
     """(True, None) when an automatic mail to ``recipient`` is allowed now, else (False, why)."""
-    from app.customers.models import Customer
-    from app.extensions import db
-    from app.outbox.models import OutboxMail, OutboxStatus
-
     address = (recipient or "").strip().lower()
     if "@" not in address:
         return False, f"no usable recipient address ({recipient!r})"
@@ -171,69 +168,127 @@ def may_send_automatic(
         return False, f"{address} is a no-reply / system address"
     if _base_address(address) in own_mailbox_addresses():
         return False, f"{address} is one of our own mailboxes"
-    # The questions below are asked while the caller's transaction holds new rows (the case,
-    # its message, ...). They are answered without an autoflush (one flush per transaction is
-    # much cheaper than one per query); rows still pending in the session are looked at here.
+    return limiter().check(address)
+
+
+_LIMITER = "loopdesk_auto_mail_limiter"  # session.info key; dropped at commit and rollback
+
+
+def limiter() -> AutoMailLimiter:
+    """The limiter of the current transaction (created on first use)."""
+    from app.extensions import db
+
     session = db.session()
-    pending = [obj for obj in session.new if isinstance(obj, (Customer, OutboxMail))]
-    pending += [obj for obj in session.dirty if isinstance(obj, Customer)]
-    customer = next((o for o in pending if isinstance(o, Customer) and o.email == address), None)
-    undeliverable_query = (
-        select(Customer.undeliverable).where(Customer.email == address).scalar_subquery()
-    )
-    limits = auto_mail_limits()
-    counts: list[int] = []
-    with session.no_autoflush:
-        if limits:
-            # One round trip: the customer's undeliverable mark and the window counts.
-            now = utcnow()
-            longest = max(minutes for minutes, _ in limits)
-            columns = [
-                func.coalesce(
+    found = session.info.get(_LIMITER)
+    if found is None:
+        found = session.info[_LIMITER] = AutoMailLimiter(session)
+    return found
+
+
+def forget_limiter(session) -> None:
+    """Called at commit and rollback: the next transaction asks the database again."""
+    session.info.pop(_LIMITER, None)
+
+
+class AutoMailLimiter:
+    """Counts of automatic mail per recipient for one transaction.
+
+    The database is asked once per recipient (or once for a whole batch of recipients, see
+    ``load``) for its undeliverable mark and how many automatic mails went to it in each
+    window of ``AUTO_MAIL_LIMITS``; mail this transaction queues afterwards is added here
+    (``record``), so the count stays right without flushing, and a batch of hundreds of mails
+    does not ask the database hundreds of times.
+    """
+
+    def __init__(self, session):
+        self.session = session
+        self.limits = auto_mail_limits()
+        self.now = utcnow()
+        self.counts: dict[str, list[int]] = {}  # in the database, per window
+        self.queued: dict[str, int] = {}  # queued by this transaction (inside every window)
+        self.customers: dict[str, object] = {}
+        self.known_customers: dict[str, object] = {}  # the caller's, see know_customers
+
+    def load(self, addresses) -> None:
+        """Read the undeliverable marks and window counts of ``addresses`` not known yet
+        (one query for all of them; the customers the caller named in ``know_customers``
+        are not asked for again)."""
+        from app.customers.models import Customer
+        from app.outbox.models import OutboxMail, OutboxStatus
+
+        missing = sorted({a for a in addresses if a and a not in self.counts})
+        if not missing:
+            return
+        session = self.session
+        for address in missing:
+            self.counts[address] = [0] * len(self.limits)
+        unknown = [a for a in missing if a not in self.known_customers]
+        if unknown:
+            # Customers created or marked in this transaction and not yet flushed.
+            for obj in session.new:
+                if isinstance(obj, Customer) and obj.email in self.counts:
+                    self.customers[obj.email] = obj
+        with session.no_autoflush:  # one flush per transaction, not one per question
+            for start in range(0, len(unknown), 500):
+                chunk = unknown[start : start + 500]
+                # Loaded as objects: an identity-mapped customer keeps a mark set in this
+                # transaction and not yet flushed.
+                for customer in session.scalars(select(Customer).where(Customer.email.in_(chunk))):
+                    self.customers.setdefault(customer.email, customer)
+            for start in range(0, len(missing), 500):
+                chunk = missing[start : start + 500]
+                if not self.limits:
+                    continue
+                longest = max(minutes for minutes, _ in self.limits)
+                columns = [
                     func.sum(
                         sql_case(
-                            (OutboxMail.created_at >= now - timedelta(minutes=minutes), 1),
+                            (OutboxMail.created_at >= self.now - timedelta(minutes=minutes), 1),
                             else_=0,
                         )
-                    ),
-                    0,
+                    )
+                    for minutes, _ in self.limits
+                ]
+                rows = session.execute(
+                    select(OutboxMail.recipient, *columns)
+                    .where(
+                        OutboxMail.recipient.in_(chunk),
+                        OutboxMail.kind.in_(AUTOMATIC_KINDS),
+                        OutboxMail.status != OutboxStatus.SUPPRESSED,
+                        OutboxMail.created_at >= self.now - timedelta(minutes=longest),
+                    )
+                    .group_by(OutboxMail.recipient)
                 )
-                for minutes, _ in limits
-            ]
-            row = session.execute(
-                select(undeliverable_query, *columns).where(
-                    OutboxMail.recipient == address,
-                    OutboxMail.kind.in_(AUTOMATIC_KINDS),
-                    OutboxMail.status != OutboxStatus.SUPPRESSED,
-                    OutboxMail.created_at >= now - timedelta(minutes=longest),
-                )
-            ).one()
-            # (An aggregate without GROUP BY always yields its one row, matches or not.)
-            undeliverable, counts = row[0], list(row[1:])
-        else:
-            undeliverable = session.scalar(select(undeliverable_query))
-    if customer is not None:
-        undeliverable = customer.undeliverable  # changed in this transaction, not yet flushed
-    if undeliverable:
-        return False, f"{address} is marked undeliverable (permanent bounce)"
-    if limits:
-        unflushed = [
-            o.created_at or now
-            for o in pending
-            if isinstance(o, OutboxMail)
-            and o.id is None
-            and (o.recipient or "").lower() == address
-            and o.kind in AUTOMATIC_KINDS
-            and o.status != OutboxStatus.SUPPRESSED
-        ]
-        counts = [
-            int(count or 0) + sum(1 for t in unflushed if t >= now - timedelta(minutes=minutes))
-            for (minutes, _), count in zip(limits, counts, strict=True)
-        ]
-        for (minutes, most), count in zip(limits, counts, strict=True):
-            if int(count or 0) >= most:
+                for recipient, *counts in rows:
+                    self.counts[recipient] = [int(c or 0) for c in counts]
+
+    def know_customers(self, customers: dict) -> None:
+        """{address: Customer or None} the caller keeps up to date (the intake's batch, which
+        creates customers as it goes): asked before the database."""
+        self.known_customers = customers
+
+    def check(self, address: str) -> tuple[bool, str | None]:
+        self.load([address])
+        customer = self.known_customers.get(address) or self.customers.get(address)
+        if customer is not None and customer.undeliverable:
+            return False, f"{address} is marked undeliverable (permanent bounce)"
+        queued = self.queued.get(address, 0)
+        for (minutes, most), stored in zip(self.limits, self.counts[address], strict=True):
+            count = stored + queued
+            if count >= most:
                 return False, (
                     f"loop protection: {count} automatic mails to {address} "
                     f"in the last {minutes} minutes (limit {most})"
                 )
-    return True, None
+        return True, None
+
+    def record(self, address: str, kind: str) -> None:
+        """An automatic mail to ``address`` was queued in this transaction."""
+        address = (address or "").strip().lower()
+        if kind not in AUTOMATIC_KINDS or not address:
+            return
+        self.queued[address] = self.queued.get(address, 0) + 1
+
+
+event.listen(Session, "after_commit", forget_limiter)
+event.listen(Session, "after_soft_rollback", lambda session, previous: forget_limiter(session))

@@ -38,6 +38,7 @@ from app.core.timeutil import utcnow
 from app.errors import DeskError
 from app.extensions import db
 from app.mail import identity
+from app.mail.hygiene import limiter as auto_mail_limiter
 from app.mail.hygiene import may_send_automatic
 from app.outbox.compose import (
     AUTO_GENERATED,
@@ -109,6 +110,8 @@ def queue_mail(
         allowed, reason = may_send_automatic(row.recipient, case=case, kind=kind)
         if not allowed:
             row.status, row.last_error = OutboxStatus.SUPPRESSED, reason or "suppressed"
+    if row.status != OutboxStatus.SUPPRESSED:
+        auto_mail_limiter().record(row.recipient, kind)  # counts toward the loop limits
     if case is not None and case.id is None:
         # The case is new in this transaction: finish the message once the flush gave it an id.
         row.message_id = f"<pending.{secrets.token_hex(12)}@{identity.mail_domain()}>"
