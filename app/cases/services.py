@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from app.audit.actor import current_actor
 from app.cases.models import Case, CaseNumberCounter, Message
@@ -24,33 +23,64 @@ from app.security import rules
 
 
 def next_case_number(prefix: str | None = None) -> str:
-    """Hand out the next case number (``LD-000042``) atomically.
+    """Hand out the next case number (``LD-000042``) atomically."""
+    return reserve_case_numbers(1, prefix)[0]
 
-    The counter row is updated with ``UPDATE … RETURNING``: on PostgreSQL the row lock makes
-    concurrent openers queue up for the microseconds it takes; on SQLite writes are serial.
+
+def reserve_case_numbers(
+    count: int, prefix: str | None = None, *, own_transaction: bool = False
+) -> list[str]:
+    """Hand out ``count`` consecutive case numbers with one ``UPDATE … RETURNING``.
+
+    In the caller's transaction (the default) the numbers are gap-free: they vanish with a
+    rollback. The counter row stays locked until that transaction ends, so on PostgreSQL a
+    long transaction (the intake's batches) asks for ``own_transaction``: the numbers are
+    committed at once on a second connection and concurrent batches never wait for each
+    other; a batch that fails afterwards leaves a gap, as a database sequence would. SQLite
+    has one writer at a time anyway, so there it always uses the caller's transaction.
     """
+    if count <= 0:
+        return []
     prefix = prefix or current_app.config["CASE_NUMBER_PREFIX"]
     stmt = (
         update(CaseNumberCounter)
         .where(CaseNumberCounter.prefix == prefix)
-        .values(value=CaseNumberCounter.value + 1)
+        .values(value=CaseNumberCounter.value + count)
         .returning(CaseNumberCounter.value)
         # No session synchronisation: the ORM would otherwise scan every object the session
         # holds (a bulk import's session holds thousands) for a counter row to refresh.
         .execution_options(synchronize_session=False)
     )
-    # The counter does not depend on anything pending in the session: no autoflush here, so
-    # the caller's new rows are flushed once, together, instead of once per statement.
-    with db.session.no_autoflush:
-        value = db.session.execute(stmt).scalar()
-    if value is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(CaseNumberCounter(prefix=prefix, value=0))
-        except IntegrityError:
-            pass  # another process created it first
-        value = db.session.execute(stmt).scalar()
-    return f"{prefix}-{value:06d}"
+    create = _insert_counter_if_missing(prefix)
+    if own_transaction and db.engine.dialect.name != "sqlite":
+        with db.engine.begin() as conn:
+            last = conn.execute(stmt).scalar()
+            if last is None:
+                conn.execute(create)
+                last = conn.execute(stmt).scalar()
+    else:
+        # The counter does not depend on anything pending in the session: no autoflush, so
+        # the caller's new rows are flushed once, together, instead of once per statement.
+        with db.session.no_autoflush:
+            last = db.session.execute(stmt).scalar()
+            if last is None:
+                db.session.execute(create)
+                last = db.session.execute(stmt).scalar()
+    return [f"{prefix}-{value:06d}" for value in range(last - count + 1, last + 1)]
+
+
+def _insert_counter_if_missing(prefix: str):
+    """``INSERT … ON CONFLICT DO NOTHING`` of a prefix's counter row (a first case ever, or a
+    process that races another one to create it)."""
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return (
+        insert(CaseNumberCounter)
+        .values(prefix=prefix, value=0)
+        .on_conflict_do_nothing(index_elements=["prefix"])
+    )
 
 
 def sla_due_for(pool, received_at: datetime) -> datetime:
@@ -71,10 +101,13 @@ def open_case(
     received_at: datetime | None = None,
     follows_case=None,
     commit: bool = True,
+    number_later: bool = False,
 ) -> Case:
     """Create a case in status 'received' with its number and SLA due time.
 
-    Topic settings fill what the caller leaves empty (pool, skill, priority).
+    Topic settings fill what the caller leaves empty (pool, skill, priority). With
+    ``number_later`` the caller sets ``case.number`` before the flush (the intake reserves
+    the numbers of a whole batch with one statement).
     """
     if topic is not None:
         pool = pool or topic.effective("pool")
@@ -85,7 +118,7 @@ def open_case(
         raise DeskError("A case needs a pool.")
     received_at = received_at or utcnow()
     case = Case(
-        number=next_case_number(),
+        number=None if number_later else next_case_number(),
         subject=(subject or "(no subject)")[:998],
         customer=customer,
         pool=pool,
