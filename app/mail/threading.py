@@ -40,31 +40,37 @@ def _ids(*values: str | None) -> list[str]:
     return out
 
 
-def find_case(parsed, *, recipient: str | None = None, extra_ids=()) -> ThreadMatch:
+def find_case(
+    parsed, *, recipient: str | None = None, extra_ids=(), lookups: DatabaseLookups | None = None
+) -> ThreadMatch:
+    """The case ``parsed`` belongs to, by the rules of the module docstring (first hit wins).
+
+    ``lookups`` answers the database questions; the intake passes one that read them for a
+    whole batch of mails at once.
+    """
+    lookups = lookups or DatabaseLookups()
     refs = [parsed.in_reply_to, parsed.references, *extra_ids]
     case_id = identity.find_our_case_in_references(*refs)
     if case_id:
-        case = db.session.get(Case, case_id)
+        case = lookups.case(case_id)
         if case is not None:
             return ThreadMatch(case, "own_message_id")
     ids = _ids(*refs)
     if ids:
-        case = _case_by_known_id(ids)
+        case = lookups.case_by_message_ids(ids)
         if case is not None:
             return ThreadMatch(case, "known_message_id")
-    case_id = identity.find_body_marker(parsed.text) or (
-        identity.find_body_marker(parsed.html) if parsed.html else None
-    )
+    case_id = body_marker_case_id(parsed)
     if case_id:
-        case = db.session.get(Case, case_id)
+        case = lookups.case(case_id)
         if case is not None:
             return ThreadMatch(case, "body_marker")
     refused = None
     number = identity.find_case_number(parsed.subject)
     if number:
-        case = db.session.scalar(select(Case).where(Case.number == number))
+        case = lookups.case_by_number(number)
         if case is not None:
-            if takes_part(case, parsed.from_address):
+            if lookups.takes_part(case, parsed.from_address):
                 return ThreadMatch(case, "subject_tag")
             refused = (
                 f"subject tag {number} ignored: {parsed.from_address or 'the sender'} "
@@ -73,29 +79,66 @@ def find_case(parsed, *, recipient: str | None = None, extra_ids=()) -> ThreadMa
     for address in [recipient, *parsed.to, *parsed.cc]:
         case_id = identity.case_from_plus_address(address)
         if case_id:
-            case = db.session.get(Case, case_id)
+            case = lookups.case(case_id)
             if case is not None:
                 return ThreadMatch(case, "plus_address", refused)
     return ThreadMatch(None, None, refused)
 
 
-def _case_by_known_id(ids: list[str]) -> Case | None:
-    from app.outbox.models import OutboxMail
-
-    ids = ids[-50:]
-    case_id = db.session.scalar(
-        select(Message.case_id)
-        .where(Message.message_id.in_(ids))
-        .order_by(Message.id.desc())
-        .limit(1)
+def body_marker_case_id(parsed) -> int | None:
+    return identity.find_body_marker(parsed.text) or (
+        identity.find_body_marker(parsed.html) if parsed.html else None
     )
-    if case_id is None:
+
+
+def references_of(parsed, extra_ids=()) -> list[str]:
+    """Every Message-ID a mail refers to (rules 1 and 2 look at these)."""
+    return _ids(parsed.in_reply_to, parsed.references, *extra_ids)[-MAX_REFERENCES:]
+
+
+def case_ids_named_by(parsed, recipient: str | None = None, extra_ids=()) -> set[int]:
+    """Case ids a mail names by our signed marks (rules 1, 3 and 5), unchecked for existence."""
+    found = {
+        identity.find_our_case_in_references(parsed.in_reply_to, parsed.references, *extra_ids),
+        body_marker_case_id(parsed),
+    }
+    found.update(identity.case_from_plus_address(a) for a in [recipient, *parsed.to, *parsed.cc])
+    return {case_id for case_id in found if case_id}
+
+
+MAX_REFERENCES = 50  # the newest ids of a long References header are enough to thread
+
+
+class DatabaseLookups:
+    """What ``find_case`` asks the database, one query per question (a single mail)."""
+
+    def case(self, case_id: int) -> Case | None:
+        return db.session.get(Case, case_id)
+
+    def case_by_number(self, number: str) -> Case | None:
+        return db.session.scalar(select(Case).where(Case.number == number))
+
+    def case_by_message_ids(self, ids: list[str]) -> Case | None:
+        """The case of the newest message with one of ``ids``, else of our outbox mail."""
+        from app.outbox.models import OutboxMail
+
+        ids = ids[-MAX_REFERENCES:]
         case_id = db.session.scalar(
-            select(OutboxMail.case_id)
-            .where(OutboxMail.message_id.in_(ids), OutboxMail.case_id.is_not(None))
+            select(Message.case_id)
+            .where(Message.message_id.in_(ids))
+            .order_by(Message.id.desc())
             .limit(1)
         )
-    return db.session.get(Case, case_id) if case_id is not None else None
+        if case_id is None:
+            case_id = db.session.scalar(
+                select(OutboxMail.case_id)
+                .where(OutboxMail.message_id.in_(ids), OutboxMail.case_id.is_not(None))
+                .limit(1)
+            )
+        return self.case(case_id) if case_id is not None else None
+
+    def takes_part(self, case: Case, address: str | None) -> bool:
+        return takes_part(case, address)
 
 
 def takes_part(case: Case, address: str | None) -> bool:
@@ -105,6 +148,8 @@ def takes_part(case: Case, address: str | None) -> bool:
     address = address.lower()
     if case.customer is not None and case.customer.email.lower() == address:
         return True
+    if case.id is None:
+        return False
     return bool(
         db.session.scalar(
             select(
