@@ -15,15 +15,32 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from email import policy
-from email.headerregistry import Address
+from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses
 
 from app.errors import DeskError
 from app.mail import identity
 
+
+class _HeaderClasses(HeaderRegistry):
+    """The stdlib registry builds a new class with ``type()`` for every header it is asked
+    for (a dozen per mail); the classes are the same each time, so they are kept."""
+
+    def __init__(self):
+        super().__init__()
+        self._classes: dict[str, type] = {}
+
+    def __getitem__(self, name):
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(name)
+        return cls
+
+
 # policy.SMTP with 7-bit transfer encodings for every body part.
-WIRE_POLICY = policy.SMTP.clone(cte_type="7bit")
+WIRE_POLICY = policy.SMTP.clone(cte_type="7bit", header_factory=_HeaderClasses())
 
 AUTO_REPLIED = "auto-replied"  # auto-responses (RFC 3834 §5)
 AUTO_GENERATED = "auto-generated"  # notifications, alerts
