@@ -80,7 +80,19 @@ def create_app(test_config: dict | None = None, *, check_services: bool = True) 
         from app.jobs.embedded import start_embedded_worker
 
         start_embedded_worker(app)
+    _freeze_startup_objects()
     return app
+
+
+def _freeze_startup_objects() -> None:
+    """Move what start-up built (modules, FAB views, SQLAlchemy mappers: hundreds of
+    thousands of objects that live as long as the process) out of the garbage collector's
+    sight. Otherwise every full collection walks all of them again: measured on the mail
+    intake, one sixth of its time. Forked workers (gunicorn, rq) also keep sharing those
+    pages instead of copying them when the collector touches them."""
+    import gc
+
+    gc.freeze()
 
 
 def _migrations_dir():
