@@ -3,28 +3,42 @@
 The interface is fixed (channels are written against it)::
 
     receive(raw, *, mailbox, source, source_ref=None, recipient=None) -> IntakeResult
+    receive_many([IncomingMail(raw, mailbox, source, source_ref, recipient), ...])
+        -> [IntakeResult, ...]
 
-**Store first, then process.** ``receive`` commits the RawMessage row (small mail in the row,
-big mail as a file in the content-addressed store) *before* it parses anything. Processing runs
-in a second transaction: duplicate check, parsing, hygiene, threading, case, message,
-attachments, auto-response. Any exception while processing rolls that transaction back and
-marks the raw row ``quarantined`` with the error, so the mail is listed in the admin UI and can
-be re-processed (``reprocess``); it is never lost. ``receive`` raises only when the bytes could
-not be stored at all; the caller must then keep the mail (IMAP does not flag it, the pipe exits
-75, the webhook answers 5xx).
+**Store first, then process.** The RawMessage rows (small mail in the row, big mail as a file
+in the content-addressed store) are committed *before* anything is parsed. Processing runs in
+a second transaction: duplicate check, parsing, hygiene, threading, case, message,
+attachments, auto-response. A mail that fails there is quarantined (its raw row is marked
+``quarantined`` with the error, listed in the admin UI, re-processable with ``reprocess``);
+it is never lost. ``receive``/``receive_many`` raise only when the bytes could not be stored;
+the caller must then keep the mail (IMAP does not flag it, the pipe exits 75, the webhook
+answers 5xx).
 
-``raw`` may be bytes or a binary stream (big mail is streamed to disk, never held twice).
+**One path, any batch size.** ``receive`` is a batch of one. The bulk channels (import, IMAP
+and POP3 rounds) hand over many mails at once: their raw rows are stored with one commit and
+processed in one transaction. A batch asks the database its questions once for all of its
+mails (``IntakeLookups``), reserves all its case numbers with one statement and writes its
+rows with one flush, instead of a dozen statements and two commits per mail. The mails are
+still handled one after the other, in the order they were stored, so a mail sees what the
+mails before it did (a reply threads to a case opened earlier in the same batch).
+When one mail of a batch fails, the batch is rolled back and done again without it; that
+mail alone is then processed on its own and quarantined if it fails again.
+
+``raw`` may be bytes or (``receive`` only) a binary stream: big mail is streamed to disk,
+never held twice.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.audit.actor import acting_as
 from app.audit.tracking import _record
@@ -34,7 +48,7 @@ from app.cases.workflow import CaseStatus, transition
 from app.core.timeutil import utcnow
 from app.customers.models import Customer
 from app.extensions import db
-from app.mail import autoresponse, bounces, hygiene, store
+from app.mail import autoresponse, bounces, hygiene, identity, store
 from app.mail import rules as category_rules
 from app.mail import threading as mail_threading
 from app.mail.models import Attachment, Mailbox, RawMessage
@@ -46,6 +60,10 @@ log = logging.getLogger(__name__)
 DEFAULT_ATTACHMENTS_MAX_BYTES = 30 << 20
 # Machine mail is added to its case but never changes the case's state (no reopen).
 KEEPS_STATE = frozenset({"ooo", "auto_reply", "bounce", "bulk", "loop", "own_loop"})
+# How many mails one processing transaction takes at most, and how many bytes of raw mail a
+# bulk channel collects before it hands them over (bounds the memory of a batch).
+BATCH_SIZE = 200
+BATCH_BYTES = 32 << 20
 
 
 @dataclass
@@ -55,6 +73,17 @@ class IntakeResult:
     case_id: int | None = None
     message_id: int | None = None
     error: str | None = None
+
+
+@dataclass
+class IncomingMail:
+    """One mail for ``receive_many``: its bytes and where they came from."""
+
+    raw: bytes
+    mailbox: object  # a Mailbox, its id, or None (quarantined: no mailbox)
+    source: str
+    source_ref: str | None = None
+    recipient: str | None = None
 
 
 class Quarantine(Exception):
@@ -79,8 +108,8 @@ def quick_message_id(head: bytes) -> str | None:
 
 
 def _commit() -> None:
-    """Commit without expiring the loaded rows: the intake keeps using the raw row, mailbox,
-    pool and case after the commit, and re-loading each of them costs a query per message."""
+    """Commit without expiring the loaded rows: the intake keeps using the raw rows, mailbox,
+    pool and cases after the commit, and re-loading each of them costs a query per mail."""
     session = db.session()
     previous = session.expire_on_commit
     session.expire_on_commit = False
@@ -88,6 +117,9 @@ def _commit() -> None:
         session.commit()
     finally:
         session.expire_on_commit = previous
+
+
+# --- store ---------------------------------------------------------------------------------
 
 
 def receive(
@@ -106,42 +138,93 @@ def receive(
     return process_raw(row)
 
 
+def receive_many(mails: Sequence[IncomingMail], *, process: bool = True) -> list[IntakeResult]:
+    """Store all ``mails`` with one commit, then process them in batches; results in order.
+
+    Raises (and stores none of them) when the bytes could not be stored.
+    """
+    rows = store_many(mails)
+    if not process:
+        return [IntakeResult(raw_id=row.id, status=row.status) for row in rows]
+    return process_in_batches(rows)
+
+
+def process_in_batches(rows: Sequence[RawMessage]) -> list[IntakeResult]:
+    """Process stored rows, ``BATCH_SIZE`` per transaction."""
+    results = []
+    for start in range(0, len(rows), BATCH_SIZE):
+        results += process_many(rows[start : start + BATCH_SIZE])
+    return results
+
+
 def store_raw(
     raw, *, mailbox, source: str, source_ref: str | None = None, recipient: str | None = None
 ) -> RawMessage:
-    """Commit the raw bytes; raise if that is impossible (nothing half-stored remains)."""
+    """Commit the raw bytes (or stream); raise if that is impossible (nothing half-stored)."""
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        return store_many([IncomingMail(bytes(raw), mailbox, source, source_ref, recipient)])[0]
     stored = None
     try:
-        if isinstance(raw, (bytes, bytearray, memoryview)):
-            stored = store.put_bytes(bytes(raw))
-        else:
-            stored = store.put_stream(raw, max_bytes=int(setting("INBOUND_MAX_BYTES")))
-        if stored.content is not None:
-            head = stored.content[:65536]
-        else:
-            with store.open_path(stored.path) as fh:
-                head = fh.read(65536)
-        mailbox_id = mailbox.id if isinstance(mailbox, Mailbox) else mailbox
-        row = RawMessage(
-            mailbox_id=mailbox_id,
-            source=(source or "unknown").replace("\x00", "")[:32],
-            source_ref=(source_ref or None) and str(source_ref).replace("\x00", "")[:256],
-            sha256=stored.sha256,
-            size=stored.size,
-            content=stored.content,
-            path=stored.path,
-            message_id_header=quick_message_id(head),
-            status="stored",
-            recipient=(recipient or None) and recipient.strip().lower().replace("\x00", "")[:320],
-        )
-        db.session.add(row)
-        _commit()
+        stored = store.put_stream(raw, max_bytes=int(setting("INBOUND_MAX_BYTES")))
+        return _commit_rows([(stored, IncomingMail(b"", mailbox, source, source_ref, recipient))])[
+            0
+        ]
     except BaseException:
-        db.session.rollback()
         if stored is not None:
             stored.discard()  # no row, no file: nothing half-stored
         raise
-    return row
+
+
+def store_many(mails: Sequence[IncomingMail]) -> list[RawMessage]:
+    """Commit the raw rows of ``mails`` in one transaction; raise if that is impossible."""
+    stored: list = []
+    try:
+        for mail in mails:
+            stored.append(store.put_bytes(bytes(mail.raw)))
+        return _commit_rows(list(zip(stored, mails, strict=True)))
+    except BaseException:
+        for item in stored:
+            item.discard()
+        raise
+
+
+def _commit_rows(pairs) -> list[RawMessage]:
+    rows = []
+    try:
+        for stored, mail in pairs:
+            if stored.content is not None:
+                head = stored.content[:65536]
+            else:
+                with store.open_path(stored.path) as fh:
+                    head = fh.read(65536)
+            row = RawMessage(
+                source=(mail.source or "unknown").replace("\x00", "")[:32],
+                source_ref=(mail.source_ref or None)
+                and str(mail.source_ref).replace("\x00", "")[:256],
+                sha256=stored.sha256,
+                size=stored.size,
+                content=stored.content,
+                path=stored.path,
+                message_id_header=quick_message_id(head),
+                status="stored",
+                received_at=utcnow(),
+                recipient=(mail.recipient or None)
+                and mail.recipient.strip().lower().replace("\x00", "")[:320],
+            )
+            if isinstance(mail.mailbox, Mailbox):
+                row.mailbox = mail.mailbox  # no lazy load later
+            else:
+                row.mailbox_id = mail.mailbox
+            rows.append(row)
+        db.session.add_all(rows)
+        _commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return rows
+
+
+# --- process -------------------------------------------------------------------------------
 
 
 def reprocess(raw_id: int) -> IntakeResult:
@@ -155,32 +238,84 @@ def reprocess(raw_id: int) -> IntakeResult:
 
 
 def process_raw(row: RawMessage) -> IntakeResult:
-    """Process a stored raw message; on any error quarantine it (committed) instead."""
-    row_id = row.id
+    """Process one stored raw message; on any error quarantine it (committed) instead."""
+    return process_many([row])[0]
+
+
+def process_many(rows: Sequence[RawMessage], *, retried: bool = False) -> list[IntakeResult]:
+    """Process stored raw messages in one transaction (in id order); quarantine what fails."""
+    rows = sorted(rows, key=lambda r: r.id)
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
     try:
         with acting_as(None):
-            try:
-                return _process(row)
-            except IntegrityError:  # e.g. two processes created the same customer at once
-                db.session.rollback()
-                return _process(db.session.get(RawMessage, row_id))
-    except Exception as exc:
+            return _Batch(rows).run()
+    except _MailFailed as failure:
         db.session.rollback()
-        error = str(exc) if isinstance(exc, Quarantine) else f"{type(exc).__name__}: {exc}"
-        error = error.replace("\x00", "")[:4000]
-        log.warning("raw message #%s quarantined: %s", row_id, error)
-        try:
-            db.session.execute(
-                update(RawMessage)
-                .where(RawMessage.id == row_id)
-                .values(status="quarantined", error=error, processed_at=utcnow())
-            )
-            db.session.commit()
-        except Exception:  # the database went away: the row stays 'stored' for a retry
-            db.session.rollback()
-            log.exception("could not quarantine raw message #%s", row_id)
-            return IntakeResult(row_id, "stored", error=error)
-        return IntakeResult(row_id, "quarantined", error=error)
+        cause = failure.__cause__
+        if len(ids) == 1:
+            if isinstance(cause, IntegrityError) and not retried:
+                return _again(ids, retried=True)  # e.g. a customer created meanwhile
+            return [_quarantine(ids[0], cause)]
+        # Done again without the mail that failed, which then gets a transaction of its own.
+        index = failure.index
+        return (
+            _again(ids[:index], retried=retried)
+            + _again([ids[index]], retried=False)
+            + _again(ids[index + 1 :], retried=retried)
+        )
+    except Exception as exc:  # the flush or commit failed: not one mail's fault
+        db.session.rollback()
+        if len(ids) == 1:
+            if isinstance(exc, IntegrityError) and not retried:
+                # e.g. two processes created the same customer at once: the second run finds
+                # him (cheaper than a savepoint around every new customer)
+                return _again(ids, retried=True)
+            return [_quarantine(ids[0], exc)]
+        if isinstance(exc, IntegrityError) and not retried:
+            return _again(ids, retried=True)
+        log.warning("intake batch of %d failed (%s); one mail at a time", len(ids), exc)
+        return [result for raw_id in ids for result in _again([raw_id], retried=False)]
+
+
+def _again(ids: list[int], *, retried: bool) -> list[IntakeResult]:
+    if not ids:
+        return []
+    rows = db.session.scalars(
+        select(RawMessage).where(RawMessage.id.in_(ids)).execution_options(populate_existing=True)
+    ).all()
+    return process_many(rows, retried=retried)
+
+
+def _quarantine(row_id: int, exc: BaseException) -> IntakeResult:
+    error = _error_text(exc)
+    log.warning("raw message #%s quarantined: %s", row_id, error)
+    try:
+        db.session.execute(
+            update(RawMessage)
+            .where(RawMessage.id == row_id)
+            .values(status="quarantined", error=error, processed_at=utcnow())
+        )
+        db.session.commit()
+    except Exception:  # the database went away: the row stays 'stored' for a retry
+        db.session.rollback()
+        log.exception("could not quarantine raw message #%s", row_id)
+        return IntakeResult(row_id, "stored", error=error)
+    return IntakeResult(row_id, "quarantined", error=error)
+
+
+def _error_text(exc: BaseException) -> str:
+    error = str(exc) if isinstance(exc, Quarantine) else f"{type(exc).__name__}: {exc}"
+    return error.replace("\x00", "")[:4000]
+
+
+class _MailFailed(Exception):
+    """Mail number ``index`` of a batch raised while it was being applied (the cause)."""
+
+    def __init__(self, index: int):
+        super().__init__(index)
+        self.index = index
 
 
 def _attachment_cap() -> int:
@@ -195,179 +330,486 @@ def _parse(row: RawMessage):
         return parse_stream(fh, attachment_cap=cap), None
 
 
-def _process(row: RawMessage) -> IntakeResult:
-    row_id = row.id
-    mailbox = row.mailbox
-    if mailbox is None:
-        raise Quarantine(
-            "no mailbox: the recipient address is not one of our mailboxes "
-            "(choose one and re-process, or import with --mailbox)"
+@dataclass
+class _Mail:
+    """One raw row on its way through a batch."""
+
+    row: RawMessage
+    parsed: object = None
+    raw_bytes: bytes | None = None
+    flags: set = field(default_factory=set)
+    report: object = None  # BounceReport of a bounce
+    extra_ids: list = field(default_factory=list)
+    duplicate_of: object = None  # the earlier raw row (id, sha256, case_id) with these bytes
+    error: BaseException | None = None  # quarantined before anything was written
+    case: Case | None = None
+    new_case: bool = False
+    message: Message | None = None
+    cids_pending: bool = False  # HTML with cid: links, cleaned once attachments have ids
+
+
+class _Batch:
+    """Processes stored raw rows in one transaction; see the module docstring."""
+
+    def __init__(self, rows: Sequence[RawMessage]):
+        self.mails = [_Mail(row) for row in rows]
+        self.lookups = IntakeLookups()
+        self.new_cases: list[Case] = []
+        self.case_of_raw: dict[int, Case] = {}  # raw row id -> case (duplicates in the batch)
+
+    def run(self) -> list[IntakeResult]:
+        session = db.session()
+        self._prepare()
+        self.lookups.load(self.mails)
+        with session.no_autoflush:  # one flush for the batch, not one per query
+            for index, mail in enumerate(self.mails):
+                if mail.error is not None:
+                    continue
+                try:
+                    self._apply(mail)
+                except Exception as exc:
+                    raise _MailFailed(index) from exc
+        numbers = services.reserve_case_numbers(
+            len(self.new_cases), own_transaction=len(self.mails) > 1
         )
-    # 1. Duplicate check on (mailbox, Message-ID, sha256).
-    flags: set[str] = set()
-    conditions = [RawMessage.sha256 == row.sha256]
-    if row.message_id_header:
-        conditions.append(RawMessage.message_id_header == row.message_id_header)
-    earlier = db.session.execute(
-        select(RawMessage.id, RawMessage.sha256, RawMessage.case_id)
-        .where(RawMessage.mailbox_id == row.mailbox_id, RawMessage.id < row_id, or_(*conditions))
-        .order_by(RawMessage.id)
-        .limit(10)
-    ).all()
-    same = next((e for e in earlier if e.sha256 == row.sha256), None)
-    if same is not None:
-        row.status, row.outcome, row.case_id = "duplicate", "duplicate", same.case_id
-        row.error = f"identical to raw message #{same.id}"
-        row.processed_at = utcnow()
+        for case, number in zip(self.new_cases, numbers, strict=True):
+            case.number = number
+        session.flush()
+        with session.no_autoflush:
+            for index, mail in enumerate(self.mails):
+                try:
+                    self._finish(mail)
+                except Exception as exc:
+                    raise _MailFailed(index) from exc
         _commit()
-        return IntakeResult(row_id, "duplicate", case_id=same.case_id)
-    if earlier:
-        flags.add("reused_message_id")
+        return [self._result(mail) for mail in self.mails]
 
-    # 2. Parse and classify.
-    parsed, raw_bytes = _parse(row)
-    flags |= hygiene.classify(parsed)
-    if parsed.oversize:
-        flags.add("oversize")
-    report = None
-    extra_ids = []
-    if "bounce" in flags:
-        report = bounces.analyse(parsed, raw_bytes)
-        if report.original_message_id:
-            extra_ids.append(report.original_message_id)
+    # -- before anything is written: what each mail is --------------------------------------
 
-    # 3. Thread.
-    match = mail_threading.find_case(parsed, recipient=row.recipient, extra_ids=extra_ids)
-    case, follows, reopened = match.case, None, False
-    if case is not None and case.status == CaseStatus.CLOSED:
-        if flags & KEEPS_STATE:
-            pass  # an out-of-office or bounce joins the closed case as it is
-        elif case.closed_at and case.closed_at >= utcnow() - timedelta(
-            days=case.pool.reopen_days if case.pool else 14
-        ):
-            transition(case, CaseStatus.IN_PROGRESS.value, reason="reopened by a customer mail")
-            reopened = True
-        else:
-            follows, case = case, None
-    new_case = case is None
-    routing = None
-    if new_case:
-        routing = category_rules.route(parsed, mailbox, row.recipient)
-        customer = _customer(parsed.from_address, parsed.from_name) if parsed.from_address else None
-        case = services.open_case(
-            pool=routing.pool,
-            subject=parsed.subject or "(no subject)",
-            customer=customer,
-            mailbox=mailbox,
-            topic=routing.topic,
-            required_skill=routing.skill,
-            priority=routing.priority,
-            follows_case=follows,
-            commit=False,
+    def _prepare(self) -> None:
+        """Duplicates, parsing, hygiene flags and bounce reports of every mail of the batch.
+        Nothing is written yet, so a mail that fails here is simply quarantined."""
+        earlier = self.lookups.load_earlier_copies([m.row for m in self.mails])
+        for mail in self.mails:
+            row = mail.row
+            if row.mailbox is None:
+                mail.error = Quarantine(
+                    "no mailbox: the recipient address is not one of our mailboxes "
+                    "(choose one and re-process, or import with --mailbox)"
+                )
+                continue
+            copies = earlier.get(row.id, [])
+            mail.duplicate_of = next((e for e in copies if e.sha256 == row.sha256), None)
+            if mail.duplicate_of is not None:
+                continue
+            if copies:
+                mail.flags.add("reused_message_id")
+            try:
+                mail.parsed, mail.raw_bytes = _parse(row)
+                mail.flags |= hygiene.classify(mail.parsed)
+                if mail.parsed.oversize:
+                    mail.flags.add("oversize")
+                if "bounce" in mail.flags:
+                    mail.report = bounces.analyse(mail.parsed, mail.raw_bytes)
+                    if mail.report.original_message_id:
+                        mail.extra_ids.append(mail.report.original_message_id)
+            except SQLAlchemyError:
+                raise  # the database, not the mail
+            except Exception as exc:
+                mail.error = exc
+
+    # -- the mail's case, message, attachments and events ------------------------------------
+
+    def _apply(self, mail: _Mail) -> None:
+        row = mail.row
+        if mail.duplicate_of is not None:
+            same = mail.duplicate_of
+            case = self.case_of_raw.get(same.id)
+            if case is None and same.case_id is not None:
+                case = self.lookups.case(same.case_id)
+            mail.case = case
+            return
+        parsed, flags = mail.parsed, mail.flags
+        match = mail_threading.find_case(
+            parsed, recipient=row.recipient, extra_ids=mail.extra_ids, lookups=self.lookups
         )
-
-    # 4. The message and its attachments.
-    message = Message(
-        case=case,
-        direction=MessageDirection.INBOUND,
-        from_address=parsed.from_address,
-        to_addresses=", ".join(parsed.to) or None,
-        cc_addresses=", ".join(parsed.cc) or None,
-        subject=parsed.subject or None,
-        body_text=parsed.text,
-        message_id=parsed.message_id,
-        in_reply_to=parsed.in_reply_to,
-        references=parsed.references,
-        raw_message_id=row_id,
-    )
-    db.session.add(message)
-    if parsed.attachments or parsed.html:
-        # Attachment ids are only needed for the cid: links of an HTML body; without such
-        # links the rows are written with the commit's flush (no extra flush per message).
-        need_ids = bool(parsed.html) and "cid:" in parsed.html.lower()
-        cids = _store_attachments(message, parsed.attachments, need_ids=need_ids)
-        if parsed.html:
-            from app.mail.sanitize import clean_html
-
-            message.body_html = clean_html(
-                parsed.html,
-                cid_url=lambda cid: f"/mail/attachment/{cids[cid]}" if cid in cids else "",
-                allow_remote_images=bool(setting("MAIL_ALLOW_REMOTE_IMAGES")),
+        case, follows, reopened = match.case, None, False
+        if case is not None and case.status == CaseStatus.CLOSED:
+            if flags & KEEPS_STATE:
+                pass  # an out-of-office or bounce joins the closed case as it is
+            elif case.closed_at and case.closed_at >= utcnow() - timedelta(
+                days=case.pool.reopen_days if case.pool else 14
+            ):
+                transition(case, CaseStatus.IN_PROGRESS.value, reason="reopened by a customer mail")
+                reopened = True
+            else:
+                follows, case = case, None
+        mailbox = row.mailbox
+        routing = None
+        mail.new_case = case is None
+        if mail.new_case:
+            routing = category_rules.route(parsed, mailbox, row.recipient)
+            customer = (
+                self.lookups.customer(parsed.from_address, parsed.from_name)
+                if parsed.from_address
+                else None
             )
+            case = services.open_case(
+                pool=routing.pool,
+                subject=parsed.subject or "(no subject)",
+                customer=customer,
+                mailbox=mailbox,
+                topic=routing.topic,
+                required_skill=routing.skill,
+                priority=routing.priority,
+                follows_case=follows,
+                commit=False,
+                number_later=True,
+            )
+            self.new_cases.append(case)
+        mail.case = case
+        self.case_of_raw[row.id] = case
 
-    # 5. Hygiene consequences, events, auto-response.
-    details = {"raw_message": row_id, "flags": sorted(flags)}
-    if match.rule:
-        details["threaded_by"] = match.rule
-    if match.refused:
-        _record(db.session, case, "subject tag refused", details={"reason": match.refused})
-    if routing is not None and routing.rule is not None:
-        _record(db.session, case, "category rule", new=routing.rule.name)
-    if report is not None and report.permanent:
-        marked = _mark_undeliverable(report.permanent)
-        _record(
-            db.session,
-            case,
-            "bounce",
-            new=", ".join(sorted(report.permanent)),
-            details={"permanent": sorted(report.permanent), "marked": marked},
+        message = Message(
+            case=case,
+            direction=MessageDirection.INBOUND,
+            from_address=parsed.from_address,
+            to_addresses=", ".join(parsed.to) or None,
+            cc_addresses=", ".join(parsed.cc) or None,
+            subject=parsed.subject or None,
+            body_text=parsed.text,
+            message_id=parsed.message_id,
+            in_reply_to=parsed.in_reply_to,
+            references=parsed.references,
+            raw_message=row,
         )
-    if flags & {"ooo", "auto_reply"} and not new_case:
-        _record(db.session, case, "auto-reply received", details=details)
-    if "reused_message_id" in flags:
-        _record(db.session, case, "reused Message-ID", new=parsed.message_id, details=details)
-    if case.id is None and not hygiene.suppresses_auto_response(flags):
-        # An automatic mail will be queued: give the new case its id now, so the outbox row
-        # is written complete (signed Message-ID, case tag) with the commit, instead of
-        # being inserted with a placeholder and updated by a second flush.
-        db.session.flush()
-    if "oversize" in flags:
-        _record(
-            db.session,
-            case,
-            "attachments too large",
-            details={"raw_message": row_id, "limit_bytes": _attachment_cap()},
+        db.session.add(message)
+        mail.message = message
+        self.lookups.note_message(message, case)
+        if parsed.attachments:
+            _store_attachments(message, parsed.attachments)
+        if parsed.html:
+            if "cid:" in parsed.html.lower() and any(a.content_id for a in message.attachments):
+                mail.cids_pending = True  # the links need the attachments' ids (after flush)
+            else:
+                self._clean_html(mail, {})
+
+        details = {"raw_message": row.id, "flags": sorted(flags)}
+        if match.rule:
+            details["threaded_by"] = match.rule
+        if match.refused:
+            _record(db.session, case, "subject tag refused", details={"reason": match.refused})
+        if routing is not None and routing.rule is not None:
+            _record(db.session, case, "category rule", new=routing.rule.name)
+        report = mail.report
+        if report is not None and report.permanent:
+            marked = self.lookups.mark_undeliverable(report.permanent)
+            _record(
+                db.session,
+                case,
+                "bounce",
+                new=", ".join(sorted(report.permanent)),
+                details={"permanent": sorted(report.permanent), "marked": marked},
+            )
+        if flags & {"ooo", "auto_reply"} and not mail.new_case:
+            _record(db.session, case, "auto-reply received", details=details)
+        if "reused_message_id" in flags:
+            _record(db.session, case, "reused Message-ID", new=parsed.message_id, details=details)
+        if "oversize" in flags:
+            _record(
+                db.session,
+                case,
+                "attachments too large",
+                details={"raw_message": row.id, "limit_bytes": _attachment_cap()},
+            )
+        if reopened:
+            details["reopened"] = True
+
+    def _clean_html(self, mail: _Mail, cids: dict[str, int]) -> None:
+        from app.mail.sanitize import clean_html
+
+        mail.message.body_html = clean_html(
+            mail.parsed.html,
+            cid_url=lambda cid: f"/mail/attachment/{cids[cid]}" if cid in cids else "",
+            allow_remote_images=bool(setting("MAIL_ALLOW_REMOTE_IMAGES")),
         )
-        if not hygiene.suppresses_auto_response(flags):
-            autoresponse.queue_oversize_notice(case, parsed, mailbox, _attachment_cap())
-    if reopened:
-        details["reopened"] = True
-    if new_case and not hygiene.suppresses_auto_response(flags):
-        autoresponse.queue_auto_response(case, parsed, mailbox)
 
-    row.status, row.error, row.processed_at = "processed", None, utcnow()
-    row.case = case
-    row.outcome = "new_case" if new_case else "threaded"
-    row.add_flags(*flags)
-    _commit()
-    return IntakeResult(row_id, "processed", case_id=case.id, message_id=message.id)
+    # -- after the flush (every case has its id and number): mail out, the raw row -----------
+
+    def _finish(self, mail: _Mail) -> None:
+        row = mail.row
+        row.processed_at = utcnow()
+        if mail.error is not None:
+            row.status, row.error = "quarantined", _error_text(mail.error)
+            log.warning("raw message #%s quarantined: %s", row.id, row.error)
+            return
+        if mail.duplicate_of is not None:
+            row.status, row.outcome, row.case = "duplicate", "duplicate", mail.case
+            row.error = f"identical to raw message #{mail.duplicate_of.id}"
+            return
+        if mail.cids_pending:
+            self._clean_html(
+                mail, {a.content_id: a.id for a in mail.message.attachments if a.content_id}
+            )
+        if not hygiene.suppresses_auto_response(mail.flags):
+            mailbox = row.mailbox
+            if "oversize" in mail.flags:
+                autoresponse.queue_oversize_notice(
+                    mail.case, mail.parsed, mailbox, _attachment_cap()
+                )
+            if mail.new_case:
+                autoresponse.queue_auto_response(mail.case, mail.parsed, mailbox)
+        row.status, row.error, row.case = "processed", None, mail.case
+        row.outcome = "new_case" if mail.new_case else "threaded"
+        row.add_flags(*mail.flags)
+
+    def _result(self, mail: _Mail) -> IntakeResult:
+        row = mail.row
+        return IntakeResult(
+            row.id,
+            row.status,
+            case_id=mail.case.id if mail.case is not None else None,
+            message_id=mail.message.id if mail.message is not None else None,
+            error=row.error if row.status == "quarantined" else None,
+        )
 
 
-def _customer(address: str, name: str | None) -> Customer:
-    """The customer of an address, created when new. If another process creates him at the
-    same moment, the commit fails with IntegrityError and ``process_raw`` runs once more and
-    finds him (cheaper than a savepoint around every new customer)."""
-    customer = db.session.scalar(select(Customer).where(Customer.email == address))
-    if customer is None:
-        customer = Customer(email=address, name=(name or None) and name[:256])
-        db.session.add(customer)
-    return customer
+# --- what a batch asks the database ---------------------------------------------------------
 
 
-def _mark_undeliverable(addresses) -> list[str]:
-    marked = []
-    for customer in db.session.scalars(select(Customer).where(Customer.email.in_(addresses))):
-        if not customer.undeliverable:
-            customer.undeliverable = True
-            marked.append(customer.email)
-    return marked
+@dataclass(frozen=True)
+class _Copy:
+    id: int
+    sha256: str
+    case_id: int | None
 
 
-def _store_attachments(message: Message, attachments, need_ids: bool = True) -> dict[str, int]:
-    """Files into the store, rows into ``attachment``; winmail.dat expanded beside itself.
-    Returns {content-id: attachment id} for the cid: links of the HTML body (flushing for
-    the ids only when ``need_ids``)."""
-    cids: dict[str, int] = {}
+class IntakeLookups(mail_threading.DatabaseLookups):
+    """The database's answers for a whole batch, read with a handful of queries.
+
+    ``load`` collects every key the batch's mails can ask about (Message-IDs they refer to,
+    case ids in our signed marks, case numbers in subjects, sender addresses) and reads them
+    at once; what the batch adds as it goes (messages, customers) is noted here, so a later
+    mail of the batch finds it without a flush. Questions nobody foresaw still get an answer,
+    from the database, one query each (the parent class).
+    """
+
+    def __init__(self):
+        self.cases: dict[int, Case | None] = {}
+        self.cases_by_number: dict[str, Case | None] = {}
+        self.by_message_id: dict[str, tuple[int, int]] = {}  # id -> (message pk, case id)
+        self.by_outbox_id: dict[str, int] = {}  # id -> case id
+        self.loaded_ids: set[str] = set()
+        self.batch_ids: dict[str, tuple[int, Case]] = {}  # ids of this batch's messages
+        self.participants: set[tuple[int, str]] = set()  # (id(case), sender) in this batch
+        self.customers: dict[str, Customer | None] = {}
+
+    # loading
+
+    def load_earlier_copies(self, rows) -> dict[int, list[_Copy]]:
+        """For each row: earlier raw rows of its mailbox with its bytes or its Message-ID."""
+        rows = [r for r in rows if r.mailbox_id is not None]
+        if not rows:
+            return {}
+        mailbox_ids = {r.mailbox_id for r in rows}
+        shas = {r.sha256 for r in rows}
+        mids = {r.message_id_header for r in rows if r.message_id_header}
+        conditions = [RawMessage.sha256.in_(shas)]
+        if mids:
+            conditions.append(RawMessage.message_id_header.in_(mids))
+        found = db.session.execute(
+            select(
+                RawMessage.id,
+                RawMessage.mailbox_id,
+                RawMessage.sha256,
+                RawMessage.message_id_header,
+                RawMessage.case_id,
+            )
+            .where(
+                RawMessage.mailbox_id.in_(mailbox_ids),
+                RawMessage.id < max(r.id for r in rows),
+                or_(*conditions),
+            )
+            .order_by(RawMessage.id)
+        ).all()
+        by_sha: dict[tuple, list[_Copy]] = {}
+        by_mid: dict[tuple, list[_Copy]] = {}
+        for f in found:
+            copy = _Copy(f.id, f.sha256, f.case_id)
+            by_sha.setdefault((f.mailbox_id, f.sha256), []).append(copy)
+            if f.message_id_header:
+                by_mid.setdefault((f.mailbox_id, f.message_id_header), []).append(copy)
+        out: dict[int, list[_Copy]] = {}
+        for row in rows:
+            copies = {c for c in by_sha.get((row.mailbox_id, row.sha256), ()) if c.id < row.id}
+            if row.message_id_header:
+                copies |= {
+                    c
+                    for c in by_mid.get((row.mailbox_id, row.message_id_header), ())
+                    if c.id < row.id
+                }
+            out[row.id] = sorted(copies, key=lambda c: c.id)[:10]
+        return out
+
+    def load(self, mails) -> None:
+        """Read what the batch's mails will ask about (threading, customers, mail limits).
+        A single mail asks its few questions as they come instead (fewer queries: a reply
+        that names its case needs no customer and no mail limits)."""
+        hygiene.limiter().know_customers(self.customers)
+        if len(mails) < 2:
+            return
+        ids: set[str] = set()
+        case_ids: set[int] = set()
+        numbers: set[str] = set()
+        addresses: set[str] = set()
+        recipients: set[str] = set()
+        for mail in mails:
+            parsed = mail.parsed
+            if parsed is None or mail.error is not None:
+                continue
+            ids.update(mail_threading.references_of(parsed, mail.extra_ids))
+            case_ids |= mail_threading.case_ids_named_by(parsed, mail.row.recipient, mail.extra_ids)
+            number = identity.find_case_number(parsed.subject)
+            if number:
+                numbers.add(number)
+            if parsed.from_address:
+                addresses.add(parsed.from_address)
+            to = parsed.reply_to or parsed.from_address
+            if to and not hygiene.suppresses_auto_response(mail.flags):
+                recipients.add(to.strip().lower())
+            if mail.report is not None:
+                addresses |= set(mail.report.permanent)
+        for mail in mails:
+            if mail.duplicate_of is not None and mail.duplicate_of.case_id:
+                case_ids.add(mail.duplicate_of.case_id)
+        self._load_message_ids(ids)
+        case_ids |= {case_id for _, case_id in self.by_message_id.values()}
+        case_ids |= set(self.by_outbox_id.values())
+        self._load_cases(case_ids, numbers)
+        self._load_customers(addresses | recipients)
+        hygiene.limiter().load(recipients)
+
+    def _load_message_ids(self, ids: set[str]) -> None:
+        from app.outbox.models import OutboxMail
+
+        ids = ids - self.loaded_ids
+        self.loaded_ids |= ids
+        for chunk in _chunks(ids):
+            for pk, mid, case_id in db.session.execute(
+                select(Message.id, Message.message_id, Message.case_id).where(
+                    Message.message_id.in_(chunk)
+                )
+            ):
+                if mid not in self.by_message_id or self.by_message_id[mid][0] < pk:
+                    self.by_message_id[mid] = (pk, case_id)
+        missing = ids - set(self.by_message_id)
+        for chunk in _chunks(missing):
+            for mid, case_id in db.session.execute(
+                select(OutboxMail.message_id, OutboxMail.case_id)
+                .where(OutboxMail.message_id.in_(chunk), OutboxMail.case_id.is_not(None))
+                .order_by(OutboxMail.id)
+            ):
+                self.by_outbox_id.setdefault(mid, case_id)
+
+    def _load_cases(self, case_ids: set[int], numbers: set[str]) -> None:
+        case_ids = case_ids - set(self.cases)
+        numbers = numbers - set(self.cases_by_number)
+        for case_id in case_ids:
+            self.cases[case_id] = None
+        for number in numbers:
+            self.cases_by_number[number] = None
+        if not case_ids and not numbers:
+            return
+        conditions = []
+        if case_ids:
+            conditions.append(Case.id.in_(case_ids))
+        if numbers:
+            conditions.append(Case.number.in_(numbers))
+        for case in db.session.scalars(select(Case).where(or_(*conditions))):
+            self.cases[case.id] = case
+            self.cases_by_number[case.number] = case
+
+    def _load_customers(self, addresses: set[str]) -> None:
+        addresses = {a for a in addresses if a} - set(self.customers)
+        for address in addresses:
+            self.customers[address] = None
+        for chunk in _chunks(addresses):
+            for customer in db.session.scalars(select(Customer).where(Customer.email.in_(chunk))):
+                self.customers[customer.email] = customer
+
+    # answering (threading: see DatabaseLookups)
+
+    def case(self, case_id: int) -> Case | None:
+        if case_id not in self.cases:
+            self.cases[case_id] = super().case(case_id)
+        return self.cases[case_id]
+
+    def case_by_number(self, number: str) -> Case | None:
+        if number not in self.cases_by_number:
+            self.cases_by_number[number] = super().case_by_number(number)
+        return self.cases_by_number[number]
+
+    def case_by_message_ids(self, ids: list[str]) -> Case | None:
+        ids = ids[-mail_threading.MAX_REFERENCES :]
+        in_batch = [self.batch_ids[i] for i in ids if i in self.batch_ids]
+        if in_batch:  # newer than anything in the database
+            return max(in_batch, key=lambda hit: hit[0])[1]
+        if not set(ids) <= self.loaded_ids:
+            return super().case_by_message_ids(ids)
+        stored = [self.by_message_id[i] for i in ids if i in self.by_message_id]
+        if stored:
+            return self.case(max(stored)[1])
+        case_id = next((self.by_outbox_id[i] for i in ids if i in self.by_outbox_id), None)
+        return self.case(case_id) if case_id is not None else None
+
+    def takes_part(self, case: Case, address: str | None) -> bool:
+        if address and (id(case), address.lower()) in self.participants:
+            return True
+        return super().takes_part(case, address)
+
+    def note_message(self, message: Message, case: Case) -> None:
+        """A message of this batch: later mails may refer to it or to its sender."""
+        if message.message_id:
+            self.batch_ids[message.message_id] = (len(self.batch_ids), case)
+        if message.from_address:
+            self.participants.add((id(case), message.from_address.lower()))
+
+    # customers
+
+    def customer(self, address: str, name: str | None) -> Customer:
+        """The customer of an address, created when new. If another process creates him at
+        the same moment, the flush fails with IntegrityError and the batch runs again."""
+        if address not in self.customers:
+            self._load_customers({address})
+        customer = self.customers[address]
+        if customer is None:
+            customer = Customer(email=address, name=(name or None) and name[:256])
+            db.session.add(customer)
+            self.customers[address] = customer
+        return customer
+
+    def mark_undeliverable(self, addresses) -> list[str]:
+        self._load_customers(set(addresses))
+        marked = []
+        for address in sorted(addresses):
+            customer = self.customers.get(address)
+            if customer is not None and not customer.undeliverable:
+                customer.undeliverable = True
+                marked.append(address)
+        return marked
+
+
+def _chunks(values, size: int = 500):
+    values = sorted(values)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+# --- attachments ---------------------------------------------------------------------------
+
+
+def _store_attachments(message: Message, attachments) -> None:
+    """Files into the store, rows into ``attachment``; winmail.dat expanded beside itself."""
     rows = []
     for att in attachments:
         sha = att.sha256 or store.put_file(att.data or b"")
@@ -387,13 +829,6 @@ def _store_attachments(message: Message, attachments, need_ids: bool = True) -> 
         if is_tnef:
             rows.extend(_expand_tnef(message, att, sha))
     db.session.add_all(rows)
-    if not need_ids or not any(row.content_id for row in rows):
-        return cids
-    db.session.flush()
-    for row in rows:
-        if row.content_id:
-            cids[row.content_id] = row.id
-    return cids
 
 
 def _expand_tnef(message: Message, att, sha: str) -> list[Attachment]:
