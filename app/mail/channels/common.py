@@ -1,8 +1,11 @@
-"""What the IMAP and POP3 channels share: TLS, settings, the round report, storing a message.
+"""What the IMAP and POP3 channels share: TLS, settings, the round report, storing mail.
 
-The channels hand every message to ``app.mail.intake.receive`` and only then touch the server
-(flag, move, delete) or their bookkeeping; a failure of ``receive`` stops the round there, so
-the message stays on the server untouched and the next round tries it again.
+The channels download mail in batches and hand each batch to the intake's store
+(``store_batch``: one commit for the batch) and only then touch the server (flag, move,
+delete) or their bookkeeping, and finally have the batch processed (``process_batch``). A
+failure while storing stops the round there: the batch stays on the server untouched and the
+next round tries it again. A failure while processing quarantines single mails (the intake
+does that); they are stored already, so the server may forget them.
 """
 
 from __future__ import annotations
@@ -104,42 +107,76 @@ def sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def already_stored(mailbox, source: str, digest: str) -> int | None:
-    """Id of a raw message with these exact bytes fetched before from this mailbox.
+def already_stored(mailbox, source: str, digests) -> dict[str, tuple[int, str]]:
+    """{sha256: (raw id, status)} of raw messages with these exact bytes fetched before from
+    this mailbox.
 
     A crash between storing and flagging, or a UIDVALIDITY change, makes the server hand out
     a message again; it is the same copy, so it is not stored a second time.
     """
-    return db.session.scalar(
-        select(RawMessage.id)
-        .where(
-            RawMessage.mailbox_id == mailbox.id,
-            RawMessage.sha256 == digest,
-            RawMessage.source == source,
-        )
-        .limit(1)
-    )
+    found: dict[str, tuple[int, str]] = {}
+    digests = sorted(set(digests))
+    for start in range(0, len(digests), 500):
+        for raw_id, digest, status in db.session.execute(
+            select(RawMessage.id, RawMessage.sha256, RawMessage.status)
+            .where(
+                RawMessage.mailbox_id == mailbox.id,
+                RawMessage.sha256.in_(digests[start : start + 500]),
+                RawMessage.source == source,
+            )
+            .order_by(RawMessage.id)
+        ):
+            found.setdefault(digest, (raw_id, status))
+    return found
 
 
-def store(raw: bytes, *, mailbox, source: str, source_ref: str, report: FetchReport) -> int:
-    """Hand one message to the intake service (which commits it); return the raw id."""
+def store_batch(
+    items: list[tuple[bytes, str]], *, mailbox, source: str, report: FetchReport
+) -> tuple[list[int], list[int]]:
+    """Store a batch of ``(raw bytes, source_ref)`` with one commit (``intake.store_many``).
+
+    Returns the raw ids in the order of ``items`` and the ids still to be processed: the new
+    rows, and copies stored before whose processing never ran (the process died in between).
+    Raises ChannelError when the batch could not be stored: nothing of it was.
+    """
     from app.mail import intake
 
-    existing = already_stored(mailbox, source, sha256(raw))
-    if existing is not None:
-        report.already_stored += 1
-        return existing
+    digests = [sha256(raw) for raw, _ in items]
+    known = already_stored(mailbox, source, digests)
+    new, taken = [], set(known)
+    for index, ((raw, ref), digest) in enumerate(zip(items, digests, strict=True)):
+        if digest not in taken:  # the same bytes twice in one batch are stored once
+            taken.add(digest)
+            new.append((index, raw, ref))
     try:
-        result = intake.receive(raw, mailbox=mailbox, source=source, source_ref=source_ref)
+        rows = intake.store_many(
+            [intake.IncomingMail(raw, mailbox, source, ref) for _, raw, ref in new]
+        )
     except Exception as exc:
         db.session.rollback()
+        refs = ", ".join(ref for _, _, ref in new[:3]) + (" …" if len(new) > 3 else "")
         raise ChannelError(
-            f"could not store message {source_ref} ({len(raw)} bytes); it stays on the server "
-            f"and is tried again next round: {exc}"
+            f"could not store {len(new)} messages ({refs}); they stay on the server and are "
+            f"tried again next round: {exc}"
         ) from exc
-    report.stored += 1
-    report.raw_ids.append(result.raw_id)
-    return result.raw_id
+    by_digest = {digests[index]: row.id for (index, _, _), row in zip(new, rows, strict=True)}
+    by_digest.update({digest: raw_id for digest, (raw_id, _) in known.items()})
+    report.stored += len(rows)
+    report.already_stored += len(items) - len(rows)
+    report.raw_ids += [row.id for row in rows]
+    unprocessed = [raw_id for raw_id, status in known.values() if status == "stored"]
+    return [by_digest[digest] for digest in digests], sorted(unprocessed) + [r.id for r in rows]
+
+
+def process_batch(raw_ids: list[int]) -> None:
+    """Run the intake's processing for stored mail (quarantining what fails)."""
+    from app.mail import intake
+
+    if not raw_ids:
+        return
+    intake.process_in_batches(
+        db.session.scalars(select(RawMessage).where(RawMessage.id.in_(raw_ids))).all()
+    )
 
 
 def quarantine_oversize(
@@ -151,10 +188,10 @@ def quarantine_oversize(
     shows who sent what and how big it was.
     """
     digest = sha256(headers)
-    existing = already_stored(mailbox, source, digest)
+    existing = already_stored(mailbox, source, [digest]).get(digest)
     if existing is not None:
         report.already_stored += 1
-        return existing
+        return existing[0]
     limit = max_size(mailbox)
     row = RawMessage(
         mailbox=mailbox,

@@ -9,12 +9,12 @@ One round on one mailbox:
 3. ask for UID, RFC822.SIZE of every message above the last stored UID; oversize mail is
    quarantined from its headers (BODY.PEEK[HEADER]), the rest is downloaded with
    BODY.PEEK[] (which never sets \\Seen) in batches;
-4. per message in UID order: ``intake.receive`` (commits), then the server action (flag / move
-   / keep), then the state's last UID is raised (committed with the next message or at the
-   end of the batch: one commit less per message).
+4. per batch: the intake stores the batch (one commit), then the server action (flag / move
+   / keep) runs for the batch, the state's last UID is raised (committed), and the intake
+   processes the batch (cases, threads, auto-responses).
 
-A crash anywhere leaves at worst a stored but unflagged message, which the next round finds
-stored already and only flags.
+A crash anywhere leaves at worst stored but unflagged messages, which the next round finds
+stored already: it only flags them, and processes those whose processing never ran.
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ from app.mail.channels.common import (
     ChannelError,
     FetchReport,
     max_size,
+    process_batch,
     quarantine_oversize,
     server_address,
-    store,
+    store_batch,
     timeout,
     tls_context,
 )
@@ -298,41 +299,40 @@ def _fetch_folder(conn, mailbox, report: FetchReport) -> None:
         bodies = fetch_parts(conn, small, "BODY.PEEK[]")
         big = [m.uid for m in batch if m.size > limit]
         headers = fetch_parts(conn, big, "BODY.PEEK[HEADER]")
+        # else (neither): expunged by someone else between listing and fetching.
+        fetched = [uid for uid in small if uid in bodies]
         stored: list[int] = []
         broken_off: BaseException | None = None
         try:
-            for message in batch:
-                ref = f"{folder}:{uidvalidity}:{message.uid}"
-                if message.size > limit:
-                    if message.uid in headers:
-                        quarantine_oversize(
-                            headers[message.uid],
-                            message.size,
-                            mailbox=mailbox,
-                            source=SOURCE,
-                            source_ref=ref,
-                            report=report,
-                        )
-                elif message.uid in bodies:
-                    store(
-                        bodies[message.uid],
+            _, to_process = store_batch(
+                [(bodies[uid], f"{folder}:{uidvalidity}:{uid}") for uid in fetched],
+                mailbox=mailbox,
+                source=SOURCE,
+                report=report,
+            )
+            stored = fetched
+            for uid in big:
+                if uid in headers:
+                    size = next(m.size for m in batch if m.uid == uid)
+                    quarantine_oversize(
+                        headers[uid],
+                        size,
                         mailbox=mailbox,
                         source=SOURCE,
-                        source_ref=ref,
+                        source_ref=f"{folder}:{uidvalidity}:{uid}",
                         report=report,
                     )
-                    stored.append(message.uid)
-                # else: expunged by someone else between listing and fetching.
-                state.last_uid = message.uid  # committed with the next stored message
         except BaseException as exc:
             broken_off = exc
             raise
         finally:
-            # Only messages whose receive() returned are flagged or moved, also when the
-            # batch broke off; a failure here must not hide the error that broke it off.
+            # Only stored messages are flagged or moved, also when the batch broke off; a
+            # failure here must not hide the error that broke it off.
             try:
                 report.server_actions += actions.after_store(stored)
             except Exception:
                 if broken_off is None:
                     raise
+        state.last_uid = batch[-1].uid
         db.session.commit()
+        process_batch(to_process)

@@ -17,9 +17,10 @@ from app.mail.channels.common import (
     ChannelError,
     FetchReport,
     max_size,
+    process_batch,
     quarantine_oversize,
     server_address,
-    store,
+    store_batch,
     timeout,
     tls_context,
     xoauth2_string,
@@ -27,6 +28,9 @@ from app.mail.channels.common import (
 from app.mail.channels.models import Pop3SeenUidl
 
 SOURCE = "pop3"
+# Downloaded mail is stored (one commit) once a batch has this many messages or bytes.
+BATCH_MESSAGES = 50
+BATCH_BYTES = 8 * 1024 * 1024
 
 
 def connect(mailbox) -> poplib.POP3:
@@ -97,6 +101,7 @@ def fetch(mailbox, report: FetchReport | None = None) -> FetchReport:
         sizes = {n: int(s) for n, s in _listing(conn.list()[1]).items() if s.isdigit()}
         seen = seen_uidls(mailbox)
         limit = max_size(mailbox)
+        batch: list[tuple[int, str, bytes]] = []  # (number, uidl, bytes) downloaded, not stored
         for number in sorted(uidls):
             uidl = uidls[number]
             if uidl in seen:
@@ -105,24 +110,28 @@ def fetch(mailbox, report: FetchReport | None = None) -> FetchReport:
                     report.server_actions += 1
                 continue
             size = sizes.get(number, 0)
-            ref = f"UIDL:{uidl}"
             if size > limit:
                 headers = b"\r\n".join(conn.top(number, 0)[1]) + b"\r\n"
                 raw_id = quarantine_oversize(
-                    headers, size, mailbox=mailbox, source=SOURCE, source_ref=ref, report=report
+                    headers,
+                    size,
+                    mailbox=mailbox,
+                    source=SOURCE,
+                    source_ref=f"UIDL:{uidl}",
+                    report=report,
                 )
-                removable = False  # the body exists only on the server: never delete it
-            else:
-                raw = b"\r\n".join(conn.retr(number)[1]) + b"\r\n"
-                raw_id = store(raw, mailbox=mailbox, source=SOURCE, source_ref=ref, report=report)
-                removable = True
-            # Committed with the next stored message (or below): a crash before that only
-            # means the next round finds the bytes stored already and records the UIDL then.
-            db.session.add(Pop3SeenUidl(mailbox_id=mailbox.id, uidl=uidl, raw_message_id=raw_id))
+                # The body exists only on the server: never delete it.
+                db.session.add(
+                    Pop3SeenUidl(mailbox_id=mailbox.id, uidl=uidl, raw_message_id=raw_id)
+                )
+                seen.add(uidl)
+                continue
+            batch.append((number, uidl, b"\r\n".join(conn.retr(number)[1]) + b"\r\n"))
             seen.add(uidl)
-            if delete and removable:
-                conn.dele(number)
-                report.server_actions += 1
+            if len(batch) >= BATCH_MESSAGES or sum(len(m[2]) for m in batch) >= BATCH_BYTES:
+                _store(conn, mailbox, batch, delete, report)
+                batch = []
+        _store(conn, mailbox, batch, delete, report)
         db.session.commit()
         conn.quit()  # DELEs take effect only here, after the UIDLs are committed
         finished = True
@@ -137,3 +146,24 @@ def fetch(mailbox, report: FetchReport | None = None) -> FetchReport:
             except Exception:
                 pass
     return report
+
+
+def _store(conn, mailbox, batch, delete: bool, report: FetchReport) -> None:
+    """Store downloaded mail (one commit), remember the UIDLs, DELE, then process it."""
+    if not batch:
+        return
+    raw_ids, to_process = store_batch(
+        [(raw, f"UIDL:{uidl}") for _, uidl, raw in batch],
+        mailbox=mailbox,
+        source=SOURCE,
+        report=report,
+    )
+    for (number, uidl, _), raw_id in zip(batch, raw_ids, strict=True):
+        db.session.add(Pop3SeenUidl(mailbox_id=mailbox.id, uidl=uidl, raw_message_id=raw_id))
+        if delete:
+            conn.dele(number)  # takes effect at QUIT, after the UIDLs are committed
+            report.server_actions += 1
+    # A crash before this commit only means the next round finds the bytes stored already
+    # and records the UIDLs then.
+    db.session.commit()
+    process_batch(to_process)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.audit.models import Event
 from app.extensions import db
 from app.mail import intake
+from app.mail.channels import imap
 from app.mail.channels.models import ImapFolderState
 from app.mail.fetch import fetch_mailbox
 from tests.mail.channels.conftest import make_mailbox, message, raw_rows
@@ -52,13 +53,13 @@ def test_fetches_each_message_byte_for_byte_and_flags_it_only_after_storing(
     mailbox = make_mailbox(desk, dovecot, dovecot_user)
 
     flags_while_storing = []
-    real_receive = intake.receive
+    real_store = intake.store_many
 
-    def watching_receive(raw, **kwargs):
+    def watching_store(mails):
         flags_while_storing.append(server_flags(dovecot, dovecot_user))
-        return real_receive(raw, **kwargs)
+        return real_store(mails)
 
-    monkeypatch.setattr(intake, "receive", watching_receive)
+    monkeypatch.setattr(intake, "store_many", watching_store)
     result = fetch_mailbox(mailbox.id)
 
     assert result.ok and result.error is None
@@ -66,10 +67,11 @@ def test_fetches_each_message_byte_for_byte_and_flags_it_only_after_storing(
     rows = raw_rows(mailbox)
     assert [r.content for r in rows] == delivered
     assert {r.source for r in rows} == {"imap"}
-    # Before each message was stored, it (and the ones after it) were still unseen.
-    for index, flags in enumerate(flags_while_storing):
-        uid = index + 1
-        assert "\\Seen" not in flags[uid]
+    assert {r.status for r in rows} == {"processed"}  # cases opened
+    # While the batch was being stored, none of its messages was seen yet.
+    assert flags_while_storing and all(
+        "\\Seen" not in flags[uid] for flags in flags_while_storing for uid in (1, 2, 3)
+    )
     # Once stored, each message got the mailbox's flag (\Seen by default).
     assert all("\\Seen" in flags for flags in server_flags(dovecot, dovecot_user).values())
     db.session.refresh(mailbox)
@@ -80,23 +82,24 @@ def test_fetches_each_message_byte_for_byte_and_flags_it_only_after_storing(
     assert len(raw_rows(mailbox)) == 3
 
 
-def test_a_store_failure_on_the_third_message_loses_and_duplicates_nothing(
+def test_a_store_failure_on_the_third_batch_loses_and_duplicates_nothing(
     desk, dovecot, dovecot_user, monkeypatch
 ):
     delivered = [message(n) for n in range(10, 15)]
     for raw in delivered:
         dovecot_user.deliver(raw)
     mailbox = make_mailbox(desk, dovecot, dovecot_user)
-    real_receive = intake.receive
+    monkeypatch.setattr(imap, "BATCH_MESSAGES", 1)
+    real_store = intake.store_many
     calls = []
 
-    def failing_receive(raw, **kwargs):
-        calls.append(raw)
+    def failing_store(mails):
+        calls.append(mails)
         if len(calls) == 3:
             raise RuntimeError("database went away")
-        return real_receive(raw, **kwargs)
+        return real_store(mails)
 
-    monkeypatch.setattr(intake, "receive", failing_receive)
+    monkeypatch.setattr(intake, "store_many", failing_store)
     first = fetch_mailbox(mailbox.id)
 
     assert not first.ok and "database went away" in first.error
@@ -104,10 +107,33 @@ def test_a_store_failure_on_the_third_message_loses_and_duplicates_nothing(
     flags = server_flags(dovecot, dovecot_user)
     assert "\\Seen" not in flags[3], "the unstored message must stay unseen on the server"
 
-    monkeypatch.setattr(intake, "receive", real_receive)
+    monkeypatch.setattr(intake, "store_many", real_store)
     second = fetch_mailbox(mailbox.id)
     assert second.ok and second.stored == 3
     assert sorted(r.content for r in raw_rows(mailbox)) == sorted(delivered)
+
+
+def test_a_batch_is_stored_whole_or_not_at_all(desk, dovecot, dovecot_user, monkeypatch):
+    delivered = [message(n) for n in range(15, 19)]
+    for raw in delivered:
+        dovecot_user.deliver(raw)
+    mailbox = make_mailbox(desk, dovecot, dovecot_user)
+    real_store = intake.store_many
+
+    def store_then_fail(mails):
+        real_store(mails[:2])  # what the database had taken ...
+        raise RuntimeError("disk full")  # ... is not what the channel is told
+
+    monkeypatch.setattr(intake, "store_many", store_then_fail)
+    assert not fetch_mailbox(mailbox.id).ok
+    assert not any("\\Seen" in f for f in server_flags(dovecot, dovecot_user).values())
+
+    monkeypatch.setattr(intake, "store_many", real_store)
+    second = fetch_mailbox(mailbox.id)
+    assert second.ok and second.stored == 2 and second.already_stored == 2
+    rows = raw_rows(mailbox)
+    assert sorted(r.content for r in rows) == sorted(delivered)
+    assert {r.status for r in rows} == {"processed"}
 
 
 def test_a_kill_between_storing_and_flagging_does_not_store_twice(
@@ -117,29 +143,33 @@ def test_a_kill_between_storing_and_flagging_does_not_store_twice(
     for raw in delivered:
         dovecot_user.deliver(raw)
     mailbox = make_mailbox(desk, dovecot, dovecot_user)
-    real_receive = intake.receive
+    monkeypatch.setattr(imap, "BATCH_MESSAGES", 1)
+    real_store = intake.store_many
     calls = []
 
-    def killed_after_commit(raw, **kwargs):
-        result = real_receive(raw, **kwargs)  # committed ...
-        calls.append(raw)
+    def killed_after_commit(mails):
+        rows = real_store(mails)  # committed ...
+        calls.append(mails)
         if len(calls) == 2:
             raise Killed()  # ... and the process dies before the server is told
-        return result
+        return rows
 
-    monkeypatch.setattr(intake, "receive", killed_after_commit)
+    monkeypatch.setattr(intake, "store_many", killed_after_commit)
     with pytest.raises(Killed):
         fetch_mailbox(mailbox.id)
     db.session.rollback()
     assert len(raw_rows(mailbox)) == 2
     assert "\\Seen" not in server_flags(dovecot, dovecot_user)[2]
+    assert raw_rows(mailbox)[1].status == "stored"  # died before processing, too
 
-    monkeypatch.setattr(intake, "receive", real_receive)
+    monkeypatch.setattr(intake, "store_many", real_store)
     result = fetch_mailbox(mailbox.id)
     assert result.ok
     assert result.already_stored == 1 and result.stored == 2
     assert sorted(r.content for r in raw_rows(mailbox)) == sorted(delivered)
     assert all("\\Seen" in f for f in server_flags(dovecot, dovecot_user).values())
+    # The copy stored before the kill is processed now: no mail stays unprocessed.
+    assert {r.status for r in raw_rows(mailbox)} == {"processed"}
 
 
 def test_uidvalidity_change_rereads_the_folder_without_duplicates(desk, dovecot, dovecot_user):

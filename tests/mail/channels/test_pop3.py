@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.mail import intake
+from app.mail.channels import pop3
 from app.mail.channels.models import Pop3SeenUidl
 from app.mail.fetch import fetch_mailbox
 from tests.mail.channels.conftest import make_mailbox, message, raw_rows
@@ -64,23 +65,24 @@ def test_pop3_store_failure_is_retried_next_round_without_duplicates(
     mailbox = make_mailbox(
         desk, dovecot, dovecot_user, protocol="pop3", inbound_after_fetch="delete"
     )
-    real_receive = intake.receive
+    monkeypatch.setattr(pop3, "BATCH_MESSAGES", 1)
+    real_store = intake.store_many
     calls = []
 
-    def failing_receive(raw, **kwargs):
-        calls.append(raw)
+    def failing_store(mails):
+        calls.append(mails)
         if len(calls) == 2:
             raise RuntimeError("disk full")
-        return real_receive(raw, **kwargs)
+        return real_store(mails)
 
-    monkeypatch.setattr(intake, "receive", failing_receive)
+    monkeypatch.setattr(intake, "store_many", failing_store)
     first = fetch_mailbox(mailbox.id)
     assert not first.ok and "disk full" in first.error
     assert [r.content for r in raw_rows(mailbox)] == delivered[:1]
     # The round broke off without QUIT: nothing was deleted on the server.
     assert server_count(dovecot, dovecot_user) == 4
 
-    monkeypatch.setattr(intake, "receive", real_receive)
+    monkeypatch.setattr(intake, "store_many", real_store)
     second = fetch_mailbox(mailbox.id)
     assert second.ok and second.stored == 3
     assert sorted(r.content for r in raw_rows(mailbox)) == sorted(delivered)
