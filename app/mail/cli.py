@@ -53,15 +53,15 @@ def mail_pipe(address: str, recipient: str | None):
 
 
 def _messages(paths):
-    """Yield (bytes, reference) for every message in .eml files, folders, Maildirs, mboxes."""
+    """Yield (reference, read) for every message in .eml files, folders, Maildirs, mboxes;
+    ``read()`` returns its bytes (so counting them does not load them)."""
     for raw_path in paths:
         path = Path(raw_path)
         if path.is_dir():
             if (path / "cur").is_dir() or (path / "new").is_dir():
                 md = mailbox_lib.Maildir(str(path), factory=None, create=False)
                 for key in md.iterkeys():
-                    with md.get_file(key) as fh:
-                        yield fh.read(), f"{path}:{key}"
+                    yield f"{path}:{key}", _reader(md, key)
                 continue
             for child in sorted(path.iterdir()):
                 if (
@@ -76,10 +76,17 @@ def _messages(paths):
         if head == b"From ":
             box = mailbox_lib.mbox(str(path), factory=None, create=False)
             for key in box.iterkeys():
-                with box.get_file(key) as fh:
-                    yield fh.read(), f"{path}#{key}"
+                yield f"{path}#{key}", _reader(box, key)
             continue
-        yield path.read_bytes(), str(path)
+        yield str(path), path.read_bytes
+
+
+def _reader(box, key):
+    def read() -> bytes:
+        with box.get_file(key) as fh:
+            return fh.read()
+
+    return read
 
 
 def _recipient_mailbox(raw: bytes, cache: dict):
@@ -112,8 +119,12 @@ def _recipient_mailbox(raw: bytes, cache: dict):
     "message's recipient; unknown recipients are quarantined).",
 )
 def mail_import(paths, address: str | None):
-    """Import .eml files, folders, Maildirs and mbox files through the intake."""
-    from app.mail.intake import mailbox_for, receive
+    """Import .eml files, folders, Maildirs and mbox files through the intake.
+
+    Messages are handed over in batches (``receive_many``: one commit to store a batch, one
+    transaction to process it), at most ``BATCH_SIZE`` messages or ``BATCH_BYTES`` at once.
+    """
+    from app.mail.intake import BATCH_BYTES, BATCH_SIZE, IncomingMail, mailbox_for
 
     box = None
     if address:
@@ -123,21 +134,53 @@ def mail_import(paths, address: str | None):
     items = list(_messages(paths))
     counts: Counter = Counter()
     cache: dict = {}
-    with click.progressbar(items, label="Importing", show_pos=True) as bar:
-        for raw, ref in bar:
+    batch: list[IncomingMail] = []
+    size = 0
+    with click.progressbar(length=len(items), label="Importing", show_pos=True) as bar:
+        for ref, read in items:
+            raw = read()
             target, recipient = (box, None) if box is not None else _recipient_mailbox(raw, cache)
-            try:
-                result = receive(
-                    raw, mailbox=target, source="import", source_ref=ref[-256:], recipient=recipient
-                )
-                counts[result.status] += 1
-            except Exception as exc:
-                counts["failed"] += 1
-                click.echo(f"\n{ref}: not stored: {exc}", err=True)
+            batch.append(IncomingMail(raw, target, "import", ref[-256:], recipient))
+            size += len(raw)
+            if len(batch) >= BATCH_SIZE or size >= BATCH_BYTES:
+                _import_batch(batch, counts)
+                bar.update(len(batch))
+                batch, size = [], 0
+        _import_batch(batch, counts)
+        bar.update(len(batch))
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing"
     click.echo(f"Imported {len(items)} messages: {summary}")
     if counts["failed"]:
         sys.exit(1)
+
+
+def _import_batch(batch, counts: Counter) -> None:
+    """Store a batch (one commit), then process it. If the batch cannot be stored, its
+    messages are tried one by one, so that one bad message does not keep its neighbours out."""
+    from app.mail.intake import process_in_batches, receive, store_many
+
+    if not batch:
+        return
+    try:
+        rows = store_many(batch)
+    except Exception:
+        rows = None
+    if rows is not None:
+        counts.update(result.status for result in process_in_batches(rows))
+        return
+    for mail in batch:
+        try:
+            result = receive(
+                mail.raw,
+                mailbox=mail.mailbox,
+                source=mail.source,
+                source_ref=mail.source_ref,
+                recipient=mail.recipient,
+            )
+            counts[result.status] += 1
+        except Exception as exc:
+            counts["failed"] += 1
+            click.echo(f"\n{mail.source_ref}: not stored: {exc}", err=True)
 
 
 @mail_cli.command("reprocess")
