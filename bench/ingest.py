@@ -3,7 +3,10 @@
 Generates N realistic messages (new enquiries, replies to existing cases, auto-replies,
 bounces, some with attachments) and ingests them through the intake service:
 
-* in one process, and in two processes at once (each with its own app: both cores);
+* as the bulk channels hand mail over (import, IMAP and POP3 rounds: ``receive_many`` with
+  batches of ``--batch`` mails), in one process and in two processes at once (each with its
+  own app: both cores);
+* one ``receive`` call per mail (what the webhook and the pipe do), in one process;
 * through ``flask --app run mail pipe``, one process per message (a small N);
 * one 25 MB message streamed through the intake in a child process, measuring the peak growth
   of its resident memory (``peak_rss_mb_25mb_message``: the whole growth, message included,
@@ -221,17 +224,18 @@ def _bounce(i: int, original: str) -> bytes:
 # --- runs ----------------------------------------------------------------------------------
 
 
-def _ingest(url: str, store: str, messages: list[bytes], barrier=None, queue=None):
+def _ingest(url: str, store: str, messages: list[bytes], batch: int, barrier=None, queue=None):
+    """Ingest ``messages``: ``receive_many`` with ``batch`` mails per call (``batch`` > 1),
+    else one ``receive`` per mail."""
     app = make_app(url, Path(store))
     with app.app_context():
         from sqlalchemy import event
 
         from app.extensions import db
-        from app.mail.intake import receive
+        from app.mail.intake import IncomingMail, receive, receive_many
         from app.mail.models import Mailbox
 
         box = db.session.query(Mailbox).filter_by(address=MAILBOX).one()
-        box_id = box.id
         statements = [0]
 
         def count(*_args):
@@ -243,10 +247,15 @@ def _ingest(url: str, store: str, messages: list[bytes], barrier=None, queue=Non
         start, cpu_start = time.perf_counter(), time.process_time()
         statements[0] = 0
         statuses: dict[str, int] = {}
-        for raw in messages:
-            box = db.session.get(Mailbox, box_id)
-            result = receive(raw, mailbox=box, source="bench")
-            statuses[result.status] = statuses.get(result.status, 0) + 1
+        if batch > 1:
+            for first in range(0, len(messages), batch):
+                chunk = [IncomingMail(raw, box, "bench") for raw in messages[first : first + batch]]
+                for result in receive_many(chunk):
+                    statuses[result.status] = statuses.get(result.status, 0) + 1
+        else:
+            for raw in messages:
+                result = receive(raw, mailbox=box, source="bench")
+                statuses[result.status] = statuses.get(result.status, 0) + 1
         elapsed = time.perf_counter() - start
         statuses["_cpu_s"] = time.process_time() - cpu_start
         statuses["_statements"] = statements[0]
@@ -268,26 +277,31 @@ def _describe(statuses: dict, n: int) -> str:
     )
 
 
-def run_one_process(url, store, messages) -> float:
-    elapsed, statuses = _ingest(url, str(store), messages)
+def run_one_process(url, store, messages, batch) -> float:
+    elapsed, statuses = _ingest(url, str(store), messages, batch)
+    how = f"batches of {batch}" if batch > 1 else "one receive() per mail"
     log(
-        f"  one process: {len(messages)} messages in {elapsed:.2f} s "
+        f"  one process, {how}: {len(messages)} messages in {elapsed:.2f} s "
         f"= {len(messages) / elapsed:.0f} msgs/s {_describe(statuses, len(messages))}"
     )
-    DIAGNOSTICS["cpu_ms_per_msg"] = round(1000 * statuses["_cpu_s"] / len(messages), 1)
-    DIAGNOSTICS["sql_statements_per_msg"] = round(statuses["_statements"] / len(messages), 1)
+    label = "batch" if batch > 1 else "one_mail_per_call"
+    DIAGNOSTICS[f"cpu_ms_per_msg_{label}"] = round(1000 * statuses["_cpu_s"] / len(messages), 2)
+    DIAGNOSTICS[f"sql_statements_per_msg_{label}"] = round(
+        statuses["_statements"] / len(messages), 2
+    )
     return len(messages) / elapsed
 
 
-DIAGNOSTICS: dict[str, float] = {}  # of the last one-process run
+DIAGNOSTICS: dict[str, float] = {}  # of the headline backend's one-process runs
 
 
-def run_two_processes(url, store, messages) -> float:
+def run_two_processes(url, store, messages, batch) -> float:
     ctx = mp.get_context("spawn")
     barrier, queue = ctx.Barrier(3), ctx.Queue()
     halves = [messages[0::2], messages[1::2]]
     procs = [
-        ctx.Process(target=_ingest, args=(url, str(store), half, barrier, queue)) for half in halves
+        ctx.Process(target=_ingest, args=(url, str(store), half, batch, barrier, queue))
+        for half in halves
     ]
     for p in procs:
         p.start()
@@ -302,9 +316,9 @@ def run_two_processes(url, store, messages) -> float:
         for k, v in s.items():
             statuses[k] = statuses.get(k, 0) + v
     log(
-        f"  two processes (wall clock from the common start until both finished): "
-        f"{len(messages)} messages in {wall:.2f} s = {len(messages) / wall:.0f} msgs/s "
-        f"{_describe(statuses, len(messages))}"
+        f"  two processes, batches of {batch} (wall clock from the common start until both "
+        f"finished): {len(messages)} messages in {wall:.2f} s = {len(messages) / wall:.0f} "
+        f"msgs/s {_describe(statuses, len(messages))}"
     )
     return len(messages) / wall
 
@@ -417,19 +431,23 @@ def run_big_message(url, store, workdir: Path, size_mb: int = 25) -> tuple[float
 
 
 def bench_backend(kind: str, args, n: int, pipe_n: int, big: bool) -> dict:
+    """Each run gets a fresh database with the same starting point (50 cases to reply to)."""
     workdir = Path(tempfile.mkdtemp(prefix=f"ld-bench-{kind}-"))
     figures = {}
+    runs = (
+        ("one", lambda url, store, msgs: run_one_process(url, store, msgs, args.batch), 11),
+        ("two", lambda url, store, msgs: run_two_processes(url, store, msgs, args.batch), 13),
+        ("single", lambda url, store, msgs: run_one_process(url, store, msgs, 1), 19),
+    )
     try:
-        for label, runner in (("one", run_one_process), ("two", run_two_processes)):
-            db = Database(kind, workdir / label, args.database_url)
+        for label, runner, seed in runs:
             (workdir / label).mkdir(exist_ok=True)
+            db = Database(kind, workdir / label, args.database_url)
             store = workdir / label / "files"
             case_ids = prepare(db.url, store)
-            messages = generate(n, case_ids, seed=11 if label == "one" else 13)
-            log(
-                f"{kind}: {label} process(es), {n} messages "
-                f"({sum(map(len, messages)) / (1 << 20):.1f} MB)"
-            )
+            count = n if label != "single" else max(1, n // 4)
+            messages = generate(count, case_ids, seed=seed)
+            log(f"{kind}: {label}, {count} messages ({sum(map(len, messages)) / (1 << 20):.1f} MB)")
             figures[label] = runner(db.url, store, messages)
             if label == "one" and pipe_n:
                 figures["pipe"] = run_pipe(
@@ -453,25 +471,38 @@ def main() -> None:
         default=os.environ.get("BENCH_DATABASE_URL"),
         help="PostgreSQL URL of a user that may create databases",
     )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help="mails per receive_many call (default: the intake's BATCH_SIZE)",
+    )
     args = parser.parse_args()
-    n = args.n or (150 if args.quick else 2000)
+    if args.batch is None:
+        from app.mail.intake import BATCH_SIZE
+
+        args.batch = BATCH_SIZE
+    n = args.n or (300 if args.quick else 4000)
     pipe_n = args.pipe_n if args.pipe_n is not None else (2 if args.quick else 20)
-    result: dict = {"n": n}
+    result: dict = {"n": n, "batch": args.batch}
     # The 25 MB message runs on PostgreSQL when a URL is given (the target backend).
     big_backend = "postgresql" if args.database_url else "sqlite"
     sqlite = bench_backend("sqlite", args, n, pipe_n, big=big_backend == "sqlite")
     result.update(
         sqlite_msgs_per_s=round(sqlite["two"], 1),
         sqlite_msgs_per_s_one_process=round(sqlite["one"], 1),
+        sqlite_msgs_per_s_one_mail_per_call=round(sqlite["single"], 1),
         sqlite_msgs_per_s_pipe=round(sqlite["pipe"], 2) if "pipe" in sqlite else None,
     )
     big = sqlite.get("big")
     if args.database_url:
+        DIAGNOSTICS.clear()  # the headline backend's
         pg = bench_backend("postgresql", args, n, pipe_n, big=True)
         big = pg["big"]
         result.update(
             msgs_per_s=round(pg["two"], 1),
             msgs_per_s_one_process=round(pg["one"], 1),
+            msgs_per_s_one_mail_per_call=round(pg["single"], 1),
             msgs_per_s_pipe=round(pg["pipe"], 2) if "pipe" in pg else None,
             backend="postgresql",
         )
@@ -479,6 +510,7 @@ def main() -> None:
         result.update(
             msgs_per_s=result["sqlite_msgs_per_s"],
             msgs_per_s_one_process=result["sqlite_msgs_per_s_one_process"],
+            msgs_per_s_one_mail_per_call=result["sqlite_msgs_per_s_one_mail_per_call"],
             msgs_per_s_pipe=result["sqlite_msgs_per_s_pipe"],
             backend="sqlite",
         )
@@ -487,7 +519,7 @@ def main() -> None:
     result["peak_rss_mb_25mb_message"] = round(big[0], 1)
     result["rss_mb_above_message_size"] = round(big[1], 1)
     result["big_message_backend"] = big_backend
-    # CPU time and SQL statements per message of the headline backend's one-process run.
+    # CPU time and SQL statements per message of the headline backend's one-process runs.
     result.update(DIAGNOSTICS)
     print(json.dumps(result), flush=True)
 
