@@ -12,18 +12,21 @@ from app.errors import ConfigurationError
 EX_TEMPFAIL = 75  # sysexits.h: "try again later"; an MTA keeps the mail and retries
 
 
+def _is_mail_pipe() -> bool:
+    """``flask --app run mail pipe …``: started by the MTA once per mail."""
+    args = sys.argv[1:]
+    return any(args[i : i + 2] == ["mail", "pipe"] for i in range(len(args) - 1))
+
+
 def _exit_code_for_startup_failure() -> int:
     """``mail pipe`` runs under an MTA: a desk that cannot start must make it retry (75), not
     bounce the mail as a permanent failure (any other code)."""
-    args = sys.argv[1:]
-    for i in range(len(args) - 1):
-        if args[i] == "mail" and args[i + 1] == "pipe":
-            return EX_TEMPFAIL
-    return 2
+    return EX_TEMPFAIL if _is_mail_pipe() else 2
 
 
 try:
-    app = create_app()
+    # The pipe serves no pages: it starts without them (faster, once per mail).
+    app = create_app(views=not _is_mail_pipe())
 except ConfigurationError as exc:
     print(f"loopdesk: {exc}", file=sys.stderr)
     sys.exit(_exit_code_for_startup_failure())
