@@ -199,7 +199,9 @@ def app(app_config, databases, _shared_app, tmp_path):
         app.config.clear()
         app.config.update(pristine)
         app.config["FILE_STORE"] = app_config["FILE_STORE"]
-        app.extensions["loopdesk_redis"].flushall()
+        from app.jobs.queue import connection
+
+        connection(app).flushall()
         owned = False
     else:
         config = dict(app_config)

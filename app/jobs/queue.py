@@ -7,24 +7,41 @@ embedded worker thread serves, so ``make run`` needs no Redis server.
 
 from __future__ import annotations
 
+import threading
+
 from flask import current_app
 from rq import Queue
 
+_EMBEDDED = "loopdesk_redis_embedded"  # app.extensions: the fakeredis, once somebody asked
+_embedded_lock = threading.Lock()
+
 
 def make_connection(redis_url: str | None):
-    """A Redis client for ``redis_url``, or a private fakeredis server when it is empty."""
+    """A Redis client for ``redis_url``, or None when it is empty: the app then gets a
+    private fakeredis server on first use (see ``connection``)."""
     if redis_url:
         from redis import Redis
 
         return Redis.from_url(redis_url)
-    import fakeredis
-
-    return fakeredis.FakeStrictRedis(server=fakeredis.FakeServer())
+    return None
 
 
 def connection(app=None):
+    """The app's Redis client. The embedded fakeredis is built when first asked for: it
+    costs a third of a second, and a one-shot process (``mail pipe``, most commands) never
+    needs it."""
     app = app or current_app
-    return app.extensions["loopdesk_redis"]
+    conn = app.extensions.get("loopdesk_redis")
+    if conn is not None:
+        return conn
+    with _embedded_lock:  # the web threads and the embedded worker share one server
+        conn = app.extensions.get(_EMBEDDED)
+        if conn is None:
+            import fakeredis
+
+            conn = fakeredis.FakeStrictRedis(server=fakeredis.FakeServer())
+            app.extensions[_EMBEDDED] = conn
+    return conn
 
 
 def get_queue(name: str = "default", app=None) -> Queue:

@@ -87,11 +87,10 @@ def _channel(protocol: str):
 
 
 def _lock(mailbox_id: int):
-    """A Redis lock so two workers never fetch the same mailbox at once (None: no Redis)."""
-    conn = current_app.extensions.get("loopdesk_redis")
-    if conn is None:
-        return None
-    return conn.lock(
+    """A Redis lock so two workers never fetch the same mailbox at once."""
+    from app.jobs.queue import connection
+
+    return connection().lock(
         f"loopdesk:fetch:{mailbox_id}", timeout=max(600, fetch_interval() * 10), blocking=False
     )
 
@@ -114,7 +113,7 @@ def fetch_mailbox(mailbox_id: int) -> FetchResult:
         result.skipped = "mailbox is inactive"
         return result
     lock = _lock(mailbox_id)
-    if lock is not None and not lock.acquire():
+    if not lock.acquire():
         result.skipped = "another fetch of this mailbox is running"
         return result
     started = time.monotonic()
@@ -148,11 +147,10 @@ def fetch_mailbox(mailbox_id: int) -> FetchResult:
             ):
                 setattr(result, name, getattr(report, name))
     finally:
-        if lock is not None:
-            try:
-                lock.release()
-            except Exception:  # expired meanwhile; the next round takes a new one
-                pass
+        try:
+            lock.release()
+        except Exception:  # expired meanwhile; the next round takes a new one
+            pass
     result.seconds = time.monotonic() - started
     return result
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import select
 
 from app.core.timeutil import utcnow
 from app.extensions import db
 from app.jobs.context import in_app_context
+from app.jobs.queue import connection
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +45,8 @@ def process_stale_stored(older_than: timedelta = STALE_AFTER) -> dict:
     from app.mail import intake
     from app.mail.models import RawMessage
 
-    conn = current_app.extensions.get("loopdesk_redis")
-    lock = conn.lock("loopdesk:intake:stale", timeout=3600, blocking=False) if conn else None
-    if lock is not None and not lock.acquire():
+    lock = connection().lock("loopdesk:intake:stale", timeout=3600, blocking=False)
+    if not lock.acquire():
         return {"skipped": "another run is busy"}
     counts: dict[str, int] = {}
     try:
@@ -58,11 +57,10 @@ def process_stale_stored(older_than: timedelta = STALE_AFTER) -> dict:
             if counts.get("stored"):  # the database refused even the quarantine: try later
                 break
     finally:
-        if lock is not None:
-            try:
-                lock.release()
-            except Exception:  # expired meanwhile; nothing held any more
-                pass
+        try:
+            lock.release()
+        except Exception:  # expired meanwhile; nothing held any more
+            pass
     if counts:
         log.warning(
             "processed %s raw messages left unprocessed by a crash: %s",
