@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -155,3 +156,56 @@ def test_gunicorn_and_rq_worker_serve_the_desk(production):
         rows = beats.fetchall()
     engine.dispose()
     assert rows, "the worker did not write its heartbeat event"
+
+
+def test_webhook_on_gunicorn_stores_mail_from_several_senders_at_once(production):
+    """The inbound webhook served by gunicorn's workers: each POST answers 202 only once its
+    mail is stored, and every one of them becomes a case."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    subprocess.run(
+        [*production["flask"], "mailbox", "create", "hooks@desk.test", "--pool", "Hooks"]
+        + ["--protocol", "webhook", "--webhook-secret", "hook-secret-123"],
+        cwd=ROOT,
+        env=production["env"],
+        check=True,
+        capture_output=True,
+    )
+
+    def post(n: int) -> int:
+        body = (
+            f"From: sender{n}@customer.test\r\nTo: hooks@desk.test\r\n"
+            f"Subject: Webhook mail {n}\r\nMessage-ID: <hook{n}@customer.test>\r\n\r\nHello\r\n"
+        ).encode()
+        request = urllib.request.Request(
+            production["url"] + "/inbound/hooks@desk.test",
+            data=body,
+            headers={"X-Loopdesk-Token": "hook-secret-123", "Content-Type": "message/rfc822"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(pool.map(post, range(8)))
+    assert statuses == [202] * 8
+
+    forged = urllib.request.Request(
+        production["url"] + "/inbound/hooks@desk.test",
+        data=b"Subject: forged\r\n\r\nx\r\n",
+        headers={"X-Loopdesk-Token": "wrong"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(forged, timeout=30)
+    assert refused.value.code == 403
+
+    engine = create_engine(production["db"])
+    with engine.connect() as conn:
+        subjects = conn.execute(
+            text("SELECT subject FROM \"case\" WHERE subject LIKE 'Webhook mail %'")
+        ).scalars()
+        numbers = conn.execute(text('SELECT number FROM "case"')).scalars().all()
+    engine.dispose()
+    assert sorted(subjects) == sorted(f"Webhook mail {n}" for n in range(8))
+    assert len(numbers) == len(set(numbers))
