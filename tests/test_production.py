@@ -202,9 +202,11 @@ def test_webhook_on_gunicorn_stores_mail_from_several_senders_at_once(production
 
     engine = create_engine(production["db"])
     with engine.connect() as conn:
-        subjects = conn.execute(
-            text("SELECT subject FROM \"case\" WHERE subject LIKE 'Webhook mail %'")
-        ).scalars()
+        subjects = (
+            conn.execute(text("SELECT subject FROM \"case\" WHERE subject LIKE 'Webhook mail %'"))
+            .scalars()
+            .all()
+        )
         numbers = conn.execute(text('SELECT number FROM "case"')).scalars().all()
     engine.dispose()
     assert sorted(subjects) == sorted(f"Webhook mail {n}" for n in range(8))
