@@ -148,30 +148,11 @@ def test_embedded_sqlite_uses_wal_and_enforces_foreign_keys(app_config, tmp_path
 
 def test_mail_pipe_as_the_mta_starts_it_opens_a_case(databases, tmp_path):
     """The real command, in its own process (it starts without the pages: faster per mail)."""
-    import os
-
-    from app import create_app
     from app.cases.models import Case
     from app.extensions import db
-    from app.mail.models import Mailbox
-    from app.organisation.models import Pool
-    from tests.conftest import base_config
+    from tests.mail.helpers import separate_desk
 
-    url = databases.new()
-    config = base_config(url, tmp_path)
-    app = create_app(config)
-    with app.app_context():
-        pool = Pool(name="Support")
-        db.session.add_all([pool, Mailbox(address="support@desk.test", pool=pool)])
-        db.session.commit()
-    env = dict(
-        os.environ,
-        DATABASE_URL=url,
-        SECRET_KEY=config["SECRET_KEY"],
-        FILE_STORE=config["FILE_STORE"],
-        LOOPDESK_INSTANCE=str(tmp_path),
-    )
-    env.pop("REDIS_URL", None)
+    app, url, env = separate_desk(databases, tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "run", "mail", "pipe"]
         + ["--mailbox", "support@desk.test"],

@@ -166,9 +166,10 @@ def store_raw(
     stored = None
     try:
         stored = store.put_stream(raw, max_bytes=int(setting("INBOUND_MAX_BYTES")))
-        return _commit_rows([(stored, IncomingMail(b"", mailbox, source, source_ref, recipient))])[
-            0
-        ]
+        # The bytes are in the store already; the row only needs to know where they came from.
+        origin = IncomingMail(b"", mailbox, source, source_ref, recipient)
+        (row,) = _commit_rows([(stored, origin)])
+        return row
     except BaseException:
         if stored is not None:
             stored.discard()  # no row, no file: nothing half-stored
@@ -243,7 +244,12 @@ def process_raw(row: RawMessage) -> IntakeResult:
 
 
 def process_many(rows: Sequence[RawMessage], *, retried: bool = False) -> list[IntakeResult]:
-    """Process stored raw messages in one transaction (in id order); quarantine what fails."""
+    """Process stored raw messages in one transaction (in id order); quarantine what fails.
+
+    Never raises for a mail: a mail that fails is quarantined; when even that cannot be
+    written (the database went away), its result says ``stored`` and the row waits for the
+    next try (``app.mail.tasks``).
+    """
     rows = sorted(rows, key=lambda r: r.id)
     if not rows:
         return []
@@ -251,40 +257,42 @@ def process_many(rows: Sequence[RawMessage], *, retried: bool = False) -> list[I
     try:
         with acting_as(None):
             return _Batch(rows).run()
-    except _MailFailed as failure:
+    except Exception as exc:
         db.session.rollback()
-        cause = failure.__cause__
-        if len(ids) == 1:
-            if isinstance(cause, IntegrityError) and not retried:
-                return _again(ids, retried=True)  # e.g. a customer created meanwhile
-            return [_quarantine(ids[0], cause)]
+        failed = exc if isinstance(exc, _MailFailed) else None
+        cause = exc.__cause__ if failed is not None else exc
+    if isinstance(cause, IntegrityError) and not retried:
+        # e.g. two processes created the same customer at once: the second run finds him
+        # (cheaper than a savepoint around every new customer)
+        return _again(ids, retried=True)
+    if len(ids) == 1:
+        return [_quarantine(ids[0], cause)]
+    if failed is not None:
         # Done again without the mail that failed, which then gets a transaction of its own.
-        index = failure.index
+        index = failed.index
         return (
             _again(ids[:index], retried=retried)
             + _again([ids[index]], retried=False)
             + _again(ids[index + 1 :], retried=retried)
         )
-    except Exception as exc:  # the flush or commit failed: not one mail's fault
-        db.session.rollback()
-        if len(ids) == 1:
-            if isinstance(exc, IntegrityError) and not retried:
-                # e.g. two processes created the same customer at once: the second run finds
-                # him (cheaper than a savepoint around every new customer)
-                return _again(ids, retried=True)
-            return [_quarantine(ids[0], exc)]
-        if isinstance(exc, IntegrityError) and not retried:
-            return _again(ids, retried=True)
-        log.warning("intake batch of %d failed (%s); one mail at a time", len(ids), exc)
-        return [result for raw_id in ids for result in _again([raw_id], retried=False)]
+    log.warning("intake batch of %d failed (%s); one mail at a time", len(ids), cause)
+    return [result for raw_id in ids for result in _again([raw_id], retried=False)]
 
 
 def _again(ids: list[int], *, retried: bool) -> list[IntakeResult]:
+    """``process_many`` once more for rows of a batch that was rolled back."""
     if not ids:
         return []
-    rows = db.session.scalars(
-        select(RawMessage).where(RawMessage.id.in_(ids)).execution_options(populate_existing=True)
-    ).all()
+    try:
+        rows = db.session.scalars(
+            select(RawMessage)
+            .where(RawMessage.id.in_(ids))
+            .execution_options(populate_existing=True)
+        ).all()
+    except Exception as exc:  # the database went away: the rows stay stored for later
+        db.session.rollback()
+        log.warning("raw messages %s left stored: %s", ids, exc)
+        return [IntakeResult(raw_id, "stored", error=_error_text(exc)) for raw_id in ids]
     return process_many(rows, retried=retried)
 
 

@@ -43,3 +43,33 @@ def admin_of():
     from flask import current_app
 
     return current_app.appbuilder.sm.find_user(username="admin")
+
+
+def separate_desk(databases, tmp_path, address: str = "support@desk.test"):
+    """A desk in a database of its own with one pool and one mailbox, for tests that run
+    ``flask --app run …`` in other processes: returns (app, url, env), where ``env`` is the
+    environment those processes need (the embedded queue, no Redis)."""
+    import os
+
+    from app import create_app
+    from app.extensions import db
+    from app.mail.models import Mailbox
+    from app.organisation.models import Pool
+    from tests.conftest import base_config
+
+    url = databases.new()
+    config = base_config(url, tmp_path)
+    app = create_app(config)
+    with app.app_context():
+        pool = Pool(name="Support")
+        db.session.add_all([pool, Mailbox(address=address, pool=pool)])
+        db.session.commit()
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        SECRET_KEY=config["SECRET_KEY"],
+        FILE_STORE=config["FILE_STORE"],
+        LOOPDESK_INSTANCE=str(tmp_path),
+    )
+    env.pop("REDIS_URL", None)
+    return app, url, env

@@ -3,7 +3,6 @@ the desk could not store (exit 75)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +12,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.mail import identity
-from app.mail.models import Mailbox, RawMessage
-from app.organisation.models import Pool
+from app.mail.models import RawMessage
+from tests.mail.helpers import separate_desk
 from tests.servers.postfix import start_postfix, unavailable_reason
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,24 +25,7 @@ def mta(databases, tmp_path):
     reason = unavailable_reason()
     if reason:
         pytest.skip(reason)
-    from app import create_app
-    from tests.conftest import base_config
-
-    url = databases.new()
-    config = base_config(url, tmp_path)
-    app = create_app(config)
-    with app.app_context():
-        pool = Pool(name="Support", auto_response_enabled=False)
-        db.session.add_all([pool, Mailbox(address=ADDRESS, pool=pool)])
-        db.session.commit()
-    pipe_env = dict(
-        os.environ,
-        DATABASE_URL=url,
-        SECRET_KEY=config["SECRET_KEY"],
-        FILE_STORE=config["FILE_STORE"],
-        LOOPDESK_INSTANCE=str(tmp_path),
-    )
-    pipe_env.pop("REDIS_URL", None)
+    app, url, pipe_env = separate_desk(databases, tmp_path, ADDRESS)
 
     def deliver(recipient: str, sender: str, raw: bytes) -> int:
         """What the MTA's pipe transport runs, with the envelope on the command line."""
