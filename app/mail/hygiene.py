@@ -235,24 +235,23 @@ class AutoMailLimiter:
                 # transaction and not yet flushed.
                 for customer in session.scalars(select(Customer).where(Customer.email.in_(chunk))):
                     self.customers.setdefault(customer.email, customer)
-            for start in range(0, len(missing), 500):
-                chunk = missing[start : start + 500]
-                if not self.limits:
-                    continue
-                longest = max(minutes for minutes, _ in self.limits)
-                columns = [
-                    func.sum(
-                        sql_case(
-                            (OutboxMail.created_at >= self.now - timedelta(minutes=minutes), 1),
-                            else_=0,
-                        )
+            if not self.limits:
+                return
+            longest = max(minutes for minutes, _ in self.limits)
+            columns = [
+                func.sum(
+                    sql_case(
+                        (OutboxMail.created_at >= self.now - timedelta(minutes=minutes), 1),
+                        else_=0,
                     )
-                    for minutes, _ in self.limits
-                ]
+                )
+                for minutes, _ in self.limits
+            ]
+            for start in range(0, len(missing), 500):
                 rows = session.execute(
                     select(OutboxMail.recipient, *columns)
                     .where(
-                        OutboxMail.recipient.in_(chunk),
+                        OutboxMail.recipient.in_(missing[start : start + 500]),
                         OutboxMail.kind.in_(AUTOMATIC_KINDS),
                         OutboxMail.status != OutboxStatus.SUPPRESSED,
                         OutboxMail.created_at >= self.now - timedelta(minutes=longest),
