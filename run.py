@@ -6,7 +6,7 @@
 import os
 import sys
 
-from app import create_app
+from app import create_app, freeze_startup_objects
 from app.errors import ConfigurationError
 
 EX_TEMPFAIL = 75  # sysexits.h: "try again later"; an MTA keeps the mail and retries
@@ -30,6 +30,7 @@ try:
 except ConfigurationError as exc:
     print(f"loopdesk: {exc}", file=sys.stderr)
     sys.exit(_exit_code_for_startup_failure())
+freeze_startup_objects()  # one app for the life of this process
 
 
 if __name__ == "__main__":

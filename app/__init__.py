@@ -85,16 +85,20 @@ def create_app(
         from app.jobs.embedded import start_embedded_worker
 
         start_embedded_worker(app)
-    _freeze_startup_objects()
     return app
 
 
-def _freeze_startup_objects() -> None:
+def freeze_startup_objects() -> None:
     """Move what start-up built (modules, FAB views, SQLAlchemy mappers: hundreds of
     thousands of objects that live as long as the process) out of the garbage collector's
     sight. Otherwise every full collection walks all of them again: measured on the mail
     intake, one sixth of its time. Forked workers (gunicorn, rq) also keep sharing those
-    pages instead of copying them when the collector touches them."""
+    pages instead of copying them when the collector touches them.
+
+    Called by the entry points that build one app for the life of the process (``run.py``,
+    the RQ worker's app), not by ``create_app``: frozen objects are never freed, so a process
+    that builds many apps (the tests) would keep them all.
+    """
     import gc
 
     gc.freeze()

@@ -63,7 +63,7 @@ def build_app(database_url: str | None, workdir: Path):
     from flask_migrate import upgrade
     from sqlalchemy import create_engine, text
 
-    from app import create_app
+    from app import create_app, freeze_startup_objects
     from app.security.bootstrap import ensure_roles
 
     if database_url:
@@ -88,6 +88,7 @@ def build_app(database_url: str | None, workdir: Path):
     with app.app_context():
         upgrade()
         ensure_roles()
+    freeze_startup_objects()  # as the rq worker that runs fetch rounds does
     return app
 
 

@@ -227,7 +227,10 @@ def _bounce(i: int, original: str) -> bytes:
 def _ingest(url: str, store: str, messages: list[bytes], batch: int, barrier=None, queue=None):
     """Ingest ``messages``: ``receive_many`` with ``batch`` mails per call (``batch`` > 1),
     else one ``receive`` per mail."""
+    from app import freeze_startup_objects
+
     app = make_app(url, Path(store))
+    freeze_startup_objects()  # as the worker and CLI processes that run the intake do
     with app.app_context():
         from sqlalchemy import event
 

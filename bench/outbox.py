@@ -116,12 +116,13 @@ def queue(cfg: dict, n: int, label: str) -> None:
 
 
 def worker(cfg: dict, start, result) -> None:
-    from app import create_app
+    from app import create_app, freeze_startup_objects
     from app.audit.actor import acting_as
     from app.extensions import db
     from app.outbox.delivery import deliver_due
 
     app = create_app(cfg)
+    freeze_startup_objects()  # as an rq worker's app does
     with app.app_context(), acting_as(None):
         start.wait()
         report = deliver_due()

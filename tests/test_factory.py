@@ -170,3 +170,31 @@ def test_mail_pipe_as_the_mta_starts_it_opens_a_case(databases, tmp_path):
         db.session.remove()
         db.engine.dispose()
     databases.drop(url)
+
+
+def test_a_desk_process_keeps_its_start_up_objects_out_of_the_collectors_way(tmp_path):
+    """run.py (gunicorn, the CLI, `python run.py`) builds one app per process and freezes
+    what start-up built, so full garbage collections stop walking it (see create_app)."""
+    import os
+
+    code = "import gc, run; print(gc.get_freeze_count())"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=dict(os.environ, LOOPDESK_INSTANCE=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.strip().splitlines()[-1]) > 100_000
+
+
+def test_building_apps_in_one_process_does_not_freeze_them(app_config):
+    import gc
+
+    from app import create_app
+
+    before = gc.get_freeze_count()
+    create_app(dict(app_config))
+    assert gc.get_freeze_count() == before

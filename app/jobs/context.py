@@ -17,9 +17,10 @@ _worker_app = None
 def worker_app():
     global _worker_app
     if _worker_app is None:
-        from app import create_app
+        from app import create_app, freeze_startup_objects
 
         _worker_app = create_app()
+        freeze_startup_objects()  # this app serves every job of the worker process
     return _worker_app
 
 
