@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event, func, select
 
 from app.audit.models import Event
@@ -280,3 +282,47 @@ def test_two_processes_ingesting_at_once_open_distinct_cases(app, desk):
 def test_an_empty_batch_and_a_batch_of_one(desk, size):
     results = _many(desk, *[make_mail() for _ in range(size)])
     assert [r.status for r in results] == ["processed"] * size
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=1500),
+            st.builds(
+                lambda head, body: head + b"\r\n\r\n" + body,
+                st.sampled_from(
+                    [
+                        b"Content-Type: multipart/mixed; boundary=x",
+                        b"Subject: =?utf-8?b?////?=\r\nFrom: <<@>>",
+                        b"Message-ID: <same@x>\r\nIn-Reply-To: <same@x>",
+                        b"From: a@b.test\r\nSubject: [LD-000001]",
+                        b"Content-Type: message/rfc822",
+                    ]
+                ),
+                st.binary(max_size=800),
+            ),
+            st.just(make_mail(message_id="<fixed@x.test>")),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_garbage_in_a_batch_always_ends_settled_and_counted(desk, raws):
+    from app.mail.stats import intake_stats
+
+    before = intake_stats()
+    results = _many(desk, *raws)
+    assert len(results) == len(raws)
+    assert {r.status for r in results} <= {"processed", "quarantined", "duplicate"}
+    rows = {row.id: row for row in db.session.scalars(select(RawMessage))}
+    assert [rows[r.raw_id].status for r in results] == [r.status for r in results]
+    after = intake_stats()
+    assert after["received"] == before["received"] + len(raws)
+    assert after["pending"] == before["pending"] == 0
+    settled = ("new_cases", "threaded", "duplicates", "quarantined")
+    assert sum(after[k] for k in settled) == sum(before[k] for k in settled) + len(raws)
