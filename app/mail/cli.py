@@ -121,8 +121,8 @@ def _recipient_mailbox(raw: bytes, cache: dict):
 def mail_import(paths, address: str | None):
     """Import .eml files, folders, Maildirs and mbox files through the intake.
 
-    Messages are handed over in batches (``receive_many``: one commit to store a batch, one
-    transaction to process it), at most ``BATCH_SIZE`` messages or ``BATCH_BYTES`` at once.
+    Messages are read one at a time and handed over in batches of at most ``BATCH_SIZE``
+    messages or ``BATCH_BYTES``: one commit stores a batch, one transaction processes it.
     """
     from app.mail.intake import BATCH_BYTES, BATCH_SIZE, IncomingMail, mailbox_for
 
