@@ -73,3 +73,30 @@ def separate_desk(databases, tmp_path, address: str = "support@desk.test"):
     )
     env.pop("REDIS_URL", None)
     return app, url, env
+
+
+# Hard header starts for the fuzz tests: broken boundaries, bad encoded words, an unusable
+# charset, NUL bytes, references that point at themselves or at a case tag, a bare rfc822.
+HOSTILE_HEADS = [
+    b"Content-Type: multipart/mixed; boundary=x",
+    b"Subject: =?utf-8?b?////?=\r\nFrom: <<@>>",
+    b'Content-Type: text/plain; charset="\xff"',
+    b"Message-ID: <\x00>\r\nReferences: <<<",
+    b"Message-ID: <same@x>\r\nIn-Reply-To: <same@x>",
+    b"From: a@b.test\r\nSubject: [LD-000001]",
+    b"Content-Type: message/rfc822",
+]
+
+
+def garbage_mail(max_size: int = 3000):
+    """A hypothesis strategy: random bytes, or a hostile header block over random bytes."""
+    from hypothesis import strategies as st
+
+    return st.one_of(
+        st.binary(max_size=max_size),
+        st.builds(
+            lambda head, body: head + b"\r\n\r\n" + body,
+            st.sampled_from(HOSTILE_HEADS),
+            st.binary(max_size=max_size * 2 // 3),
+        ),
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.cases.models import Case, Message
@@ -13,7 +12,7 @@ from app.mail import intake
 from app.mail.intake import receive, reprocess
 from app.mail.models import Attachment, RawMessage
 from app.mail.stats import intake_stats
-from tests.mail.helpers import make_mail
+from tests.mail.helpers import garbage_mail, make_mail
 from tests.mail.test_parsing import mail_with_attachment, tnef_blob
 
 
@@ -170,24 +169,7 @@ def test_inline_cid_image_links_to_our_attachment(desk):
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(
-    st.one_of(
-        st.binary(max_size=3000),
-        st.builds(
-            lambda head, body: head + b"\r\n\r\n" + body,
-            st.sampled_from(
-                [
-                    b"Content-Type: multipart/mixed; boundary=x",
-                    b"Subject: =?utf-8?b?////?=\r\nFrom: <<@>>",
-                    b'Content-Type: text/plain; charset="\xff"',
-                    b"Message-ID: <\x00>\r\nReferences: <<<",
-                    b"Content-Type: message/rfc822",
-                ]
-            ),
-            st.binary(max_size=2000),
-        ),
-    )
-)
+@given(garbage_mail())
 def test_garbage_always_ends_stored_and_nothing_raises(desk, raw):
     before = intake_stats()
     result = receive(raw, mailbox=desk.mailbox_a, source="fuzz")
