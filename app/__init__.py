@@ -7,6 +7,9 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from flask_appbuilder import AppBuilder
 
+from app import features
+from app.audit.tracking import install_tracking
+from app.cli import register_cli
 from app.errors import ConfigurationError, DeskError
 from app.extensions import db, migrate
 from app.extensions import mail as flask_mail
@@ -14,25 +17,11 @@ from app.extensions import mail as flask_mail
 log = logging.getLogger(__name__)
 
 
-def import_models() -> None:
-    """Import every model module so ``Model.metadata`` (Alembic's target) is complete."""
-    import app.agents.models  # noqa: F401
-    import app.answering.models  # noqa: F401
-    import app.audit.models  # noqa: F401
-    import app.cases.models  # noqa: F401
-    import app.customers.models  # noqa: F401
-    import app.mail.channels.models  # noqa: F401
-    import app.mail.models  # noqa: F401
-    import app.organisation.models  # noqa: F401
-    import app.outbox.models  # noqa: F401
-    import forms_designer.models  # noqa: F401
-    import reports.models  # noqa: F401
-
-
 def create_app(
     test_config: dict | None = None, *, check_services: bool = True, views: bool = True
 ) -> Flask:
-    """Build a desk: config, database, queue, AppBuilder with views and API, CLI commands.
+    """Build a desk: config, database, queue, AppBuilder with every feature's views and API,
+    record rules and CLI commands (the features are listed in ``app.features``).
 
     ``test_config`` overrides settings (tests, benchmarks). With ``check_services`` the
     database and Redis are contacted once, so a wrong URL fails here with one clear line.
@@ -41,16 +30,13 @@ def create_app(
     """
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_object("config.Config")
-    from app.security.roles import FAB_ROLES
-
-    app.config["FAB_ROLES"] = FAB_ROLES
+    app.config["FAB_ROLES"] = features.fab_roles()
     if test_config:
         app.config.update(test_config)
 
-    import_models()
-    from app.audit.tracking import install_tracking
-
+    features.import_models()
     install_tracking()
+    features.install_record_rules()
 
     with app.app_context():
         try:
@@ -68,23 +54,24 @@ def create_app(
         if check_services:
             check_database(app)
         app.extensions["loopdesk_redis"] = _redis(app, check_services)
-        from app.views import DeskIndexView, register_views
+        # The pages (and what they import) load only for a desk that serves them.
+        from app.views import DeskIndexView
 
         appbuilder = AppBuilder(base_template="loopdesk/base.html", indexview=DeskIndexView)
         appbuilder.init_app(app, db.session)
         if views:
-            register_views(appbuilder)
+            features.register_views(appbuilder)
         app.appbuilder = appbuilder
 
     _register_error_handlers(app)
-    from app.cli import register_cli
-
     register_cli(app)
 
     if app.config.get("EMBEDDED_WORKER") and not app.config.get("REDIS_URL"):
+        # The schedule imports every feature's jobs: only a process that runs them needs it.
         from app.jobs.embedded import start_embedded_worker
+        from app.schedule import PERIODIC_JOBS
 
-        start_embedded_worker(app)
+        start_embedded_worker(app, PERIODIC_JOBS)
     return app
 
 

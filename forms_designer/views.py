@@ -14,3 +14,7 @@ class IntakeFormView(DeskModelView):
     search_columns = ["name", "published"]
     add_columns = edit_columns = ["name", "version", "published"]
     show_columns = ["name", "version", "published", "schema", "created_at"]
+
+
+def register(appbuilder) -> None:
+    appbuilder.add_view(IntakeFormView, "Intake forms", icon="fa-wpforms", category="Configuration")

@@ -48,7 +48,7 @@ def get_metadata():
     metadata, or autogenerate sees no tables at all."""
     from flask_appbuilder import Model
 
-    from app import import_models
+    from app.features import import_models
 
     import_models()
     return Model.metadata

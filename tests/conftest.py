@@ -18,6 +18,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from app.features import import_models
+
+# Every model is mapped before a test module imports a view (views inspect their models).
+import_models()
+
 BACKEND = os.environ.get("LOOPDESK_TEST_BACKEND", "sqlite")
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")

@@ -3,8 +3,8 @@
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from app.agents.models import Absence, AgentProfile, PoolMembership
+from app.agents.services import ensure_can_configure_pool
 from app.core.views import DeskModelView
-from app.security.rules import ensure_can_configure_pool
 
 
 class AgentView(DeskModelView):
@@ -73,3 +73,9 @@ class AbsenceView(DeskModelView):
         "note",
     ]
     base_order = ("starts_at", "desc")
+
+
+def register(appbuilder) -> None:
+    appbuilder.add_view(AgentView, "Agents", icon="fa-user", category="Configuration")
+    appbuilder.add_view(MembershipView, "Memberships", icon="fa-users", category="Configuration")
+    appbuilder.add_view(AbsenceView, "Absences", icon="fa-plane", category="Configuration")

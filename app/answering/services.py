@@ -15,6 +15,7 @@ from flask import current_app, has_request_context, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
+from app.agents import services as agents
 from app.answering import rendering
 from app.answering.models import (
     AgentSignature,
@@ -485,7 +486,7 @@ def pending_reply(case: Case) -> Reply | None:
 
 def may_approve(case: Case, user=None) -> bool:
     user = current_actor() if user is None else user
-    return case.pool_id in rules.supervised_pool_ids(user)
+    return case.pool_id in agents.supervised_pool_ids(user)
 
 
 def _pending(reply_row: Reply) -> Reply:
@@ -813,8 +814,8 @@ def add_document_version(
     """Upload a new version of a library document; earlier versions stay (replies used them)."""
     actor = current_actor()
     if document.pool_id is not None:
-        rules.ensure_can_configure_pool(document.pool_id)
-    elif not (rules.supervised_pool_ids(actor) or ADMIN in role_names(actor)):
+        agents.ensure_can_configure_pool(document.pool_id)
+    elif not (agents.supervised_pool_ids(actor) or ADMIN in role_names(actor)):
         raise AccessDenied("Only supervisors and admins maintain the document library.")
     if not data:
         raise DeskError("The file is empty.")

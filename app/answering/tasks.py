@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.core.features import PeriodicJob
 from app.jobs.context import in_app_context
 
 
@@ -11,3 +12,7 @@ def return_postponed_cases() -> list[str]:
     from app.answering import services
 
     return services.return_postponed_cases()
+
+
+def periodic_jobs() -> list[PeriodicJob]:
+    return [PeriodicJob(return_postponed_cases, "default", 300)]

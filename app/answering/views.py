@@ -15,6 +15,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from markupsafe import Markup
 from wtforms import FileField
 
+from app.agents.services import ensure_can_configure_pool
 from app.answering import rendering, services
 from app.answering.models import (
     AgentSignature,
@@ -28,7 +29,6 @@ from app.cases.models import Case
 from app.core.views import DeskModelView
 from app.errors import DeskError
 from app.extensions import db
-from app.security.rules import ensure_can_configure_pool
 
 CASE_ACTION = "CaseAction"
 # Permission (without "can_") of each case action; shared by the view and the API.
@@ -505,13 +505,13 @@ def portal_case(token):
 portal.add_url_rule("/portal/case/<token>", endpoint="case", view_func=portal_case)
 
 
-def register_answering(appbuilder) -> None:
+def register(appbuilder) -> None:
     """Add the answering views, API, portal page and case-page helpers to a desk."""
     from flask import current_app
 
     from app.answering.api import CaseActionApi
 
-    app = current_app._get_current_object()  # register_views runs inside create_app's context
+    app = current_app._get_current_object()  # views are registered inside create_app's context
     appbuilder.add_view(
         ResponseTemplateView, "Templates", icon="fa-file-text-o", category="Answering"
     )

@@ -34,3 +34,8 @@ class EventApi(DeskModelRestApi):
         "new_value",
     ]
     show_columns = list_columns + ["object_type", "object_id", "details"]
+
+
+def register(appbuilder) -> None:
+    appbuilder.add_view(EventView, "Events", icon="fa-history", category="Archive")
+    appbuilder.add_api(EventApi)

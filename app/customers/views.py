@@ -35,3 +35,8 @@ class CustomerApi(DeskModelRestApi):
     show_columns = list_columns + ["notes", "created_at"]
     edit_columns = ["name", "organisation", "language", "notes"]
     search_columns = ["email", "name", "organisation"]
+
+
+def register(appbuilder) -> None:
+    appbuilder.add_view(CustomerView, "Customers", icon="fa-address-book", category="Desk")
+    appbuilder.add_api(CustomerApi)

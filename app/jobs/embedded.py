@@ -14,6 +14,8 @@ from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
 from rq.timeouts import TimerDeathPenalty
 
+from app.jobs.queue import connection
+
 log = logging.getLogger(__name__)
 
 
@@ -27,20 +29,18 @@ class ThreadWorker(SimpleWorker):
 
 
 class EmbeddedWorker(threading.Thread):
-    def __init__(self, app, poll_interval: float = 0.5):
+    def __init__(self, app, periodic_jobs, poll_interval: float = 0.5):
         super().__init__(name="loopdesk-embedded-worker", daemon=True)
         self.app = app
+        self.periodic_jobs = list(periodic_jobs)
         self.poll_interval = poll_interval
         self.stopping = threading.Event()
 
     def run(self):
-        from app.jobs.queue import connection
-        from app.jobs.schedule import PERIODIC_JOBS
-
         conn = connection(self.app)
         queues = [Queue(name, connection=conn) for name in self.app.config["RQ_QUEUES"]]
         cron = CronScheduler(connection=conn, logging_level=logging.WARNING)
-        for func, queue_name, interval in PERIODIC_JOBS:
+        for func, queue_name, interval in self.periodic_jobs:
             cron.register(func, queue_name, interval=interval)
         while not self.stopping.is_set():
             try:
@@ -57,8 +57,9 @@ class EmbeddedWorker(threading.Thread):
         self.stopping.set()
 
 
-def start_embedded_worker(app) -> EmbeddedWorker:
-    worker = EmbeddedWorker(app)
+def start_embedded_worker(app, periodic_jobs) -> EmbeddedWorker:
+    """Serve the app's queues and schedule ``periodic_jobs`` in a thread of this process."""
+    worker = EmbeddedWorker(app, periodic_jobs)
     worker.start()
     app.extensions["loopdesk_embedded_worker"] = worker
     return worker

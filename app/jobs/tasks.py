@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 
+from app.core.features import PeriodicJob
 from app.jobs.context import in_app_context
 
 
@@ -30,3 +31,7 @@ def heartbeat(token: str | None = None) -> dict:
     )
     db.session.commit()
     return {"worker": where, "token": token}
+
+
+def periodic_jobs() -> list[PeriodicJob]:
+    return [PeriodicJob(heartbeat, "default", 300)]

@@ -16,6 +16,8 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from app.mail.channels.cli import fetch_command
+
 EX_TEMPFAIL = 75
 
 mail_cli = AppGroup("mail", help="Mail intake: pipe, import, reprocess, stats.")
@@ -285,5 +287,6 @@ def mailbox_create(
 
 
 def register(app) -> None:
+    mail_cli.add_command(fetch_command)  # IMAP and POP3 (app.mail.channels)
     app.cli.add_command(mail_cli)
     app.cli.add_command(mailbox_cli)

@@ -14,10 +14,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from app.core.features import PeriodicJob
 from app.core.timeutil import utcnow
 from app.extensions import db
 from app.jobs.context import in_app_context
 from app.jobs.queue import connection
+from app.mail import fetch
 
 log = logging.getLogger(__name__)
 
@@ -74,3 +76,10 @@ def process_stale_stored(older_than: timedelta = STALE_AFTER) -> dict:
 def process_stale_stored_job() -> dict:
     """Job: see ``process_stale_stored`` (scheduled every five minutes)."""
     return process_stale_stored()
+
+
+def periodic_jobs() -> list[PeriodicJob]:
+    return [
+        PeriodicJob(fetch.enqueue_fetch_jobs, "mail", fetch.fetch_interval()),
+        PeriodicJob(process_stale_stored_job, "mail", INTERVAL_SECONDS),
+    ]

@@ -10,12 +10,13 @@ from flask_appbuilder.security.decorators import has_access
 from wtforms import PasswordField, SelectField
 from wtforms.validators import Optional
 
+from app.agents.services import ensure_can_configure_pool
 from app.cases.priority import PRIORITY_CHOICES
 from app.core.views import DeskModelView
 from app.errors import AccessDenied
 from app.extensions import db
 from app.mail.models import Attachment, CategoryRule, Mailbox, RawMessage
-from app.security.rules import ensure_can_configure_pool, ensure_visible
+from app.security.rules import ensure_visible
 
 
 class MailboxView(DeskModelView):
@@ -329,3 +330,18 @@ class AttachmentView(BaseView):
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Content-Security-Policy"] = "default-src 'none'"
         return response
+
+
+def register(appbuilder) -> None:
+    from app.mail.webhook import register_webhook
+
+    appbuilder.add_view(MailboxView, "Mailboxes", icon="fa-envelope", category="Configuration")
+    appbuilder.add_view(
+        CategoryRuleView, "Category rules", icon="fa-random", category="Configuration"
+    )
+    appbuilder.add_view(RawMessageView, "Raw mail", icon="fa-archive", category="Archive")
+    appbuilder.add_view(
+        QuarantineView, "Quarantine", icon="fa-exclamation-triangle", category="Archive"
+    )
+    appbuilder.add_view_no_menu(AttachmentView)
+    register_webhook()  # POST /inbound/<mailbox>, fold_quotes filter

@@ -3,10 +3,10 @@
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from wtforms import SelectField
 
+from app.agents.services import ensure_can_configure_pool
 from app.cases.priority import PRIORITY_CHOICES
 from app.core.views import DeskModelView
 from app.organisation.models import Pool, Skill, Topic
-from app.security.rules import ensure_can_configure_pool
 
 
 class PoolView(DeskModelView):
@@ -103,3 +103,9 @@ class TopicView(DeskModelView):
 
     def pre_update(self, item):
         self._clean(item)
+
+
+def register(appbuilder) -> None:
+    appbuilder.add_view(PoolView, "Pools", icon="fa-object-group", category="Configuration")
+    appbuilder.add_view(SkillView, "Skills", icon="fa-graduation-cap", category="Configuration")
+    appbuilder.add_view(TopicView, "Topics", icon="fa-sitemap", category="Configuration")

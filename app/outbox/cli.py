@@ -50,3 +50,7 @@ def outbox_list(status: str | None, limit: int):
             f"#{row.id:<6} {row.status:<10} {row.kind:<14} {case:<10} {row.recipient:<32} "
             f"tries {row.attempts}  {when:%Y-%m-%d %H:%M:%S}  {row.last_error or ''}".rstrip()
         )
+
+
+def register(app) -> None:
+    app.cli.add_command(outbox_cli)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import time
 
+from app.core.features import PeriodicJob
 from app.jobs.context import in_app_context
+from app.outbox.settings import setting
 
 ROUND_BUDGET_SECONDS = 50  # a scheduled round stops claiming after this; the next one goes on
 
@@ -31,3 +33,8 @@ def deliver_mail(outbox_id: int) -> dict:
     from app.outbox.delivery import deliver_one
 
     return deliver_one(int(outbox_id)).as_dict()
+
+
+def periodic_jobs() -> list[PeriodicJob]:
+    interval = int(setting("OUTBOX_DELIVERY_INTERVAL"))
+    return [PeriodicJob(deliver_outbox, "mail", interval)]

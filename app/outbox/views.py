@@ -81,3 +81,7 @@ class OutboxView(DeskModelView):
     @action("retry", "Retry", "Send the selected failed mail again?", "fa-repeat")
     def retry(self, items):
         return self.run_service(services.retry_mail, items, "Queued again: {items}.")
+
+
+def register(appbuilder) -> None:
+    appbuilder.add_view(OutboxView, "Outbox", icon="fa-paper-plane", category="Desk")

@@ -1,12 +1,26 @@
 """The four desk roles as Flask-AppBuilder built-in roles.
 
 Permissions are regular expressions over (view permission name, permission) and live in code,
-reviewed like code, instead of in database rows that drift. Views share permission names with
-their REST APIs through ``class_permission_name`` (``Case`` for CaseView and CaseApi, ...).
+reviewed like code, instead of in database rows that drift. Each feature lists what every role
+may do with its views in its manifest (``feature.py``); ``compose_roles`` joins them into
+``FAB_ROLES``. Views share permission names with their REST APIs through
+``class_permission_name`` (``Case`` for CaseView and CaseApi, ...).
+
+Two rules keep the roles honest:
+
+* Every regex is matched whole. Flask-AppBuilder matches only the start of a name, so
+  ``"Case"`` would also grant ``CaseAction`` and ``"Pool"`` the ``Pools`` menu.
+* Menus are not granted by hand: ``grant_menu_access`` gives a role the menu entry of a page
+  exactly when the role may open that page, so nobody sees a menu that answers 403.
 
 No role has ``can_delete`` on Case, Message, RawMessage or Event; those views and APIs do not
 even offer the route.
 """
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
 
 ADMIN = "Admin"
 SUPERVISOR = "Supervisor"
@@ -16,80 +30,85 @@ DESK_ROLES = (ADMIN, SUPERVISOR, MANAGER, AGENT)
 
 READ = "can_(list|show|get|info|download)"
 WRITE = "can_(list|show|get|info|add|edit|post|put|download)"
-CASE_WORK = "can_(list|show|get|info|edit|put|transition|claim|release|close|case_action|thread)"
 
-# Agent case actions of app/answering (view and API share the "CaseAction" permissions);
-# approving replies is for supervisors.
-ANSWERING_AGENT_ACTIONS = "can_(reply|note|forward|postpone|close|reopen|open)"
-ANSWERING_SUPERVISOR_ACTIONS = "can_(reply|note|forward|postpone|close|reopen|open|approve)"
-
-_SELF_SERVICE = [
+# What every logged-in desk user may do with his own account.
+SELF_SERVICE = [
     ["UserInfoEditView", "can_this_form_(get|post)"],
     ["ResetMyPasswordView", "can_this_form_(get|post)"],
     ["UserDBModelView", "can_userinfo"],
     ["MyUserInfo", ".*"],
-    ["(Open cases|All cases|Case|Customer|Pool|Skill|Topic|My profile|Desk)", "menu_access"],
 ]
 
-AGENT_PERMISSIONS = [
-    ["Case", CASE_WORK],
-    ["Message", READ],
-    ["Customer", READ],
-    ["Pool", READ],
-    ["Skill", READ],
-    ["Topic", READ],
-    ["Mailbox", READ],
-    ["Event", "can_(get|info)"],  # a case's history through the API; no Events menu
-    # Answering (app/answering): case actions, templates and the document library.
-    ["CaseAction", ANSWERING_AGENT_ACTIONS],
-    ["(ResponseTemplate|Document)", READ],
-    ["(Answering|Templates|Documents|Open a case)", "menu_access"],
-    *_SELF_SERVICE,
-]
+MENU_ACCESS = "menu_access"
+# A menu link (not a view) names the view permission it leads to: item.loopdesk_requires.
+REQUIRES = "loopdesk_requires"
 
-SUPERVISOR_PERMISSIONS = [
-    ["Case", CASE_WORK],
-    ["Message", READ],
-    ["Customer", "can_(list|show|get|info|edit|put)"],
-    ["Pool", "can_(list|show|get|info|edit|put)"],
-    ["(Mailbox|Skill|Topic|Agent|Membership|Absence|IntakeForm)", WRITE],
-    ["(Event|RawMessage)", READ],
-    ["RawMessage", "can_reprocess"],
-    ["CategoryRule", WRITE],
-    ["(Quarantine|Category rules)", "menu_access"],
-    ["Outbox", "can_(list|show|retry)"],
-    ["Outbox", "menu_access"],
-    ["CaseAction", ANSWERING_SUPERVISOR_ACTIONS],
-    ["(ResponseTemplate|PoolLayout|Signature|Document)", WRITE],
-    [
-        "(Answering|Templates|Headers & footers|Signatures|Documents|Document versions"
-        "|Open a case)",
-        "menu_access",
-    ],
-    [
-        "(Configuration|Mailboxes|Skills|Topics|Agents|Memberships|Absences|Events|Raw mail)",
-        "menu_access",
-    ],
-    *_SELF_SERVICE,
-]
 
-MANAGER_PERMISSIONS = [
-    [
-        "(Case|Message|Customer|Pool|Mailbox|Skill|Topic|Agent|Membership|Absence|IntakeForm"
-        "|Event|RawMessage|CategoryRule)",
-        READ,
-    ],
-    ["(ResponseTemplate|PoolLayout|Signature|Document)", READ],
-    [".*", "menu_access"],
-    *_SELF_SERVICE,
-]
+def _whole(pattern: str) -> str:
+    return pattern if pattern.endswith("$") else f"(?:{pattern})$"
 
-FAB_ROLES = {
-    ADMIN: [[".*", ".*"]],
-    SUPERVISOR: SUPERVISOR_PERMISSIONS,
-    MANAGER: MANAGER_PERMISSIONS,
-    AGENT: AGENT_PERMISSIONS,
-}
+
+def compose_roles(
+    feature_permissions: Iterable[Mapping[str, Sequence[Sequence[str]]]],
+) -> dict[str, list[list[str]]]:
+    """``FAB_ROLES`` from the features' permission lists, every regex anchored at the end."""
+    roles: dict[str, list[list[str]]] = {ADMIN: [[".*", ".*"]]}
+    for role in (SUPERVISOR, MANAGER, AGENT):
+        roles[role] = [[_whole(v), _whole(p)] for v, p in SELF_SERVICE]
+    for permissions in feature_permissions:
+        for role, rows in permissions.items():
+            if role == ADMIN:
+                continue  # the admin may do everything anyway
+            roles[role].extend([_whole(view), _whole(perm)] for view, perm in rows)
+    return roles
+
+
+def role_allows(pvms: Sequence[Sequence[str]], permission: str, view_name: str) -> bool:
+    """The check Flask-AppBuilder makes for a built-in role (``re.match`` of both)."""
+    return any(re.match(v, view_name) and re.match(p, permission) for v, p in pvms)
+
+
+def _requirement(item) -> tuple[str, str] | None:
+    """(permission, view permission name) a menu entry's page needs."""
+    required = getattr(item, REQUIRES, None)
+    if required is not None:
+        return required
+    view = item.baseview
+    if view is None:
+        return None
+    method = view.default_view
+    name = (getattr(view, "method_permission_name", None) or {}).get(method, method)
+    return f"can_{name}", view.class_permission_name
+
+
+def grant_menu_access(appbuilder) -> None:
+    """Give each built-in role the menu entries (and their categories) of the pages it may
+    open; called once every view is registered."""
+    roles = appbuilder.sm.builtin_roles
+    for role, pvms in roles.items():
+        if role == ADMIN:
+            continue
+        granted: list[str] = []
+        for top in appbuilder.menu.get_list():
+            children = top.childs or []
+            leaves = children or [top]
+            visible = []
+            for item in leaves:
+                required = _requirement(item)
+                if required is not None and role_allows(pvms, *required):
+                    visible.append(item.name)
+            if visible:
+                granted.extend(visible)
+                if children:
+                    granted.append(top.name)
+        pvms.extend([re.escape(name) + "$", MENU_ACCESS + "$"] for name in granted)
+
+
+def add_link(appbuilder, name: str, href: str, *, requires: tuple[str, str], **kwargs) -> None:
+    """``appbuilder.add_link`` that records which permission the link's page needs, so the
+    menu entry shows only to roles that hold it."""
+    appbuilder.add_link(name, href=href, **kwargs)
+    setattr(appbuilder.menu.find(name), REQUIRES, requires)
 
 
 def role_names(user) -> set[str]:

@@ -136,7 +136,7 @@ def test_postpone_notifies_customer_and_case_returns_on_its_date(
 
 def test_postpone_job_is_scheduled():
     from app.answering.tasks import return_postponed_cases
-    from app.jobs.schedule import PERIODIC_JOBS
+    from app.schedule import PERIODIC_JOBS
 
     assert any(func is return_postponed_cases for func, _q, _i in PERIODIC_JOBS)
 

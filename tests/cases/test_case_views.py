@@ -2,7 +2,7 @@
 
 from app.audit.actor import acting_as
 from app.cases import services
-from app.views import OPEN_CASES_URL
+from app.cases.views import OPEN_CASES_URL
 
 
 def test_open_cases_list_hides_closed_cases(client, auth, desk):

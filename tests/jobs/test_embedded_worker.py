@@ -37,12 +37,12 @@ def test_embedded_worker_is_off_without_the_flag(app):
 def test_rq_cron_config_registers_the_periodic_jobs():
     from rq import cron
 
-    from app.jobs.schedule import PERIODIC_JOBS
+    from app.schedule import PERIODIC_JOBS
 
     cron._job_data_registry.clear()
     import importlib
 
-    import app.jobs.cron_config as cfg
+    import app.cron_config as cfg
 
     importlib.reload(cfg)
     registered = {d["func"].__name__ for d in cron._job_data_registry}

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from app.audit.models import Event
 from app.extensions import db
 from app.jobs.queue import connection, get_queue
-from app.jobs.schedule import PERIODIC_JOBS
 from app.mail import fetch
 from app.mail.fetch import enqueue_fetch_jobs, fetch_interval, fetch_mailbox
 from app.outbox.models import OutboxMail
+from app.schedule import PERIODIC_JOBS
 from tests.mail.channels.conftest import make_mailbox, message, raw_rows
 
 

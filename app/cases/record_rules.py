@@ -1,0 +1,46 @@
+"""Record rules of cases and what hangs off a case (messages, events, customers)."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+
+from app.agents.services import member_pool_ids
+from app.audit.models import Event
+from app.cases.models import Case, Message
+from app.customers.models import Customer
+from app.security.rules import record_rule
+
+
+@record_rule
+def case_criterion(user):
+    """Cases of the user's pools, and cases assigned to him wherever they are."""
+    return or_(Case.pool_id.in_(member_pool_ids(user)), Case.assignee_id == user.id)
+
+
+def visible_case_ids(user):
+    """``SELECT id FROM case WHERE <visible to user>``, for rules of rows that hang off a case."""
+    return select(Case.id).where(case_criterion(user))
+
+
+@record_rule
+def message_criterion(user):
+    return Message.case_id.in_(visible_case_ids(user))
+
+
+@record_rule
+def event_criterion(user):
+    # Events without a case (system events) are for admins and managers only.
+    return Event.case_id.in_(visible_case_ids(user))
+
+
+@record_rule
+def customer_criterion(user):
+    return Customer.id.in_(select(Case.customer_id).where(case_criterion(user)))
+
+
+RULES = {
+    Case: case_criterion,
+    Message: message_criterion,
+    Event: event_criterion,
+    Customer: customer_criterion,
+}

@@ -1,0 +1,23 @@
+"""Manifest of the mail intake: mailboxes, channels, raw mail, quarantine, category rules
+(see ``app.core.features``)."""
+
+from app.core.features import Feature
+from app.security.roles import AGENT, MANAGER, READ, SUPERVISOR, WRITE
+
+FEATURE = Feature(
+    name="mail",
+    models=("app.mail.models", "app.mail.channels.models"),
+    views="app.mail.views:register",
+    cli="app.mail.cli:register",
+    jobs="app.mail.tasks:periodic_jobs",
+    record_rules="app.mail.record_rules:RULES",
+    permissions={
+        AGENT: [["Mailbox", READ]],
+        SUPERVISOR: [
+            ["(Mailbox|CategoryRule)", WRITE],
+            ["RawMessage", READ],
+            ["RawMessage", "can_reprocess"],
+        ],
+        MANAGER: [["(Mailbox|RawMessage|CategoryRule)", READ]],
+    },
+)
