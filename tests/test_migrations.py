@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from tests.conftest import TEST_DATABASE_URL, base_config, requires_postgres
+from tests.support.databases import TEST_DATABASE_URL, base_config, requires_postgres
 
 
 def _upgrade_and_diff(url, tmp_path):

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.answering.conftest import events, refresh
+from tests.support.records import events, refresh
 
 
 def _future(days=3):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from tests.answering.conftest import TINY_JPEG, agent_profile
+from tests.support.records import TINY_JPEG, agent_profile
 
 
 def test_supervisor_adds_template_unsafe_or_unknown_placeholders_refused(answering, client, auth):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.answering.conftest import TINY_JPEG
+from tests.support.records import TINY_JPEG
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 
-from tests.answering.conftest import TINY_JPEG, agent_profile, events, refresh
+from tests.support.records import TINY_JPEG, agent_profile, events, refresh
 
 
 def _reply_form(client, case, **data):

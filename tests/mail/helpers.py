@@ -55,7 +55,7 @@ def separate_desk(databases, tmp_path, address: str = "support@desk.test"):
     from app.extensions import db
     from app.mail.models import Mailbox
     from app.organisation.models import Pool
-    from tests.conftest import base_config
+    from tests.support.databases import base_config
 
     url = databases.new()
     config = base_config(url, tmp_path)

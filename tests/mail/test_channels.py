@@ -77,7 +77,7 @@ def test_pipe_returns_75_when_the_database_fails_and_stores_nothing(desk, runner
 
 def test_pipe_returns_75_when_the_database_is_unreachable(tmp_path):
     from app import create_app
-    from tests.conftest import base_config
+    from tests.support.databases import base_config
 
     config = base_config("postgresql://nobody@127.0.0.1:1/none", tmp_path)
     app = create_app(config, check_services=False)

@@ -2,7 +2,7 @@
 
 from app.extensions import db
 from app.mail.models import Mailbox
-from tests.conftest import submit_form
+from tests.support.forms import submit_form
 
 
 def test_mailbox_secrets_stay_secret_and_survive_an_edit(client, auth, desk):

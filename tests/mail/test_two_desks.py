@@ -20,7 +20,7 @@ _ids = itertools.count(1)
 @pytest.fixture
 def second_desk(databases, tmp_path):
     from app import create_app
-    from tests.conftest import base_config
+    from tests.support.databases import base_config
 
     url = databases.new()
     config = base_config(url, tmp_path / "desk-b")

@@ -16,7 +16,7 @@ from app.outbox import delivery
 from app.outbox.delivery import claim, deliver_due
 from app.outbox.models import OutboxMail, OutboxStatus
 from app.outbox.services import queue_mail
-from tests.outbox.conftest import Sink
+from tests.support.smtp import Sink
 
 
 def _reply(desk, case=None, to="alice@customer.test", text="The answer."):

@@ -7,7 +7,7 @@ admin see everything. Every door is tried: list, show, edit, actions, dropdowns,
 import pytest
 
 from app.cases.models import Case
-from tests.conftest import submit_form
+from tests.support.forms import submit_form
 
 
 def _list(client, url="/cases/list/"):

@@ -15,7 +15,7 @@ from app.mail import fetch
 from app.mail.fetch import enqueue_fetch_jobs, fetch_interval, fetch_mailbox
 from app.outbox.models import OutboxMail
 from app.schedule import PERIODIC_JOBS
-from tests.mail.channels.conftest import make_mailbox, message, raw_rows
+from tests.mail.channels.helpers import make_mailbox, message, raw_rows
 
 
 def events(mailbox, action):

@@ -12,7 +12,7 @@ from app.mail import intake
 from app.mail.channels import imap
 from app.mail.channels.models import ImapFolderState
 from app.mail.fetch import fetch_mailbox
-from tests.mail.channels.conftest import make_mailbox, message, raw_rows
+from tests.mail.channels.helpers import make_mailbox, message, raw_rows
 
 
 def server_flags(server, user, folder="INBOX") -> dict[int, set[str]]:

@@ -11,7 +11,7 @@ from app.mail import intake
 from app.mail.channels import pop3
 from app.mail.channels.models import Pop3SeenUidl
 from app.mail.fetch import fetch_mailbox
-from tests.mail.channels.conftest import make_mailbox, message, raw_rows
+from tests.mail.channels.helpers import make_mailbox, message, raw_rows
 
 
 def server_count(server, user) -> int:
