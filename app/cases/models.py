@@ -14,8 +14,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import relationship, validates
 
 from app.audit.tracking import NeverDeleted
-from app.cases.priority import Priority, priority_label
 from app.cases.workflow import OPEN_STATUSES, CaseStatus, check_transition
+from app.core.priority import Priority, priority_label
 from app.core.timeutil import utcnow
 
 

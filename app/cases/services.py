@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 
 from app.audit.actor import current_actor
 from app.cases.models import Case, CaseNumberCounter, Message
-from app.cases.priority import Priority
 from app.cases.workflow import CaseStatus, check_transition, transition
+from app.core.priority import Priority
 from app.core.timeutil import utcnow
 from app.errors import DeskError
 from app.extensions import db

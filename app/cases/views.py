@@ -13,8 +13,8 @@ from wtforms import SelectField
 
 from app.cases import services
 from app.cases.models import Case
-from app.cases.priority import PRIORITY_CHOICES
 from app.cases.workflow import ALLOWED, CaseStatus
+from app.core.priority import PRIORITY_CHOICES
 from app.core.views import DeskModelView
 from app.errors import DeskError
 from app.security.roles import add_link

@@ -14,8 +14,8 @@ from app.agents.models import AgentProfile, PoolMembership
 from app.audit.actor import acting_as
 from app.cases import services
 from app.cases.models import Message, MessageDirection
-from app.cases.priority import Priority
 from app.cases.workflow import CaseStatus, transition
+from app.core.priority import Priority
 from app.core.timeutil import utcnow
 from app.customers.models import Customer
 from app.extensions import db

@@ -11,16 +11,21 @@ import functools
 
 from flask import has_app_context
 
+from app.core.features import resolve
+
+# The worker process builds the desk the way gunicorn does from "run:app": by name, since
+# the job machinery sits below every feature and must not import the factory that wires
+# them all together (the layers in pyproject.toml).
+APP_FACTORY = "app:create_app"
+FREEZE = "app:freeze_startup_objects"
 _worker_app = None
 
 
 def worker_app():
     global _worker_app
     if _worker_app is None:
-        from app import create_app, freeze_startup_objects
-
-        _worker_app = create_app()
-        freeze_startup_objects()  # this app serves every job of the worker process
+        _worker_app = resolve(APP_FACTORY)()
+        resolve(FREEZE)()  # this app serves every job of the worker process
     return _worker_app
 
 

@@ -11,7 +11,7 @@ from wtforms import PasswordField, SelectField
 from wtforms.validators import Optional
 
 from app.agents.services import ensure_can_configure_pool
-from app.cases.priority import PRIORITY_CHOICES
+from app.core.priority import PRIORITY_CHOICES
 from app.core.views import DeskModelView
 from app.errors import AccessDenied
 from app.extensions import db

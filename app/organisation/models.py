@@ -4,7 +4,7 @@ from flask_appbuilder import Model
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import relationship
 
-from app.cases.priority import Priority
+from app.core.priority import Priority
 
 
 class Pool(Model):
@@ -74,7 +74,7 @@ class Topic(Model):
     skill = relationship("Skill")
     form_id = Column(Integer, ForeignKey("intake_form.id"), nullable=True)
     form = relationship("IntakeForm")
-    priority = Column(Integer, nullable=True)  # app.cases.priority.Priority
+    priority = Column(Integer, nullable=True)  # app.core.priority.Priority
     active = Column(Boolean, nullable=False, default=True)
     position = Column(Integer, nullable=False, default=0)
 

@@ -4,7 +4,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from wtforms import SelectField
 
 from app.agents.services import ensure_can_configure_pool
-from app.cases.priority import PRIORITY_CHOICES
+from app.core.priority import PRIORITY_CHOICES
 from app.core.views import DeskModelView
 from app.organisation.models import Pool, Skill, Topic
 
