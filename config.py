@@ -1,8 +1,11 @@
-"""Loopdesk configuration, read from environment variables with safe defaults.
+"""Loopdesk configuration: the core settings, read from environment variables with safe
+defaults, and the fixed settings of the frameworks.
 
-Every setting can be overridden by an environment variable of the same name. With nothing set,
-Loopdesk runs on an embedded default: a SQLite file under ``instance/``, an in-process job queue
-(fakeredis plus a worker thread) and a secret key generated once and kept under ``instance/``.
+Every setting can be overridden by an environment variable of the same name (declared in
+``SETTINGS`` below, or in a feature's ``settings.py``; see ``app/core/settings.py``). With
+nothing set, Loopdesk runs on an embedded default: a SQLite file under ``instance/``, an
+in-process job queue (fakeredis plus a worker thread) and a secret key generated once and
+kept under ``instance/``. A bad value stops the desk with one line that names it.
 """
 
 from __future__ import annotations
@@ -11,20 +14,20 @@ import os
 import secrets
 from pathlib import Path
 
+from app.core.settings import (
+    Setting,
+    address,
+    boolean,
+    define,
+    integer,
+    pattern,
+    text,
+    timezone,
+    url,
+)
+
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("LOOPDESK_INSTANCE", BASE_DIR / "instance")).resolve()
-
-
-def _bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
 
 
 def _secret_key() -> str:
@@ -47,28 +50,112 @@ def _secret_key() -> str:
 
 def normalise_database_url(url: str) -> str:
     """Accept the ``postgres://`` spelling that many hosting providers hand out."""
-    if url.startswith("postgres://"):
-        return "postgresql://" + url[len("postgres://") :]
-    return url
+    text = str(url).strip()
+    if text.startswith("postgres://"):
+        return "postgresql://" + text[len("postgres://") :]
+    return text
+
+
+def _database_url(value) -> str:
+    result = normalise_database_url(value)
+    if "://" not in result:
+        raise ValueError("must be a SQLAlchemy URL, e.g. postgresql://user:pass@host/db")
+    return result
+
+
+# The core settings (features declare theirs in their own settings.py).
+SETTINGS = define(
+    [
+        Setting(
+            "SQLALCHEMY_DATABASE_URI",
+            f"sqlite:///{INSTANCE_DIR / 'loopdesk.db'}",
+            _database_url,
+            "SQLAlchemy URL; postgresql://user:pass@host/db in production",
+            env="DATABASE_URL",
+            secret=True,
+        ),
+        Setting(
+            "SQLITE_WAL",
+            True,
+            boolean,
+            "SQLite only: write-ahead log, so readers and the embedded worker do not block "
+            "each other",
+        ),
+        Setting(
+            "REDIS_URL",
+            None,
+            url("redis", "rediss", "unix"),
+            "unset: embedded queue (fakeredis + in-process worker thread); set: real Redis "
+            "and separate `rq worker --with-scheduler` / `rq cron` processes",
+            secret=True,
+        ),
+        Setting(
+            "EMBEDDED_WORKER",
+            False,
+            boolean,
+            "run jobs in a thread of the web process (`make run` turns it on)",
+            env="LOOPDESK_EMBEDDED_WORKER",
+        ),
+        Setting(
+            "CASE_NUMBER_PREFIX",
+            "LD",
+            pattern(r"[A-Z][A-Z0-9]{0,15}", "capital letters and digits, at most 16"),
+            "prefix of case numbers and subject tags (LD-000123)",
+        ),
+        Setting(
+            "DEFAULT_SLA_HOURS",
+            24,
+            integer(minimum=1),
+            "hours until a new case is due when its pool has no SLA of its own",
+        ),
+        Setting("DESK_TIMEZONE", "UTC", timezone, "the desk's time zone"),
+        Setting(
+            "DESK_DEFAULT_LANGUAGE",
+            "en",
+            pattern(r"[a-z]{2}(-[a-z0-9]{2,8})?", "a language code such as en or pt-br"),
+            "template language used when the customer's language has no version",
+        ),
+        Setting(
+            "DESK_BASE_URL",
+            "http://127.0.0.1:5000",
+            url("http", "https"),
+            "public address of the desk, used in links sent to customers",
+        ),
+        Setting("MAIL_SERVER", "127.0.0.1", text, "default SMTP relay (mailboxes may override)"),
+        Setting("MAIL_PORT", 25, integer(1, 65535), "port of the default SMTP relay"),
+        Setting("MAIL_USE_TLS", False, boolean, "STARTTLS to the default relay"),
+        Setting("MAIL_USE_SSL", False, boolean, "TLS from the start to the default relay"),
+        Setting("MAIL_USERNAME", None, text, "login at the default relay"),
+        Setting("MAIL_PASSWORD", None, text, "password at the default relay", secret=True),
+        Setting(
+            "MAIL_DEFAULT_SENDER",
+            "support@loopdesk.example",
+            address,
+            "sender of mail that belongs to no mailbox",
+        ),
+        Setting(
+            "MAIL_DOMAIN",
+            "loopdesk.example",
+            pattern(r"[A-Za-z0-9.-]+", "a domain name"),
+            "the domain of the desk's Message-IDs",
+        ),
+        Setting(
+            "FILE_STORE",
+            str(INSTANCE_DIR / "files"),
+            text,
+            "content-addressed store for raw mail and attachments",
+        ),
+    ]
+)
 
 
 class Config:
-    """Settings shared by every environment; ``create_app(test_config)`` overrides them."""
+    """Fixed settings of the frameworks; ``create_app`` reads ``SETTINGS`` (and every
+    feature's) on top, then ``create_app(test_config)`` overrides."""
 
     SECRET_KEY = _secret_key()
-    SQLALCHEMY_DATABASE_URI = normalise_database_url(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'loopdesk.db'}"
-    )
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    # SQLite only: write-ahead log, so readers and the embedded worker do not block each other.
-    SQLITE_WAL = _bool("SQLITE_WAL", True)
-
-    # Unset: embedded queue (fakeredis + in-process worker thread). Set: real Redis and
-    # separate `rq worker --with-scheduler` / `rq cron` processes.
-    REDIS_URL = os.environ.get("REDIS_URL") or None
-    # Start the in-process worker thread; `make run` turns it on, tests and gunicorn leave it off.
-    EMBEDDED_WORKER = _bool("LOOPDESK_EMBEDDED_WORKER", False)
     RQ_QUEUES = ["default", "mail", "reports"]
 
     # Flask-AppBuilder
@@ -88,26 +175,3 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
     LANGUAGES = {"en": {"flag": "gb", "name": "English"}}
     BABEL_DEFAULT_LOCALE = "en"
-
-    # Case numbers look like LD-000123; the prefix is the case tag in subjects.
-    CASE_NUMBER_PREFIX = os.environ.get("CASE_NUMBER_PREFIX", "LD")
-    # Hours until a new case is due when its pool has no SLA of its own.
-    DEFAULT_SLA_HOURS = _int("DEFAULT_SLA_HOURS", 24)
-    DESK_TIMEZONE = os.environ.get("DESK_TIMEZONE", "UTC")
-    # Language of templates when a customer's language has none of its own.
-    DESK_DEFAULT_LANGUAGE = os.environ.get("DESK_DEFAULT_LANGUAGE", "en")
-    # Public address of the desk, used in links sent to customers (portal links).
-    DESK_BASE_URL = os.environ.get("DESK_BASE_URL", "http://127.0.0.1:5000")
-
-    # Outgoing mail (Flask-Mail); each mailbox may override the relay later.
-    MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
-    MAIL_PORT = _int("MAIL_PORT", 25)
-    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
-    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
-    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
-    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
-    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "support@loopdesk.example")
-    MAIL_DOMAIN = os.environ.get("MAIL_DOMAIN", "loopdesk.example")
-
-    # Where raw mail and attachments are stored (content-addressed, sha256).
-    FILE_STORE = os.environ.get("FILE_STORE", str(INSTANCE_DIR / "files"))

@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 import importlib
 
+import config
 from app.core.features import Feature, PeriodicJob, resolve
+from app.core.settings import Setting
 
 FEATURES = (
     "app.cases",
@@ -48,6 +50,15 @@ def import_models() -> None:
     for feature in features():
         for module in feature.models:
             importlib.import_module(module)
+
+
+def settings() -> list[Setting]:
+    """Every setting of the desk: the core ones (``config.SETTINGS``) and each feature's."""
+    found: list[Setting] = list(config.SETTINGS)
+    for feature in features():
+        if feature.settings:
+            found.extend(resolve(feature.settings))
+    return found
 
 
 def install_record_rules() -> None:

@@ -10,6 +10,7 @@ a package with a manifest, the way an Odoo addon has its ``__manifest__``::
         cli="app.cases.cli:register",          # register(app): command groups
         jobs="app.cases.tasks:periodic_jobs",  # periodic_jobs() -> [PeriodicJob, ...]
         record_rules="app.cases.rules:RULES",  # {Model: criterion(user)}
+        settings="app.cases.settings:SETTINGS",  # [Setting, ...] (app.core.settings)
         permissions={AGENT: [["Case", "can_(list|show)"]], ...},
     )
 
@@ -45,6 +46,7 @@ class Feature:
     cli: str | None = None
     jobs: str | None = None
     record_rules: str | None = None
+    settings: str | None = None  # "pkg.settings:SETTINGS": [Setting, ...]
     # Role name -> [[view name regex, permission regex], ...]; both are matched whole.
     permissions: Mapping[str, Sequence[Sequence[str]]] = field(default_factory=dict)
 

@@ -10,6 +10,7 @@ FEATURE = Feature(
     views="app.mail.views:register",
     cli="app.mail.cli:register",
     jobs="app.mail.tasks:periodic_jobs",
+    settings="app.mail.settings:SETTINGS",
     record_rules="app.mail.record_rules:RULES",
     permissions={
         AGENT: [["Mailbox", READ]],

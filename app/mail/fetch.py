@@ -10,7 +10,6 @@ supervisors of the mailbox's pool once; the first success after failures writes 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -20,19 +19,16 @@ from sqlalchemy import select
 from app.extensions import db
 from app.jobs.context import in_app_context
 from app.mail.models import Mailbox
+from app.mail.settings import setting
 
 log = logging.getLogger(__name__)
 
 FETCHED_PROTOCOLS = ("imap", "pop3")
-DEFAULT_INTERVAL = 60
 
 
 def fetch_interval() -> int:
     """Seconds between scheduled rounds (``MAIL_FETCH_INTERVAL``, default every minute)."""
-    try:
-        return max(10, int(os.environ.get("MAIL_FETCH_INTERVAL") or DEFAULT_INTERVAL))
-    except ValueError:
-        return DEFAULT_INTERVAL
+    return int(setting("MAIL_FETCH_INTERVAL"))
 
 
 @dataclass

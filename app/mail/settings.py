@@ -1,5 +1,4 @@
-"""Intake settings: the app config wins, then an environment variable of the same name, then
-the default. (They are not in config.py so the mail intake stays one self-contained feature.)
+"""Settings of the mail intake and of fetching (see ``app.core.settings``).
 
 * ``INBOUND_MAX_BYTES`` (50 MB): largest message the webhook and the pipe accept.
 * ``INTAKE_ATTACHMENTS_MAX_BYTES`` (30 MB): attachments taken in per message; above it the raw
@@ -7,39 +6,64 @@ the default. (They are not in config.py so the mail intake stays one self-contai
 * ``AUTO_MAIL_LIMITS`` (``10:10,30:15,60:25,180:50,600:100``): per recipient, at most N
   automatic mails in M minutes (``M:N`` pairs).
 * ``MAIL_ALLOW_REMOTE_IMAGES`` (off): let https images in mail HTML load (tracking pixels!).
+* ``MAIL_FETCH_*``: how IMAP and POP3 mailboxes are fetched.
 """
 
 from __future__ import annotations
 
-import os
+from app.core.settings import Setting, boolean, define, integer, limits, number, text
+from app.core.settings import setting as setting  # the one reader, re-exported for the intake
 
-from flask import current_app
-
-DEFAULTS = {
-    "INBOUND_MAX_BYTES": 50 << 20,
-    "INTAKE_ATTACHMENTS_MAX_BYTES": 30 << 20,
-    "AUTO_MAIL_LIMITS": ((10, 10), (30, 15), (60, 25), (180, 50), (600, 100)),
-    "MAIL_ALLOW_REMOTE_IMAGES": False,
-}
-
-
-def _parse(name: str, text: str):
-    if name == "AUTO_MAIL_LIMITS":
-        pairs = [p.split(":") for p in text.split(",") if p.strip()]
-        return tuple((int(m), int(n)) for m, n in pairs)
-    if name == "MAIL_ALLOW_REMOTE_IMAGES":
-        return text.strip().lower() in ("1", "true", "yes", "on")
-    return int(text)
-
-
-def setting(name: str):
-    value = current_app.config.get(name)
-    if value not in (None, ""):
-        return value
-    env = os.environ.get(name)
-    if env:
-        try:
-            return _parse(name, env)
-        except ValueError:
-            pass
-    return DEFAULTS[name]
+SETTINGS = define(
+    [
+        Setting(
+            "INBOUND_MAX_BYTES",
+            50 << 20,
+            integer(minimum=1024),
+            "largest message the webhook and the pipe accept",
+        ),
+        Setting(
+            "INTAKE_ATTACHMENTS_MAX_BYTES",
+            30 << 20,
+            integer(minimum=0),
+            "attachments taken in per message (beyond: raw kept, case flagged, sender told)",
+        ),
+        Setting(
+            "AUTO_MAIL_LIMITS",
+            ((10, 10), (30, 15), (60, 25), (180, 50), (600, 100)),
+            limits,
+            "per recipient at most N automatic mails in M minutes (`M:N`)",
+        ),
+        Setting(
+            "MAIL_ALLOW_REMOTE_IMAGES",
+            False,
+            boolean,
+            "load https images in mail HTML (they are tracking pixels)",
+        ),
+        Setting(
+            "MAIL_FETCH_INTERVAL",
+            60,
+            integer(minimum=10),
+            "seconds between two scheduled IMAP/POP3 rounds",
+        ),
+        Setting(
+            "MAIL_FETCH_TIMEOUT",
+            60.0,
+            number(minimum=1),
+            "seconds an IMAP/POP3 server may take to answer",
+        ),
+        Setting(
+            "MAIL_FETCH_MAX_SIZE",
+            50 << 20,
+            integer(minimum=1024),
+            "mail larger than this is not downloaded (headers quarantined)",
+        ),
+        Setting(
+            "MAIL_FETCH_ALLOW_PLAINTEXT",
+            False,
+            boolean,
+            "allow unencrypted IMAP/POP3 to hosts other than loopback",
+        ),
+        Setting("MAIL_FETCH_CA_FILE", None, text, "CA bundle for private IMAP/POP3 servers"),
+    ]
+)

@@ -9,6 +9,7 @@ FEATURE = Feature(
     views="app.outbox.views:register",
     cli="app.outbox.cli:register",
     jobs="app.outbox.tasks:periodic_jobs",
+    settings="app.outbox.settings:SETTINGS",
     record_rules="app.outbox.record_rules:RULES",
     permissions={SUPERVISOR: [["Outbox", "can_(list|show|retry)"]]},
 )

@@ -11,19 +11,16 @@ does that); they are stored already, so the server may forget them.
 from __future__ import annotations
 
 import hashlib
-import os
 import ssl
 from dataclasses import dataclass, field
 
-from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
 from app.mail.models import RawMessage
+from app.mail.settings import setting
 
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
-DEFAULT_MAX_SIZE = 50 * 1024 * 1024  # like Postfix's message_size_limit in the notes
-DEFAULT_TIMEOUT = 60
 SECURITY_CHOICES = ("ssl", "starttls", "none")
 
 
@@ -49,34 +46,21 @@ def tls_context() -> ssl.SSLContext:
     Python's imaplib/poplib fall back to an *unverified* context when given none, so every
     connection passes this one. ``MAIL_FETCH_CA_FILE`` adds a private CA (self-hosted servers).
     """
-    cafile = setting("MAIL_FETCH_CA_FILE", None)
+    cafile = setting("MAIL_FETCH_CA_FILE")
     return ssl.create_default_context(cafile=cafile)
 
 
-def setting(name: str, default):
-    """App config first (tests, create_app overrides), then the environment, then default."""
-    value = current_app.config.get(name)
-    if value in (None, ""):
-        value = os.environ.get(name)
-    return default if value in (None, "") else value
-
-
 def allow_plaintext() -> bool:
-    return str(setting("MAIL_FETCH_ALLOW_PLAINTEXT", "")).strip().lower() in {
-        "1",
-        "true",
-        "yes",
-        "on",
-    }
+    return bool(setting("MAIL_FETCH_ALLOW_PLAINTEXT"))
 
 
 def timeout() -> float:
-    return float(setting("MAIL_FETCH_TIMEOUT", DEFAULT_TIMEOUT))
+    return float(setting("MAIL_FETCH_TIMEOUT"))
 
 
 def max_size(mailbox) -> int:
     """Mail larger than this is quarantined from its headers instead of being downloaded."""
-    return int(mailbox.inbound_max_size or setting("MAIL_FETCH_MAX_SIZE", DEFAULT_MAX_SIZE))
+    return int(mailbox.inbound_max_size or setting("MAIL_FETCH_MAX_SIZE"))
 
 
 def server_address(mailbox, *, ssl_port: int, plain_port: int) -> tuple[str, int, str]:
