@@ -1,10 +1,19 @@
 """ReportRun: the database record of a report job, so a lost job can be re-run."""
 
+from enum import StrEnum
+
 from flask_appbuilder import Model
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import relationship
 
 from app.core.timeutil import utcnow
+
+
+class ReportRunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
 
 
 class ReportRun(Model):
@@ -19,7 +28,7 @@ class ReportRun(Model):
     id = Column(Integer, primary_key=True)
     report = Column(String(64), nullable=False)
     parameters = Column(JSON, nullable=True)
-    status = Column(String(16), nullable=False, default="queued")  # queued, running, done, failed
+    status = Column(String(16), nullable=False, default=ReportRunStatus.QUEUED.value)
     progress = Column(Integer, nullable=False, default=0)
     path = Column(String(512), nullable=True)
     error = Column(Text, nullable=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from app.outbox.models import OutboxStatus
+
 outbox_cli = AppGroup("outbox", help="Outgoing mail: deliver due mail, list the outbox.")
 
 
@@ -27,7 +29,7 @@ def outbox_deliver(max_rows: int | None):
 @click.option(
     "--status",
     default=None,
-    type=click.Choice(["queued", "sending", "sent", "failed", "suppressed"]),
+    type=click.Choice([s.value for s in OutboxStatus]),
 )
 @click.option("--limit", default=50, show_default=True)
 def outbox_list(status: str | None, limit: int):

@@ -1,5 +1,7 @@
 """OutboxMail: one row per mail to send."""
 
+from enum import StrEnum
+
 from flask_appbuilder import Model
 from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import relationship
@@ -7,7 +9,7 @@ from sqlalchemy.orm import relationship
 from app.core.timeutil import utcnow
 
 
-class OutboxStatus:
+class OutboxStatus(StrEnum):
     QUEUED = "queued"  # waiting for delivery (or for the next retry)
     SENDING = "sending"  # a worker has claimed it; SMTP conversation in progress
     SENT = "sent"
