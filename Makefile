@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FLASK := $(PY) -m flask --app run
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint format bench-quick clean
+.PHONY: run test lint typecheck format bench-quick clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,9 +27,17 @@ test: $(STAMP)
 	  LOOPDESK_TEST_BACKEND=postgresql $(PY) -m pytest -q; \
 	fi
 
+# Style, the layers between features (import-linter, contracts in pyproject.toml) and types.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(MAKE) --no-print-directory typecheck
+
+# The services and the machinery (mypy settings in pyproject.toml).
+TYPED := app/core app/security app/features.py app/agents/services.py config.py
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy $(TYPED)
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
