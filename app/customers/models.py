@@ -7,9 +7,13 @@ from app.core.timeutil import utcnow
 
 
 class Customer(Model):
-    """A person who writes to the desk, known by e-mail address (stored lower-case)."""
+    """A person who writes to the desk, known by e-mail address (stored lower-case).
+
+    Supervisors and admins correct names and addresses; each change is an Event.
+    """
 
     __tablename__ = "customer"
+    __tracked__ = ("name", "email")
 
     id = Column(Integer, primary_key=True)
     email = Column(String(320), nullable=False, unique=True)
