@@ -13,7 +13,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from markupsafe import Markup
+from werkzeug.datastructures import FileStorage
 from wtforms import FileField
+from wtforms.validators import ValidationError
 
 from app.agents.services import ensure_can_configure_pool
 from app.answering import rendering, services
@@ -150,6 +152,38 @@ class AgentSignatureView(DeskModelView):
     pre_update = pre_add
 
 
+def _upload_size(upload: FileStorage) -> int:
+    stream = upload.stream
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+class DocumentFile:
+    """The file of a document form: checked before anything is saved, so a file over the
+    limit gets its error at the field and leaves no document without a version behind."""
+
+    def __init__(self, *, required: bool):
+        self.required = required
+
+    def __call__(self, form, field):
+        upload = field.data
+        if not (isinstance(upload, FileStorage) and upload.filename):
+            if self.required:
+                raise ValidationError("Choose the file of the new document.")
+            return
+        size = _upload_size(upload)
+        if size == 0:
+            raise ValidationError(f"The file {upload.filename!r} is empty.")
+        limit = services.MAX_UPLOAD_BYTES
+        if size > limit:
+            raise ValidationError(
+                f"The file {upload.filename!r} has {size / (1024 * 1024):.1f} MB; "
+                f"the limit is {limit // (1024 * 1024)} MB."
+            )
+
+
 class DocumentView(_PoolScopedView):
     datamodel = SQLAInterface(Document)
     class_permission_name = "Document"
@@ -162,7 +196,16 @@ class DocumentView(_PoolScopedView):
     add_columns = edit_columns = ["name", "description", "pool", "active", "file"]
     show_columns = ["name", "description", "pool", "active", "current_version", "versions"]
     label_columns = {"file": "Upload a new version", "current_version": "Current version"}
-    add_form_extra_fields = edit_form_extra_fields = {"file": FileField("File")}
+    add_form_extra_fields = {
+        "file": FileField("File", validators=[DocumentFile(required=True)]),
+    }
+    edit_form_extra_fields = {
+        "file": FileField(
+            "Upload a new version",
+            validators=[DocumentFile(required=False)],
+            description="Empty: keep the current version.",
+        ),
+    }
     base_order = ("name", "asc")
 
     def post_add(self, item):
