@@ -25,12 +25,14 @@ from app.answering.models import (
     DocumentVersion,
     PoolLayout,
     Reply,
+    ReplyStatus,
     ResponseTemplate,
 )
 from app.cases.models import Case
 from app.core.views import DeskModelView
 from app.errors import DeskError
 from app.extensions import db
+from app.outbox.models import OutboxMail
 
 CASE_ACTION = "CaseAction"
 # Permission (without "can_") of each case action; shared by the view and the API.
@@ -512,6 +514,14 @@ def case_panel(case: Case) -> dict:
     from app.security.rules import visible
 
     pending = services.pending_reply(case)
+    replies = (
+        db.session.query(Reply)
+        .filter(Reply.case_id == case.id)
+        .order_by(Reply.id.desc())
+        .limit(5)
+        .all()
+    )
+    mails = _reply_mails(replies)
     return {
         "templates": services.templates_for(case),
         "questions": services.wrap_up_questions(case.pool),
@@ -522,12 +532,33 @@ def case_panel(case: Case) -> dict:
         .filter(User.active.is_(True))
         .order_by(User.username)
         .all(),
-        "replies": db.session.query(Reply)
-        .filter(Reply.case_id == case.id)
-        .order_by(Reply.id.desc())
-        .limit(5)
-        .all(),
+        "replies": [(r, reply_state(r, mails)) for r in replies],
     }
+
+
+REPLY_STATES = {
+    ReplyStatus.PENDING: "waiting for approval",
+    ReplyStatus.REJECTED: "rejected",
+}
+
+
+def _reply_mails(replies) -> dict:
+    """The outbox mail of each sent reply, by the id of the reply's outbound message."""
+    ids = [r.message_row_id for r in replies if r.message_row_id]
+    if not ids:
+        return {}
+    rows = db.session.query(OutboxMail).filter(OutboxMail.message_row_id.in_(ids))
+    return {m.message_row_id: m for m in rows}
+
+
+def reply_state(reply: Reply, mails: dict) -> str:
+    """What became of a reply, in words. A reply is "sent" only once the relay accepted its
+    mail; before that it is "queued" (or "retrying"), and "not delivered" when it failed, as
+    the case's delivery panel says."""
+    if reply.status in REPLY_STATES:
+        return REPLY_STATES[reply.status]
+    mail = mails.get(reply.message_row_id)
+    return mail.status_label if mail is not None else "queued"
 
 
 # --- the portal link page (placeholder for the customer portal) ---------------------------------

@@ -3,6 +3,7 @@
 from flask_appbuilder import Model
 from sqlalchemy import Boolean, Column, DateTime, Integer, String, Text
 
+from app.audit.labels import describe_fields
 from app.core.timeutil import utcnow
 
 
@@ -27,3 +28,6 @@ class Customer(Model):
 
     def __repr__(self) -> str:
         return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+describe_fields({"email": "E-mail address"})
