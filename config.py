@@ -96,8 +96,13 @@ class Config:
     DESK_TIMEZONE = os.environ.get("DESK_TIMEZONE", "UTC")
     # Language of templates when a customer's language has none of its own.
     DESK_DEFAULT_LANGUAGE = os.environ.get("DESK_DEFAULT_LANGUAGE", "en")
-    # Public address of the desk, used in links sent to customers (portal links).
-    DESK_BASE_URL = os.environ.get("DESK_BASE_URL", "http://127.0.0.1:5000")
+    # Public address of the desk, used in links sent to customers (portal links). Unset: the
+    # address the desk is reached at (the request's host, else LOOPDESK_HOST:LOOPDESK_PORT);
+    # see app.core.urls.desk_base_url.
+    DESK_BASE_URL = os.environ.get("DESK_BASE_URL") or None
+    # Where `python run.py` (and so `make run`) serves the desk.
+    LOOPDESK_HOST = os.environ.get("LOOPDESK_HOST", "127.0.0.1")
+    LOOPDESK_PORT = _int("LOOPDESK_PORT", 5000)
 
     # Outgoing mail (Flask-Mail); each mailbox may override the relay later.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")

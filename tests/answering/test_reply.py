@@ -4,6 +4,7 @@ approval, link-only notification and the portal page."""
 from __future__ import annotations
 
 import base64
+import re
 
 from tests.support.records import TINY_JPEG, agent_profile, events, refresh
 
@@ -265,3 +266,25 @@ def test_portal_page_hides_internal_notes(answering, client, auth):
     auth.logout()
     body = client.get(f"/portal/case/{token}").get_data(as_text=True)
     assert "Help with: Printer on fire" in body and "internal gossip" not in body
+
+
+def test_a_link_notice_sent_from_a_desk_on_port_8123_links_to_port_8123(answering, client, mails):
+    """DESK_BASE_URL is unset: the link follows the address the desk was reached at."""
+    from app.extensions import db
+    from tests.support.desk import PASSWORD
+
+    answering.pool_a.notification_mode = "link"
+    db.session.commit()
+    desk_url = "http://127.0.0.1:8123"
+    login = {"username": "agent_a", "password": PASSWORD.format("agent_a")}
+    assert client.post("/login/", data=login, base_url=desk_url).status_code == 302
+    response = client.post(
+        f"/caseaction/{answering.case_a.id}/reply",
+        data={"text": "See the portal."},
+        base_url=desk_url,
+    )
+    assert response.status_code == 302
+    [notice] = mails.of_kind("notification")
+    link = re.search(r"https?://\S+/portal/case/\S+", notice["text"]).group(0)
+    assert link.startswith(desk_url + "/portal/case/")
+    assert client.get(link).status_code == 200
