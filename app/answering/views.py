@@ -198,6 +198,7 @@ class DocumentView(_PoolScopedView):
     add_columns = edit_columns = ["name", "description", "pool", "active", "file"]
     show_columns = ["name", "description", "pool", "active", "current_version", "versions"]
     label_columns = {"file": "Upload a new version", "current_version": "Current version"}
+    description_columns = {"pool": "Empty: offered in every pool."}
     add_form_extra_fields = {
         "file": FileField("File", validators=[DocumentFile(required=True)]),
     }

@@ -8,7 +8,8 @@ Every ``DeskModelView`` and ``DeskModelRestApi``:
   the related model;
 * re-checks the record rules for actions, which Flask-AppBuilder does not filter by itself;
 * offers no delete for closed-loop records (cases, messages, raw mail, events);
-* has human titles ("Pools", "Pool", "New pool", "Edit pool") from ``item_name``;
+* has human titles ("Pools", "Pool", "New pool", "Edit pool") from ``item_name``, and
+  column labels in sentence case ("Received at");
 * refuses input longer than its column with a clear message (forms: WTForms ``Length``, the
   REST API: marshmallow ``Length``), never cutting it silently;
 * labels the empty choice of optional dropdowns "—".
@@ -114,6 +115,18 @@ def _limit_text_fields(form_class, model) -> None:
             unbound.kwargs["validators"] = validators
 
 
+# Words that stay in capitals in labels.
+ACRONYMS = {"smtp": "SMTP", "imap": "IMAP", "sla": "SLA", "id": "ID", "sha256": "SHA-256"}
+
+
+def column_label(name: str) -> str:
+    """A column's label in sentence case: "received_at" → "Received at", "smtp_host" →
+    "SMTP host" (FAB writes "Received At", "Smtp Host")."""
+    words = [ACRONYMS.get(w, w) for w in re.split(r"[._]+", name) if w]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
 def item_name_of(model) -> str:
     """The name of one record, for titles and messages: "CategoryRule" → "Category rule"."""
     words = re.sub(r"(?<=.)([A-Z])", r" \1", model.__name__).split()
@@ -168,6 +181,9 @@ class DeskModelView(ModelView):
             _label_blank_choices(form)
         for name in {*self.list_columns, *self.show_columns}:
             self.formatters_columns.setdefault(name, _display_value)
+
+    def _prettify_column(self, data):
+        return column_label(data)
 
     def _init_titles(self):
         """Human titles instead of FAB's "List Pool", "Show Pool", "Add Pool"."""

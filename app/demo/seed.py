@@ -356,8 +356,8 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
                     message_id=f"<demo-{random_seed}-{i}@example.com>",
                 )
             )
+            db.session.flush()  # the case exists: what happens next is in its history
         if fate == "waiting":
-            db.session.flush()
             continue
         agent_name = "agent6" if fate == "awaiting_approval" else rnd.choice(members[pool_name])
         agent = users[agent_name]
