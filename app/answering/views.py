@@ -29,7 +29,8 @@ from app.answering.models import (
     ResponseTemplate,
 )
 from app.cases.models import Case
-from app.core.views import DeskModelView
+from app.core.views import DeskModelView, column_max_length
+from app.customers.models import Customer
 from app.errors import DeskError
 from app.extensions import db
 from app.outbox.models import OutboxMail
@@ -246,6 +247,16 @@ class DocumentVersionView(DeskModelView):
 
 
 # --- the agent's case actions (forms on the case page) ---------------------------------------
+
+
+# Longest input of each field of the "open a case" form (the columns it fills); the browser
+# stops typing there, the service refuses longer input from other clients.
+OPEN_CASE_LIMITS = {
+    "subject": column_max_length(Case, "subject"),
+    "customer_email": column_max_length(Customer, "email"),
+    "customer_name": column_max_length(Customer, "name"),
+    "language": column_max_length(Customer, "language"),
+}
 
 
 def _form_answers(form) -> dict:
@@ -501,7 +512,9 @@ class CaseActionView(BaseView):
             except DeskError as exc:
                 db.session.rollback()
                 flash(str(exc), "danger")
-        return self.render_template("answering/open_case.html", pools=pools, form=request.form)
+        return self.render_template(
+            "answering/open_case.html", pools=pools, form=request.form, limits=OPEN_CASE_LIMITS
+        )
 
 
 # --- the case page panel ----------------------------------------------------------------------
