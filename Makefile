@@ -13,6 +13,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
+# Serves http://127.0.0.1:5000 with the embedded queue. Another address or port:
+#   LOOPDESK_HOST=0.0.0.0 LOOPDESK_PORT=8080 make run
+# Links mailed to customers follow the address the desk is reached at, unless DESK_BASE_URL
+# (e.g. https://desk.example.com) names the public one.
 run: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) desk init --demo

@@ -117,10 +117,13 @@ SETTINGS = define(
         ),
         Setting(
             "DESK_BASE_URL",
-            "http://127.0.0.1:5000",
+            None,
             url("http", "https"),
-            "public address of the desk, used in links sent to customers",
+            "public address of the desk, used in links sent to customers; unset: the address "
+            "the desk is reached at (the request's host, else LOOPDESK_HOST:LOOPDESK_PORT)",
         ),
+        Setting("LOOPDESK_HOST", "127.0.0.1", text, "where `python run.py` serves the desk"),
+        Setting("LOOPDESK_PORT", 5000, integer(1, 65535), "port `python run.py` serves on"),
         Setting("MAIL_SERVER", "127.0.0.1", text, "default SMTP relay (mailboxes may override)"),
         Setting("MAIL_PORT", 25, integer(1, 65535), "port of the default SMTP relay"),
         Setting("MAIL_USE_TLS", False, boolean, "STARTTLS to the default relay"),

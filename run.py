@@ -3,10 +3,10 @@
 ``make run`` uses this with the embedded queue; production serves ``run:app`` with gunicorn.
 """
 
-import os
 import sys
 
 from app import create_app, freeze_startup_objects
+from app.core.urls import desk_base_url, served_address
 from app.errors import ConfigurationError
 
 EX_TEMPFAIL = 75  # sysexits.h: "try again later"; an MTA keeps the mail and retries
@@ -34,13 +34,22 @@ freeze_startup_objects()  # one app for the life of this process
 
 
 if __name__ == "__main__":
-    host = os.environ.get("LOOPDESK_HOST", "127.0.0.1")
-    port = int(os.environ.get("LOOPDESK_PORT", "5000"))
     from app.cli import _read_credentials
 
+    # LOOPDESK_HOST / LOOPDESK_PORT (config.py) choose the address; links to customers
+    # follow it unless DESK_BASE_URL names the public one.
+    host, port = served_address(app.config)
     user, password = _read_credentials()
+    with app.app_context():
+        links = (
+            f"start with {desk_base_url()} (DESK_BASE_URL)"
+            if app.config.get("DESK_BASE_URL")
+            else "follow the address the desk is opened at (DESK_BASE_URL fixes one)"
+        )
     print(
-        f"\n  Loopdesk is running at http://{host}:{port}/\n"
+        f"\n  Loopdesk is running at http://{host}:{port}/"
+        "  (LOOPDESK_HOST and LOOPDESK_PORT change it)\n"
+        f"  Links mailed to customers {links}\n"
         f"  Log in as {user!r} with password {password!r}\n",
         flush=True,
     )

@@ -1,6 +1,9 @@
 """The first-run experience: `desk init --demo` builds a living desk a newcomer can log in to."""
 
+from datetime import timedelta
+
 from app.cases.models import Case, Message
+from app.core.timeutil import utcnow
 from app.extensions import db
 from app.organisation.models import Pool
 
@@ -14,14 +17,16 @@ def test_desk_init_creates_admin_and_demo_desk(app, runner, client, tmp_path, mo
     assert name == "admin" and len(password) >= 10
     assert db.session.query(Pool).count() == 3
     assert db.session.query(Case).count() == 300
-    statuses = {s for (s,) in db.session.query(Case.status).distinct()}
-    assert {"received", "in_progress", "closed"} <= statuses
     assert db.session.query(Message).filter_by(direction="outbound").count() > 50
 
     response = client.post("/login/", data={"username": "admin", "password": password})
     assert response.status_code == 302
-    page = client.get("/cases/list/").data.decode()
-    assert "LD-000001" in page or "LD-0000" in page
+    # The list shows the real cases, most urgent first.
+    most_urgent = db.session.query(Case).order_by(Case.sla_due_at, Case.id).limit(25).all()
+    page = client.get("/cases/list/").get_data(as_text=True)
+    assert all(case.number in page for case in most_urgent)
+    next_page = db.session.query(Case).order_by(Case.sla_due_at, Case.id).offset(25).first()
+    assert next_page.number not in page
 
     # demo users of every role log in with the same password and see their own slice
     client.get("/logout/")
@@ -51,3 +56,47 @@ def test_demo_desk_has_answering_tools_to_show(app, runner):
     with acting_as(agent):
         template = answering.templates_for(case)[0]
         assert template.name in {"Thank you", "Need more details"}
+
+
+def test_the_demo_desk_looks_like_a_working_day(app, runner):
+    """Not every case weeks overdue: most open cases are due later today or tomorrow, some
+    within two hours, a few overdue by hours (at most two days); others are closed with a
+    first response, postponed, in progress with an assignee, awaiting approval."""
+    from app.answering.models import Reply
+
+    result = runner.invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    now = utcnow()
+    cases = db.session.query(Case).all()
+    assert len(cases) == 300
+    by_status = {}
+    for case in cases:
+        by_status.setdefault(case.status, []).append(case)
+    open_cases = [c for c in cases if c.is_open and c.status != "postponed"]
+    overdue = [c for c in open_cases if c.is_overdue]
+    due_soon = [c for c in open_cases if now <= c.sla_due_at < now + timedelta(hours=2)]
+    due_later = [c for c in open_cases if c.sla_due_at >= now + timedelta(hours=2)]
+    share = len(open_cases) / 100
+    assert 5 * share <= len(overdue) <= 25 * share, len(overdue)
+    assert 8 * share <= len(due_soon) <= 30 * share, len(due_soon)
+    assert len(due_later) >= 50 * share, len(due_later)
+    assert all(now - c.sla_due_at <= timedelta(days=2) for c in overdue)
+    assert all(c.sla_due_at <= now + timedelta(days=2) for c in open_cases)
+
+    closed = by_status["closed"]
+    assert 60 <= len(closed) <= 150
+    assert all(c.first_response_at and c.closed_at and c.closed_at <= now for c in closed)
+    assert all(c.first_response_at <= c.closed_at for c in closed)
+    postponed = by_status["postponed"]
+    assert 5 <= len(postponed) <= 40
+    assert all(c.postponed_until > now and not c.is_overdue for c in postponed)
+    in_progress = by_status["in_progress"]
+    assert len(in_progress) >= 50 and all(c.assignee is not None for c in in_progress)
+    assert any(c.first_response_at for c in in_progress)
+    assert 15 <= len(by_status["received"]) <= 100
+    assert all(c.assignee is None for c in by_status["received"])
+    waiting = by_status["awaiting_approval"]
+    assert 2 <= len(waiting) <= 25
+    pending = {r.case_id for r in db.session.query(Reply).filter_by(status="pending_approval")}
+    assert pending == {c.id for c in waiting}
+    assert by_status.get("under_consultation")

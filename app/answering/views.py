@@ -13,7 +13,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from markupsafe import Markup
+from werkzeug.datastructures import FileStorage
 from wtforms import FileField
+from wtforms.validators import ValidationError
 
 from app.agents.services import ensure_can_configure_pool
 from app.answering import rendering, services
@@ -23,12 +25,15 @@ from app.answering.models import (
     DocumentVersion,
     PoolLayout,
     Reply,
+    ReplyStatus,
     ResponseTemplate,
 )
 from app.cases.models import Case
-from app.core.views import DeskModelView
+from app.core.views import DeskModelView, column_max_length
+from app.customers.models import Customer
 from app.errors import DeskError
 from app.extensions import db
+from app.outbox.models import OutboxMail
 
 CASE_ACTION = "CaseAction"
 # Permission (without "can_") of each case action; shared by the view and the API.
@@ -150,6 +155,38 @@ class AgentSignatureView(DeskModelView):
     pre_update = pre_add
 
 
+def _upload_size(upload: FileStorage) -> int:
+    stream = upload.stream
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+class DocumentFile:
+    """The file of a document form: checked before anything is saved, so a file over the
+    limit gets its error at the field and leaves no document without a version behind."""
+
+    def __init__(self, *, required: bool):
+        self.required = required
+
+    def __call__(self, form, field):
+        upload = field.data
+        if not (isinstance(upload, FileStorage) and upload.filename):
+            if self.required:
+                raise ValidationError("Choose the file of the new document.")
+            return
+        size = _upload_size(upload)
+        if size == 0:
+            raise ValidationError(f"The file {upload.filename!r} is empty.")
+        limit = services.MAX_UPLOAD_BYTES
+        if size > limit:
+            raise ValidationError(
+                f"The file {upload.filename!r} has {size / (1024 * 1024):.1f} MB; "
+                f"the limit is {limit // (1024 * 1024)} MB."
+            )
+
+
 class DocumentView(_PoolScopedView):
     datamodel = SQLAInterface(Document)
     class_permission_name = "Document"
@@ -162,7 +199,17 @@ class DocumentView(_PoolScopedView):
     add_columns = edit_columns = ["name", "description", "pool", "active", "file"]
     show_columns = ["name", "description", "pool", "active", "current_version", "versions"]
     label_columns = {"file": "Upload a new version", "current_version": "Current version"}
-    add_form_extra_fields = edit_form_extra_fields = {"file": FileField("File")}
+    description_columns = {"pool": "Empty: offered in every pool."}
+    add_form_extra_fields = {
+        "file": FileField("File", validators=[DocumentFile(required=True)]),
+    }
+    edit_form_extra_fields = {
+        "file": FileField(
+            "Upload a new version",
+            validators=[DocumentFile(required=False)],
+            description="Empty: keep the current version.",
+        ),
+    }
     base_order = ("name", "asc")
 
     def post_add(self, item):
@@ -200,6 +247,16 @@ class DocumentVersionView(DeskModelView):
 
 
 # --- the agent's case actions (forms on the case page) ---------------------------------------
+
+
+# Longest input of each field of the "open a case" form (the columns it fills); the browser
+# stops typing there, the service refuses longer input from other clients.
+OPEN_CASE_LIMITS = {
+    "subject": column_max_length(Case, "subject"),
+    "customer_email": column_max_length(Customer, "email"),
+    "customer_name": column_max_length(Customer, "name"),
+    "language": column_max_length(Customer, "language"),
+}
 
 
 def _form_answers(form) -> dict:
@@ -455,7 +512,9 @@ class CaseActionView(BaseView):
             except DeskError as exc:
                 db.session.rollback()
                 flash(str(exc), "danger")
-        return self.render_template("answering/open_case.html", pools=pools, form=request.form)
+        return self.render_template(
+            "answering/open_case.html", pools=pools, form=request.form, limits=OPEN_CASE_LIMITS
+        )
 
 
 # --- the case page panel ----------------------------------------------------------------------
@@ -469,6 +528,14 @@ def case_panel(case: Case) -> dict:
     from app.security.rules import visible
 
     pending = services.pending_reply(case)
+    replies = (
+        db.session.query(Reply)
+        .filter(Reply.case_id == case.id)
+        .order_by(Reply.id.desc())
+        .limit(5)
+        .all()
+    )
+    mails = _reply_mails(replies)
     return {
         "templates": services.templates_for(case),
         "questions": services.wrap_up_questions(case.pool),
@@ -479,12 +546,33 @@ def case_panel(case: Case) -> dict:
         .filter(User.active.is_(True))
         .order_by(User.username)
         .all(),
-        "replies": db.session.query(Reply)
-        .filter(Reply.case_id == case.id)
-        .order_by(Reply.id.desc())
-        .limit(5)
-        .all(),
+        "replies": [(r, reply_state(r, mails)) for r in replies],
     }
+
+
+REPLY_STATES = {
+    ReplyStatus.PENDING: "waiting for approval",
+    ReplyStatus.REJECTED: "rejected",
+}
+
+
+def _reply_mails(replies) -> dict:
+    """The outbox mail of each sent reply, by the id of the reply's outbound message."""
+    ids = [r.message_row_id for r in replies if r.message_row_id]
+    if not ids:
+        return {}
+    rows = db.session.query(OutboxMail).filter(OutboxMail.message_row_id.in_(ids))
+    return {m.message_row_id: m for m in rows}
+
+
+def reply_state(reply: Reply, mails: dict) -> str:
+    """What became of a reply, in words. A reply is "sent" only once the relay accepted its
+    mail; before that it is "queued" (or "retrying"), and "not delivered" when it failed, as
+    the case's delivery panel says."""
+    if reply.status in REPLY_STATES:
+        return REPLY_STATES[reply.status]
+    mail = mails.get(reply.message_row_id)
+    return mail.status_label if mail is not None else "queued"
 
 
 # --- the portal link page (placeholder for the customer portal) ---------------------------------

@@ -4,6 +4,7 @@ from flask_appbuilder import Model
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import relationship
 
+from app.audit import labels
 from app.core.timeutil import utcnow
 
 
@@ -36,10 +37,11 @@ class Event(Model):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name}: {self.summary}"
 
     @property
+    def wrap_up_answers(self) -> list[tuple[str, str]]:
+        """(question, answer) pairs of a wrap-up Event (empty for other Events)."""
+        return labels.wrap_up_answers(self) if self.action == "wrap_up" else []
+
+    @property
     def summary(self) -> str:
-        """One human line, as shown in the case history."""
-        if self.field:
-            return f"{self.action} {self.field}: {self.old_value or '–'} → {self.new_value or '–'}"
-        if self.old_value or self.new_value:
-            return f"{self.action}: {self.old_value or '–'} → {self.new_value or '–'}"
-        return self.action
+        """One line in words, as shown in the case history (``app.audit.labels``)."""
+        return labels.summary(self)

@@ -13,6 +13,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import relationship, validates
 
+from app.audit.labels import describe_fields
 from app.audit.tracking import NeverDeleted
 from app.cases.workflow import OPEN_STATUSES, CaseStatus, check_transition
 from app.core.priority import Priority, priority_label
@@ -94,8 +95,19 @@ class Case(NeverDeleted, Model):
         return self.status in OPEN_STATUSES
 
     @property
+    def is_postponed(self) -> bool:
+        return self.status == CaseStatus.POSTPONED
+
+    @property
     def is_overdue(self) -> bool:
-        return bool(self.is_open and self.sla_due_at and self.sla_due_at < utcnow())
+        """Past its due time and still open; a postponed case is not overdue: its clock
+        waits until the postponement ends."""
+        return bool(
+            self.is_open
+            and not self.is_postponed
+            and self.sla_due_at
+            and self.sla_due_at < utcnow()
+        )
 
     @property
     def status_label(self) -> str:
@@ -106,7 +118,13 @@ class Case(NeverDeleted, Model):
         return priority_label(self.priority)
 
     def due_badge(self) -> Markup:
-        """The due time, red with a warning icon when the case is overdue."""
+        """The due time, red with a warning icon when the case is overdue; a postponed case
+        shows when it comes back instead."""
+        if self.is_postponed and self.postponed_until is not None:
+            return Markup(
+                '<span class="ld-postponed" title="Postponed: the due time waits">'
+                '<i class="fa fa-clock-o"></i> postponed until {}</span>'
+            ).format(f"{self.postponed_until:%Y-%m-%d %H:%M}")
         if self.sla_due_at is None:
             return Markup("–")
         text = f"{self.sla_due_at:%Y-%m-%d %H:%M}"
@@ -116,6 +134,20 @@ class Case(NeverDeleted, Model):
                 '<i class="fa fa-exclamation-triangle"></i> {}</span>'
             ).format(text)
         return Markup("<span>{}</span>").format(text)
+
+
+describe_fields(
+    {
+        "sla_due_at": "Due",
+        "required_skill": "Skill",
+        "postponed_until": "Postponed until",
+        "first_response_at": "First response",
+    },
+    {
+        "status": lambda value: CaseStatus(value).label,
+        "priority": priority_label,
+    },
+)
 
 
 class MessageDirection:

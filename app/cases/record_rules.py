@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 
-from app.agents.services import member_pool_ids
+from app.agents.services import member_pool_ids, supervised_pool_ids
 from app.audit.models import Event
 from app.cases.models import Case, Message
 from app.customers.models import Customer
@@ -35,7 +35,12 @@ def event_criterion(user):
 
 @record_rule
 def customer_criterion(user):
-    return Customer.id.in_(select(Case.customer_id).where(case_criterion(user)))
+    """Customers who have a case the user sees; supervisors also see customers without any
+    case yet (added by hand: they belong to no pool)."""
+    of_cases = Customer.id.in_(select(Case.customer_id).where(case_criterion(user)))
+    if supervised_pool_ids(user):
+        return or_(of_cases, ~exists().where(Case.customer_id == Customer.id))
+    return of_cases
 
 
 RULES = {

@@ -7,15 +7,26 @@ Every ``DeskModelView`` and ``DeskModelRestApi``:
 * filters every related-field dropdown (add, edit and search forms) with the record rules of
   the related model;
 * re-checks the record rules for actions, which Flask-AppBuilder does not filter by itself;
-* offers no delete for closed-loop records (cases, messages, raw mail, events).
+* offers no delete for closed-loop records (cases, messages, raw mail, events);
+* has human titles ("Pools", "Pool", "New pool", "Edit pool") from ``item_name``, and
+  column labels in sentence case ("Received at");
+* refuses input longer than its column with a clear message (forms: WTForms ``Length``, the
+  REST API: marshmallow ``Length``), never cutting it silently;
+* labels the empty choice of optional dropdowns "—".
 """
 
 from __future__ import annotations
 
+import re
+
 from flask import abort, flash, redirect, request
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.api import ModelRestApi
+from flask_appbuilder.fields import QuerySelectField
+from sqlalchemy import String
 from sqlalchemy.orm import RelationshipProperty
+from wtforms import BooleanField, SelectFieldBase, StringField
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from app.audit.tracking import NeverDeleted
 from app.errors import AccessDenied, DeskError
@@ -44,27 +55,101 @@ def _display_value(value):
     return value
 
 
+BLANK_CHOICE = "—"
+
+
+def _unbound_fields(form_class):
+    """(name, UnboundField) of each field a form class will build."""
+    for name in dir(form_class):
+        unbound = getattr(form_class, name, None)
+        if getattr(unbound, "field_class", None) is not None:
+            yield name, unbound
+
+
 def _unrequire_checkboxes(form_class) -> None:
     """FAB marks checkboxes of NOT NULL boolean columns as required, so "off" could never be
     saved; a boolean always has a value, so drop those validators."""
-    from wtforms import BooleanField
-    from wtforms.validators import DataRequired, InputRequired
-
-    for name in dir(form_class):
-        unbound = getattr(form_class, name, None)
-        if getattr(unbound, "field_class", None) is not None and issubclass(
-            unbound.field_class, BooleanField
-        ):
+    for _name, unbound in _unbound_fields(form_class):
+        if issubclass(unbound.field_class, BooleanField):
             validators = unbound.kwargs.get("validators") or []
             unbound.kwargs["validators"] = [
                 v for v in validators if not isinstance(v, (DataRequired, InputRequired))
             ]
 
 
+def _label_blank_choices(form_class) -> None:
+    """WTForms 3.3 shows an option's value when its label is empty, so the empty choice FAB
+    adds to optional dropdowns read "__None"; it reads "—" instead."""
+    for _name, unbound in _unbound_fields(form_class):
+        if (
+            issubclass(unbound.field_class, QuerySelectField)
+            and unbound.kwargs.get("allow_blank")
+            and not unbound.kwargs.get("blank_text")
+        ):
+            unbound.kwargs["blank_text"] = BLANK_CHOICE
+
+
+def column_max_length(model, name: str) -> int | None:
+    """The length of a String column of ``model`` (None for other columns and attributes)."""
+    column = model.__table__.columns.get(name)
+    if column is not None and isinstance(column.type, String) and column.type.length:
+        return column.type.length
+    return None
+
+
+def _limit_text_fields(form_class, model) -> None:
+    """Every text field that fills a String column refuses longer input with a clear error.
+
+    FAB adds ``Length`` to the fields it generates; extra fields a view declares itself
+    (``*_form_extra_fields``) get it here, so no form cuts a value silently.
+    """
+    for name, unbound in _unbound_fields(form_class):
+        limit = column_max_length(model, name)
+        if limit is None or not issubclass(unbound.field_class, StringField):
+            continue
+        if issubclass(unbound.field_class, SelectFieldBase):
+            continue  # its choices bound it
+        validators = list(unbound.kwargs.get("validators") or [])
+        if not any(isinstance(v, Length) for v in validators):
+            validators.append(Length(max=limit))
+            unbound.kwargs["validators"] = validators
+
+
+# Words that stay in capitals in labels.
+ACRONYMS = {"smtp": "SMTP", "imap": "IMAP", "sla": "SLA", "id": "ID", "sha256": "SHA-256"}
+
+
+def column_label(name: str) -> str:
+    """A column's label in sentence case: "received_at" → "Received at", "smtp_host" →
+    "SMTP host" (FAB writes "Received At", "Smtp Host")."""
+    words = [ACRONYMS.get(w, w) for w in re.split(r"[._]+", name) if w]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+def item_name_of(model) -> str:
+    """The name of one record, for titles and messages: "CategoryRule" → "Category rule"."""
+    words = re.sub(r"(?<=.)([A-Z])", r" \1", model.__name__).split()
+    return " ".join([words[0]] + [w.lower() for w in words[1:]])
+
+
+def plural(name: str) -> str:
+    """English plural of an item name ("Mailbox" → "Mailboxes", "Category" → "Categories")."""
+    if re.search(r"[^aeiou]y$", name):
+        return name[:-1] + "ies"
+    if re.search(r"(s|x|z|ch|sh)$", name):
+        return name + "es"
+    return name + "s"
+
+
 class DeskModelView(ModelView):
     """A ModelView that obeys the record rules everywhere FAB lets it slip."""
 
     page_size = 25
+    # One record, e.g. "Pool"; empty: from the model's class name. Titles not set by a view
+    # follow from it: list "Pools", detail "Pool", add "New pool", edit "Edit pool".
+    item_name: str = ""
+    item_name_plural: str = ""
 
     def __init__(self, **kwargs):
         model = self.datamodel.obj
@@ -91,8 +176,26 @@ class DeskModelView(ModelView):
         super().__init__(**kwargs)
         for form in (self.add_form, self.edit_form):
             _unrequire_checkboxes(form)
+            _limit_text_fields(form, model)
+        for form in (self.add_form, self.edit_form, self.search_form):
+            _label_blank_choices(form)
         for name in {*self.list_columns, *self.show_columns}:
             self.formatters_columns.setdefault(name, _display_value)
+
+    def _prettify_column(self, data):
+        return column_label(data)
+
+    def _init_titles(self):
+        """Human titles instead of FAB's "List Pool", "Show Pool", "Add Pool"."""
+        name = self.item_name or item_name_of(self.datamodel.obj)
+        self.item_name = name
+        self.list_title = self.list_title or self.item_name_plural or plural(name)
+        self.show_title = self.show_title or name
+        self.add_title = self.add_title or f"New {name[0].lower()}{name[1:]}"
+        self.edit_title = self.edit_title or f"Edit {name[0].lower()}{name[1:]}"
+        self.add_row_message = f"{name} added."
+        self.edit_row_message = f"{name} saved."
+        super()._init_titles()
 
     # Actions: FAB loads the rows with datamodel.get(pk) and no filters; check them here.
     def _visible_or_404(self, pk):
@@ -170,16 +273,18 @@ class DeskModelRestApi(ModelRestApi):
     def pre_add(self, item):
         self._check_related(item)
 
+    # A hook (pre_add, pre_update) that refuses the input raises a DeskError: 422 with its
+    # message, like the schema's own validation errors.
     def put_headless(self, pk):
         try:
             return super().put_headless(pk)
-        except AccessDenied as exc:
+        except DeskError as exc:
             self.datamodel.session.rollback()
             return self.response_422(message=str(exc))
 
     def post_headless(self):
         try:
             return super().post_headless()
-        except AccessDenied as exc:
+        except DeskError as exc:
             self.datamodel.session.rollback()
             return self.response_422(message=str(exc))

@@ -9,7 +9,7 @@ FEATURE = Feature(
     views="app.customers.views:register",
     permissions={
         AGENT: [["Customer", READ]],
-        SUPERVISOR: [["Customer", "can_(list|show|get|info|edit|put)"]],
+        SUPERVISOR: [["Customer", "can_(list|show|get|info|add|post|edit|put)"]],
         MANAGER: [["Customer", READ]],
     },
 )

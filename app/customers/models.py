@@ -3,13 +3,18 @@
 from flask_appbuilder import Model
 from sqlalchemy import Boolean, Column, DateTime, Integer, String, Text
 
+from app.audit.labels import describe_fields
 from app.core.timeutil import utcnow
 
 
 class Customer(Model):
-    """A person who writes to the desk, known by e-mail address (stored lower-case)."""
+    """A person who writes to the desk, known by e-mail address (stored lower-case).
+
+    Supervisors and admins correct names and addresses; each change is an Event.
+    """
 
     __tablename__ = "customer"
+    __tracked__ = ("name", "email")
 
     id = Column(Integer, primary_key=True)
     email = Column(String(320), nullable=False, unique=True)
@@ -23,3 +28,6 @@ class Customer(Model):
 
     def __repr__(self) -> str:
         return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+describe_fields({"email": "E-mail address"})

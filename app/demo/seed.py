@@ -11,7 +11,9 @@ import random
 from datetime import timedelta
 
 from app.agents.models import AgentProfile, PoolMembership
+from app.answering.models import Reply, ReplyStatus
 from app.audit.actor import acting_as
+from app.audit.tracking import _record
 from app.cases import services
 from app.cases.models import Message, MessageDirection
 from app.cases.workflow import CaseStatus, transition
@@ -250,12 +252,53 @@ def seed_answering(pools: dict, users: dict) -> None:
         )
 
 
+# The demo desk looks like a working morning: what share of the cases is in which state, and
+# when the open ones are due. Open cases are mostly due later today or tomorrow; a few are
+# overdue (by hours, at most two days), some due within the next two hours.
+FATES = (
+    # fate, weight
+    ("waiting", 20),  # received, nobody has claimed it yet
+    ("in_progress", 30),
+    ("consultation", 4),
+    ("postponed", 6),
+    ("awaiting_approval", 3),
+    ("closed", 37),
+)
+DUE = (
+    # bucket, weight, hours from now (low, high)
+    ("overdue", 12, (-48, -0.5)),
+    ("due_soon", 18, (0.1, 2)),
+    ("due_later", 70, (2, 36)),
+)
+WRAP_UP_ANSWERS = [
+    {"Was the customer's problem solved?": "yes", "Refund issued?": "no"},
+    {"Was the customer's problem solved?": "yes", "Refund issued?": "yes, 12 EUR"},
+    {"Was the customer's problem solved?": "partly: waiting for the bank", "Refund issued?": ""},
+]
+
+
+def _pick(rnd: random.Random, table):
+    return rnd.choices(table, weights=[row[1] for row in table])[0]
+
+
+def _due_and_received(rnd, now, pool):
+    """(due, received) of an open case: due in one of the DUE buckets, received one SLA
+    earlier (so the due time is what the pool's SLA gives)."""
+    _bucket, _weight, (low, high) = _pick(rnd, DUE)
+    sla = pool.sla_hours or 24
+    high = min(high, sla - 0.25)  # received before now
+    low = min(low, high - 0.1)
+    due = now + timedelta(hours=rnd.uniform(low, high))
+    return due, due - timedelta(hours=sla)
+
+
 def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = None) -> str:
     """Seed configuration and ``cases`` cases with threads; returns a one-line summary."""
     rnd = random.Random(random_seed)
     config = seed_configuration(password)
     pools, users = config["pools"], config["users"]
     members = {name: [a[0] for a in AGENTS if name in a[4]] for name in pools}
+    approval_pools = [name for name in pools if "agent6" in members[name]]
     topics = {t.name: t for t in db.session.query(Topic).all()}
     mailboxes = {
         p: db.session.query(Mailbox).filter_by(pool_id=pool.id).all() for p, pool in pools.items()
@@ -277,10 +320,15 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
         )
     now = utcnow()
     for i in range(cases):
-        pool_name = rnd.choice(list(pools))
+        fate = _pick(rnd, FATES)[0]
+        pool_name = rnd.choice(approval_pools if fate == "awaiting_approval" else list(pools))
         pool = pools[pool_name]
+        if fate == "closed":
+            received = now - timedelta(hours=rnd.uniform(30, 24 * 30))
+            due = received + timedelta(hours=pool.sla_hours or 24)
+        else:
+            due, received = _due_and_received(rnd, now, pool)
         customer = rnd.choice(customers)
-        received = now - timedelta(hours=rnd.uniform(0.5, 24 * 30))
         subject = rnd.choice(SUBJECTS[pool_name]).format(n=rnd.randint(2, 9999))
         topic = rnd.choice([t for t in topics.values() if t.effective("pool") is pool] or [None])
         mailbox = rnd.choice(mailboxes[pool_name])
@@ -295,6 +343,7 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
                 received_at=received,
                 commit=False,
             )
+            case.sla_due_at = due
             db.session.add(
                 Message(
                     case=case,
@@ -307,17 +356,20 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
                     message_id=f"<demo-{random_seed}-{i}@example.com>",
                 )
             )
-        fate = rnd.random()
-        agent_name = rnd.choice(members[pool_name] or ["supervisor"])
+            db.session.flush()  # the case exists: what happens next is in its history
+        if fate == "waiting":
+            continue
+        agent_name = "agent6" if fate == "awaiting_approval" else rnd.choice(members[pool_name])
         agent = users[agent_name]
-        if fate < 0.25:
-            db.session.flush()
-            continue  # still waiting in the pool
         with acting_as(agent):
             case.assignee = agent
             transition(case, CaseStatus.IN_PROGRESS.value, reason="claimed")
-            answered = received + timedelta(hours=rnd.uniform(0.2, 30))
-            if answered < now:
+            answered = received + timedelta(hours=rnd.uniform(0.2, (pool.sla_hours or 24) * 0.8))
+            replied = fate == "closed" or (answered < now and rnd.random() < 0.6)
+            if fate == "awaiting_approval":
+                replied = False
+            if replied:
+                answered = min(answered, now - timedelta(minutes=5))
                 case.first_response_at = answered
                 db.session.add(
                     Message(
@@ -330,25 +382,51 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
                         created_at=answered,
                         body_text=f"Dear {customer.name},\n\nthank you for your message. "
                         f"We are on it.\n\nKind regards,\n{agent.first_name}",
+                        message_id=f"<demo-{random_seed}-{i}-reply@loopdesk.example>",
+                        in_reply_to=f"<demo-{random_seed}-{i}@example.com>",
                     )
                 )
-            if fate < 0.35:
+            if fate == "in_progress" and rnd.random() < 0.3:
                 db.session.add(
                     Message(
                         case=case,
                         direction=MessageDirection.NOTE,
                         author=agent,
                         body_text="Checked the account; waiting for finance.",
-                        created_at=answered,
+                        created_at=min(answered, now),
                     )
                 )
-            elif fate < 0.42:
-                transition(case, CaseStatus.POSTPONED.value, reason="waiting for customer")
-                case.postponed_until = now + timedelta(days=rnd.randint(1, 7))
-            elif fate < 0.48:
+            elif fate == "consultation":
                 transition(case, CaseStatus.UNDER_CONSULTATION.value, reason="asked finance")
-            elif fate > 0.6 and answered < now:
+            elif fate == "postponed":
+                transition(case, CaseStatus.POSTPONED.value, reason="waiting for the customer")
+                case.postponed_until = (now + timedelta(days=rnd.randint(1, 7))).replace(
+                    minute=0, second=0, microsecond=0
+                )
+            elif fate == "awaiting_approval":
+                db.session.add(
+                    Reply(
+                        case=case,
+                        author_id=agent.id,
+                        language=customer.language or "en",
+                        recipient=customer.email,
+                        subject=f"Re: {subject} [{case.number}]",
+                        body="Thank you for your patience; here is what we found: ...",
+                        status=ReplyStatus.PENDING,
+                    )
+                )
+                transition(case, CaseStatus.AWAITING_APPROVAL.value, reason="reply needs approval")
+            elif fate == "closed":
+                if pool.wrap_up_questions:
+                    _record(
+                        db.session,
+                        case,
+                        "wrap_up",
+                        details={"answers": rnd.choice(WRAP_UP_ANSWERS)},
+                    )
                 transition(case, CaseStatus.CLOSED.value, reason="answered")
+                closed = answered + timedelta(hours=rnd.uniform(0.5, 72))
+                case.closed_at = min(closed, now - timedelta(minutes=2))
             db.session.flush()
         if i % 50 == 49:
             db.session.commit()

@@ -18,6 +18,19 @@ from app.extensions import db
 from app.mail.models import Attachment, CategoryRule, Mailbox, RawMessage
 from app.security.rules import ensure_visible
 
+# The mailbox's auto-response is a three-way setting (the column is nullable): as the pool
+# (None), on (True) or off (False). A checkbox could only say on or off.
+AUTO_RESPONSE_CHOICES = [("", "as the pool"), ("on", "on"), ("off", "off")]
+_AUTO_RESPONSE_VALUES = {"": None, "on": True, "off": False}
+
+
+def _auto_response_setting(value):
+    """Form value → column value: "" → None, "on" → True, "off" → False; a stored value
+    (None, True, False) stays as it is, so the form shows the stored state."""
+    if value is None or isinstance(value, bool):
+        return value
+    return _AUTO_RESPONSE_VALUES.get(str(value), value)
+
 
 class MailboxView(DeskModelView):
     datamodel = SQLAInterface(Mailbox)
@@ -93,6 +106,12 @@ class MailboxView(DeskModelView):
                 ("delete", "delete (POP3)"),
             ],
         ),
+        "auto_response_enabled": SelectField(
+            "Auto-response",
+            choices=AUTO_RESPONSE_CHOICES,
+            coerce=_auto_response_setting,
+            description="As the pool: the pool's setting decides.",
+        ),
         "new_inbound_secret": PasswordField(
             "Password or token",
             validators=[Optional()],
@@ -108,7 +127,7 @@ class MailboxView(DeskModelView):
     label_columns = {
         "last_success_at": "Last good fetch",
         "last_error": "Last error",
-        "auto_response_enabled": "Auto-response (empty: as the pool)",
+        "auto_response_enabled": "Auto-response",
         "auto_response_text": "Auto-response text (empty: the pool's)",
     }
     description_columns = {

@@ -13,9 +13,10 @@ One delivery round:
    own), in groups of ``OUTBOX_HANDOVER_GROUP``: one commit before each group records the
    outcomes of the previous group, stamps ``handed_over_at`` on the rows about to be sent and
    renews the lease. So a round costs one commit per group, not per mail.
-3. **Outcome** per row: ``sent`` (with the relay's answer and an Event on the case);
-   temporary failure (relay down, 4xx) → back to ``queued`` with exponential back-off, or
-   ``failed`` after ``OUTBOX_MAX_ATTEMPTS``; permanent failure (5xx) → ``failed`` at once.
+3. **Outcome** per row, each with an Event on the case: ``sent`` (with the relay's answer);
+   temporary failure (relay down, 4xx) → back to ``queued`` with exponential back-off
+   (``mail.deferred``, with the error and the next try), or ``failed`` after
+   ``OUTBOX_MAX_ATTEMPTS``; permanent failure (5xx) → ``failed`` at once.
 
 **Interrupted deliveries.** A worker that dies between the relay's "250 OK" and the commit that
 marks the row sent leaves it in ``sending``. Nobody touches it while its lease runs. After the
@@ -269,6 +270,9 @@ class _Outcomes:
                 ),
                 [{"b_id": r.id, "b_reply": reply} for r, reply in self.sent],
             )
+        next_tries = {
+            r.id: now + timedelta(seconds=backoff_seconds(r.attempts)) for r, _ in self.retry
+        }
         if self.retry:
             db.session.execute(
                 update(T)
@@ -281,11 +285,7 @@ class _Outcomes:
                     handed_over_at=None,
                 ),
                 [
-                    {
-                        "b_id": r.id,
-                        "b_error": error[:2000],
-                        "b_next": now + timedelta(seconds=backoff_seconds(r.attempts)),
-                    }
+                    {"b_id": r.id, "b_error": error[:2000], "b_next": next_tries[r.id]}
                     for r, error in self.retry
                 ],
             )
@@ -302,6 +302,21 @@ class _Outcomes:
             [
                 (r.id, r.case_id, "mail.sent", r.recipient, {"kind": r.kind, "smtp": reply})
                 for r, reply in self.sent
+            ]
+            + [
+                (
+                    r.id,
+                    r.case_id,
+                    "mail.deferred",
+                    r.recipient,
+                    {
+                        "kind": r.kind,
+                        "error": error[:2000],
+                        "attempts": r.attempts,
+                        "next_attempt_at": next_tries[r.id].isoformat(sep=" ", timespec="seconds"),
+                    },
+                )
+                for r, error in self.retry
             ]
             + [
                 (r.id, r.case_id, "mail.failed", r.recipient, {"kind": r.kind, "error": error})

@@ -6,15 +6,26 @@ from flask_appbuilder import Model
 from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import relationship
 
+from app.audit.labels import mail_kind
 from app.core.timeutil import utcnow
 
 
 class OutboxStatus(StrEnum):
     QUEUED = "queued"  # waiting for delivery (or for the next retry)
     SENDING = "sending"  # a worker has claimed it; SMTP conversation in progress
-    SENT = "sent"
+    SENT = "sent"  # the relay accepted it
     FAILED = "failed"  # gave up after the last retry; visible with a retry button
     SUPPRESSED = "suppressed"  # hygiene rules said no (loop limit, no-reply address, ...)
+
+
+# What a person is told about a mail in each status: only "sent" means the relay took it.
+STATUS_LABELS = {
+    OutboxStatus.QUEUED: "queued",
+    OutboxStatus.SENDING: "sending",
+    OutboxStatus.SENT: "sent",
+    OutboxStatus.FAILED: "not delivered",
+    OutboxStatus.SUPPRESSED: "not sent",
+}
 
 
 class OutboxMail(Model):
@@ -62,6 +73,17 @@ class OutboxMail(Model):
     # may have reached the relay (see app.outbox.delivery, "interrupted deliveries").
     handed_over_at = Column(DateTime, nullable=True)
     smtp_reply = Column(String(512), nullable=True)  # the relay's answer to DATA
+
+    @property
+    def status_label(self) -> str:
+        """The status in words; a queued mail that already failed once is "retrying"."""
+        if self.status == OutboxStatus.QUEUED and self.last_error:
+            return "retrying"
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def kind_label(self) -> str:
+        return mail_kind(self.kind)
 
     @property
     def is_automatic(self) -> bool:

@@ -222,6 +222,22 @@ def test_open_case_for_customer_sends_confirmation(answering, client, auth, mail
     assert events(case, "opened by agent")
 
 
+def test_open_case_form_stops_input_at_the_column_lengths(answering, client, auth):
+    """The browser stops typing where the columns end (the service's own check for other
+    clients is pending: tests/test_newcomer_pending.py)."""
+    import re
+
+    auth.login("agent_a")
+    page = client.get("/caseaction/open").get_data(as_text=True)
+    limits = dict(re.findall(r'name="(\w+)" value="[^"]*" maxlength="(\d+)"', page))
+    assert limits == {
+        "customer_email": "320",
+        "customer_name": "256",
+        "language": "16",
+        "subject": "998",
+    }
+
+
 def test_open_case_refuses_pool_outside_own(answering, client, auth, mails):
     r = client.post(
         "/api/v1/caseaction/open",

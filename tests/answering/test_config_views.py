@@ -60,9 +60,27 @@ def test_supervisor_cannot_add_template_for_a_pool_he_does_not_supervise(answeri
 
 
 def test_agents_cannot_edit_templates(answering, client, auth):
+    from app.answering.models import ResponseTemplate
+    from app.extensions import db
+
     auth.login("agent_a")
+    template = db.session.query(ResponseTemplate).filter_by(language="en").first()
     assert client.get("/answering/templates/list/").status_code == 200
-    assert client.get("/answering/templates/add").status_code in (302, 403)
+    assert client.get("/answering/templates/add").status_code == 403
+    assert client.get(f"/answering/templates/edit/{template.id}").status_code == 403
+    response = client.post(
+        "/answering/templates/add",
+        data={"name": "sneaky", "language": "en", "body": "x", "active": "y"},
+    )
+    assert response.status_code == 403
+    response = client.post(
+        f"/answering/templates/edit/{template.id}",
+        data={"name": template.name, "language": "en", "body": "changed", "active": "y"},
+    )
+    assert response.status_code == 403
+    db.session.expire_all()
+    assert db.session.query(ResponseTemplate).filter_by(name="sneaky").count() == 0
+    assert db.session.get(ResponseTemplate, template.id).body != "changed"
 
 
 def test_signature_image_upload_is_validated(answering, client, auth):
@@ -138,3 +156,42 @@ def test_document_upload_creates_versions_and_reply_attaches_current(
         json={"text": "x", "document_ids": [doc.id]},
     )
     assert r.status_code == 404
+
+
+def test_document_over_the_limit_is_refused_before_anything_is_saved(answering, client, auth):
+    """The error, and nothing else: no "added", no document without a version."""
+    from app.answering.models import Document
+    from app.answering.services import MAX_UPLOAD_BYTES
+    from app.extensions import db
+
+    auth.login("supervisor_a")
+    too_big = b"x" * (MAX_UPLOAD_BYTES + 1)
+    for data in (too_big, b""):
+        response = client.post(
+            "/answering/documents/add",
+            data={
+                "name": "Huge manual",
+                "pool": answering.pool_a.id,
+                "active": "y",
+                "file": (io.BytesIO(data), "manual.pdf"),
+            },
+            content_type="multipart/form-data",
+            follow_redirects=True,
+        )
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200
+        assert ("the limit is 10 MB" if data else "is empty") in page
+        assert "added" not in page.lower()
+        assert db.session.query(Document).filter_by(name="Huge manual").count() == 0
+
+    # A new version over the limit leaves the document as it was.
+    doc = answering.document
+    response = client.post(
+        f"/answering/documents/edit/{doc.id}",
+        data={"name": doc.name, "active": "y", "file": (io.BytesIO(too_big), "prices-v3.txt")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "the limit is 10 MB" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert [v.version for v in db.session.get(Document, doc.id).versions] == [1, 2]

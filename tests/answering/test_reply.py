@@ -4,6 +4,7 @@ approval, link-only notification and the portal page."""
 from __future__ import annotations
 
 import base64
+import re
 
 from tests.support.records import TINY_JPEG, agent_profile, events, refresh
 
@@ -15,12 +16,29 @@ def _reply_form(client, case, **data):
 
 
 def test_reply_from_case_page_queues_wrapped_mail_and_moves_case(answering, client, auth, mails):
+    from datetime import timedelta
+
     from app.answering.models import Reply
     from app.cases.models import Message
     from app.extensions import db
 
-    auth.login("agent_a")
     case = answering.case_a
+    first = case.messages[0]
+    # The customer wrote again; the reply answers that last mail and keeps the whole thread.
+    db.session.add(
+        Message(
+            case=case,
+            direction="inbound",
+            from_address="alice@customer.test",
+            subject="Re: " + case.subject,
+            body_text="It smokes now.",
+            message_id="<second-alice@customer.test>",
+            in_reply_to=first.message_id,
+            created_at=first.created_at + timedelta(minutes=5),
+        )
+    )
+    db.session.commit()
+    auth.login("agent_a")
     response = _reply_form(client, case, text="We replaced the fuser.")
     assert response.status_code == 302
     [mail] = mails.of_kind("reply")
@@ -30,24 +48,31 @@ def test_reply_from_case_page_queues_wrapped_mail_and_moves_case(answering, clie
     assert "Kind regards, Pool A" in mail["text"] and "agent_a, Printer support" in mail["text"]
     [(cid, ctype, data)] = mail["inline_images"]
     assert (ctype, data) == ("image/jpeg", TINY_JPEG) and f"cid:{cid}" in mail["html"]
-    assert mail["in_reply_to"] is None or mail["in_reply_to"].startswith("<")
+    assert first.message_id == "<first-alice@customer.test>"
+    assert mail["in_reply_to"] == "<second-alice@customer.test>"
+    assert mail["references"].split() == [
+        "<first-alice@customer.test>",
+        "<second-alice@customer.test>",
+    ]
     case = refresh(case)
     assert case.status == "in_progress" and case.first_response_at is not None
     out = db.session.query(Message).filter_by(case_id=case.id, direction="outbound").one()
     assert "We replaced the fuser." in out.body_text and out.message_id
     assert db.session.query(Reply).one().status == "sent"
     assert events(case, "reply sent")
-    # The outbox row exists and, when the outbox builds MIME, it carries the inline image.
+    # The mail as it goes on the wire threads the same way and carries the inline image.
+    import email
+    from email import policy
+
     from app.outbox.models import OutboxMail
 
     row = db.session.query(OutboxMail).filter_by(case_id=case.id, kind="reply").one()
-    if row.content:
-        import email
-        from email import policy
-
-        parsed = email.message_from_bytes(row.content, policy=policy.default)
-        cids = [p["Content-ID"] for p in parsed.walk() if p.get_content_type() == "image/jpeg"]
-        assert cids and cid in cids[0]
+    parsed = email.message_from_bytes(row.content, policy=policy.default)
+    assert parsed["In-Reply-To"] == "<second-alice@customer.test>"
+    assert parsed["References"].split() == mail["references"].split()
+    assert parsed["Message-ID"] == out.message_id
+    cids = [p["Content-ID"] for p in parsed.walk() if p.get_content_type() == "image/jpeg"]
+    assert cids and cid in cids[0]
 
 
 def test_reply_page_starts_from_template_and_preview_shows_exact_mail(answering, client, auth):
@@ -241,3 +266,25 @@ def test_portal_page_hides_internal_notes(answering, client, auth):
     auth.logout()
     body = client.get(f"/portal/case/{token}").get_data(as_text=True)
     assert "Help with: Printer on fire" in body and "internal gossip" not in body
+
+
+def test_a_link_notice_sent_from_a_desk_on_port_8123_links_to_port_8123(answering, client, mails):
+    """DESK_BASE_URL is unset: the link follows the address the desk was reached at."""
+    from app.extensions import db
+    from tests.support.desk import PASSWORD
+
+    answering.pool_a.notification_mode = "link"
+    db.session.commit()
+    desk_url = "http://127.0.0.1:8123"
+    login = {"username": "agent_a", "password": PASSWORD.format("agent_a")}
+    assert client.post("/login/", data=login, base_url=desk_url).status_code == 302
+    response = client.post(
+        f"/caseaction/{answering.case_a.id}/reply",
+        data={"text": "See the portal."},
+        base_url=desk_url,
+    )
+    assert response.status_code == 302
+    [notice] = mails.of_kind("notification")
+    link = re.search(r"https?://\S+/portal/case/\S+", notice["text"]).group(0)
+    assert link.startswith(desk_url + "/portal/case/")
+    assert client.get(link).status_code == 200

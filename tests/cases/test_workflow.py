@@ -145,7 +145,7 @@ def test_status_change_from_the_case_page_and_its_history(client, auth, desk):
     )
     assert response.status_code == 302
     page = client.get(f"/cases/show/{desk.case_a.id}").data.decode()
-    assert "received → in_progress" in page
+    assert "Status: Received → In progress (on it)" in page
     assert "agent_a" in page
     response = client.post(
         f"/cases/transition/{desk.case_a.id}", data={"status": "received"}, follow_redirects=True

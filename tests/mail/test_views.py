@@ -52,7 +52,8 @@ def test_agent_cannot_see_or_download_raw_mail(quarantined, auth, client):
         f"/raw-mail/show/{raw_a}",
     ):
         response = client.get(url)
-        assert response.status_code != 200 or b"Subject: qa" not in response.data, url
+        assert response.status_code == 403, url
+        assert b"Subject: qa" not in response.data, url
         assert b"cannot parse this one" not in response.data, url
 
 

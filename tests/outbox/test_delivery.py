@@ -52,6 +52,13 @@ def test_smtp_down_the_mail_waits_and_arrives_exactly_once_when_it_is_back(app, 
     assert row.attempts == 1
     assert row.next_attempt_at > utcnow() + timedelta(seconds=20)
     assert "cannot connect" in row.last_error
+    # Deferred like sent and failed: an Event on the case says why and when it tries again.
+    [deferred] = db.session.query(Event).filter_by(action="mail.deferred", object_id=row.id)
+    assert deferred.case_id == desk.case_a.id and deferred.new_value == "alice@customer.test"
+    assert "cannot connect" in deferred.details["error"]
+    assert deferred.details["attempts"] == 1
+    assert deferred.details["next_attempt_at"] == f"{row.next_attempt_at:%Y-%m-%d %H:%M:%S}"
+    assert deferred.summary.startswith("Mail delivery delayed, will retry: reply to alice@")
 
     sink.start()
     assert deliver_due().claimed == 0  # not due yet: back-off

@@ -89,6 +89,8 @@ def make_desk():
                     from_address=customer.email,
                     subject=case.subject,
                     body_text=f"Help with: {case.subject}",
+                    # As a mail client writes it: replies must thread to it.
+                    message_id=f"<first-{customer.name.lower()}@customer.test>",
                 )
             )
     db.session.commit()

@@ -1,0 +1,104 @@
+"""Issue 8, items 16 and 17: the defects whose fix lives in the case services and the case
+actions' API, which move to app/cases/ on the one-door branch. Each test states the behaviour
+a user must see; they fail today (strict xfail) and are switched on by removing the mark once
+the one-door move has landed and the fix is in (the report of the defects branch says how).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from app.cases.models import Case
+from app.core.timeutil import utcnow
+from app.extensions import db
+from tests.support.records import refresh
+
+PENDING = pytest.mark.xfail(reason="issue 8 item 17: waits for the one-door move", strict=True)
+PENDING_16 = pytest.mark.xfail(reason="issue 8 item 16: waits for the one-door move", strict=True)
+
+
+@PENDING
+def test_a_reply_without_a_claim_makes_the_replier_the_assignee(desk, client, auth):
+    case = desk.case_a
+    assert case.assignee is None and case.status == "received"
+    auth.login("agent_a")
+    response = client.post(f"/caseaction/{case.id}/reply", data={"text": "We are on it."})
+    assert response.status_code == 302
+    case = refresh(case)
+    assert case.status == "in_progress"
+    assert case.assignee_id == desk.user("agent_a").id
+
+
+@PENDING
+def test_after_claim_on_the_case_page_the_agent_lands_on_the_case(desk, client, auth):
+    case = desk.case_a
+    auth.login("agent_a")
+    assert client.get(f"/cases/show/{case.id}").status_code == 200
+    response = client.get(f"/cases/action/claim/{case.id}")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/cases/show/{case.id}")
+    assert refresh(case).assignee_id == desk.user("agent_a").id
+
+
+@PENDING
+def test_the_reply_api_says_queued_until_the_relay_accepted_the_mail(desk, client, auth):
+    from app.outbox.models import OutboxMail
+
+    response = client.post(
+        f"/api/v1/caseaction/{desk.case_a.id}/reply",
+        headers=auth.token("agent_a"),
+        json={"text": "We are on it."},
+    )
+    assert response.status_code == 201, response.json
+    row = db.session.query(OutboxMail).filter_by(case_id=desk.case_a.id, kind="reply").one()
+    assert row.status == "queued"  # no worker has handed it to the relay yet
+    assert response.json["result"]["status"] == "queued"
+
+
+@PENDING
+def test_a_postponed_case_comes_back_with_its_clock_paused(desk):
+    """The due time waits while the case is postponed: it comes back with as much time left
+    as it had when it was postponed."""
+    from app.answering.services import return_postponed_cases
+    from app.audit.actor import acting_as
+    from app.cases import services
+
+    case = desk.case_a
+    left = timedelta(hours=3)
+    case.sla_due_at = utcnow() + left
+    db.session.commit()
+    with acting_as(desk.user("agent_a")):
+        services.postpone_case(case, utcnow() + timedelta(days=2))
+    return_postponed_cases(now=utcnow() + timedelta(days=2, minutes=1))
+    case = refresh(case)
+    assert case.status == "in_progress" and not case.is_overdue
+    remaining = case.sla_due_at - (utcnow() + timedelta(days=2, minutes=1))
+    assert abs(remaining - left) < timedelta(minutes=5)
+
+
+@PENDING_16
+@pytest.mark.parametrize("door", ["form", "api"])
+def test_opening_a_case_with_a_200000_character_subject_is_refused(desk, client, auth, door):
+    long = "x" * 200_000
+    data = {"pool_id": desk.pool_a.id, "subject": long, "customer_email": "new@customer.test"}
+    if door == "form":
+        auth.login("agent_a")
+        page = client.post("/caseaction/open", data=data).get_data(as_text=True)
+        assert "at most 998 characters" in page
+    else:
+        response = client.post("/api/v1/caseaction/open", headers=auth.token("agent_a"), json=data)
+        assert response.status_code == 400
+        assert "at most 998 characters" in response.json["message"]
+    assert db.session.query(Case).count() == 2  # no case with a cut subject
+
+
+@PENDING_16
+def test_portal_links_made_outside_a_request_follow_the_served_port(desk, app):
+    """A job or CLI command (no request) builds links with LOOPDESK_HOST:LOOPDESK_PORT when
+    DESK_BASE_URL is unset (app.core.urls.desk_base_url), not with a fixed port 5000."""
+    from app.answering.services import portal_link
+
+    app.config["LOOPDESK_PORT"] = 8123
+    assert portal_link(desk.case_a).startswith("http://127.0.0.1:8123/portal/case/")
