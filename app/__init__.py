@@ -39,6 +39,7 @@ def create_app(
     features.import_models()
     install_tracking()
     features.install_record_rules()
+    features.set_up_features()
 
     with app.app_context():
         try:

@@ -7,16 +7,29 @@ class DeskError(Exception):
     status_code = 400
 
 
-class IllegalTransition(DeskError):
-    """A case was asked to move between two statuses that the state machine does not link."""
+class Conflict(DeskError):
+    """The request does not fit the record's present state (a closed case, a case someone
+    else has just claimed); the same request may succeed once the state changes."""
 
     status_code = 409
 
 
+class IllegalTransition(Conflict):
+    """A case was asked to move between two statuses that the state machine does not link."""
+
+
 class AccessDenied(DeskError):
-    """The acting user may not see or change this record (record rules)."""
+    """The acting user may not see this record (record rules): reported as "not found", so
+    nobody learns that a record outside his pools exists."""
 
     status_code = 404  # do not reveal that the record exists
+
+
+class Forbidden(DeskError):
+    """The acting user may see the record but may not do this with it (a role or a rule of
+    the service says no); the message says which rule."""
+
+    status_code = 403
 
 
 class DeletionForbidden(DeskError):

@@ -68,6 +68,15 @@ def install_record_rules() -> None:
     for feature in features():
         if feature.record_rules:
             rules.register(resolve(feature.record_rules))
+        if feature.write_rules:
+            rules.register_write_rules(resolve(feature.write_rules))
+
+
+def set_up_features() -> None:
+    """Run every feature's ``setup`` (what connects it to other features)."""
+    for feature in features():
+        if feature.setup:
+            resolve(feature.setup)()
 
 
 def register_views(appbuilder) -> None:

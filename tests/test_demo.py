@@ -42,7 +42,7 @@ def test_desk_init_creates_admin_and_demo_desk(app, runner, client, tmp_path, mo
 
 
 def test_demo_desk_has_answering_tools_to_show(app, runner):
-    from app.answering import services as answering
+    from app.answering import templates as answering
     from app.answering.models import Document, PoolLayout, ResponseTemplate
     from app.audit.actor import acting_as
 

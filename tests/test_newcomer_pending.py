@@ -78,7 +78,6 @@ def test_a_postponed_case_comes_back_with_its_clock_paused(desk):
     assert abs(remaining - left) < timedelta(minutes=5)
 
 
-@PENDING_16
 @pytest.mark.parametrize("door", ["form", "api"])
 def test_opening_a_case_with_a_200000_character_subject_is_refused(desk, client, auth, door):
     long = "x" * 200_000

@@ -8,6 +8,7 @@ FEATURE = Feature(
     models=("app.agents.models",),
     views="app.agents.views:register",
     record_rules="app.agents.record_rules:RULES",
+    write_rules="app.agents.record_rules:WRITE_RULES",
     permissions={
         SUPERVISOR: [["(Agent|Membership|Absence)", WRITE]],
         MANAGER: [["(Agent|Membership|Absence)", READ]],

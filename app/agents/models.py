@@ -10,6 +10,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import relationship
 
@@ -36,6 +37,9 @@ class AgentProfile(Model):
     signature = Column(String(2000), nullable=True)
     replies_need_approval = Column(Boolean, nullable=False, default=False)
     may_attach_files = Column(Boolean, nullable=False, default=False)
+    # An agent who has left keeps his history (cases, replies, memberships) but is no longer
+    # offered as a colleague to forward or assign to; deleting one in use deactivates him.
+    active = Column(Boolean, nullable=False, default=True, server_default=true())
     substitute_id = Column(Integer, ForeignKey("agent_profile.id"), nullable=True)
     substitute = relationship("AgentProfile", remote_side=[id])
     skills = relationship("Skill", secondary=agent_skill)

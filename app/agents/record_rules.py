@@ -7,8 +7,13 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import or_, select
 
 from app.agents.models import Absence, AgentProfile, PoolMembership
-from app.agents.services import member_pool_ids
-from app.organisation.models import Pool
+from app.agents.services import (
+    agent_write_rule,
+    member_pool_ids,
+    pool_itself_rule,
+    pool_write_rule,
+)
+from app.organisation.models import Pool, Topic
 from app.security.rules import record_rule
 
 
@@ -54,4 +59,15 @@ RULES = {
     AgentProfile: agent_criterion,
     Absence: absence_criterion,
     User: user_criterion,
+}
+
+# Only a supervisor of the pool (or an admin) changes a pool, its memberships, the settings of
+# the agents who work in it and the topics it handles (organisation sits below agents, so its
+# topics' rule lives here).
+WRITE_RULES = {
+    Pool: pool_itself_rule,
+    Topic: pool_write_rule("pool"),
+    PoolMembership: pool_write_rule("pool"),
+    AgentProfile: agent_write_rule(),
+    Absence: agent_write_rule("agent"),
 }

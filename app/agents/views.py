@@ -1,9 +1,12 @@
-"""Configuration views for agents, pool memberships and absences."""
+"""Configuration views for agents, pool memberships and absences.
+
+Supervisors change the agents and memberships of the pools they supervise: the write rules in
+``app.agents.record_rules``, checked by the base view for every add, edit and delete.
+"""
 
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from app.agents.models import Absence, AgentProfile, PoolMembership
-from app.agents.services import ensure_can_configure_pool
 from app.core.views import DeskModelView
 
 
@@ -11,10 +14,11 @@ class AgentView(DeskModelView):
     datamodel = SQLAInterface(AgentProfile)
     class_permission_name = "Agent"
     route_base = "/agents"
-    list_columns = ["user", "replies_need_approval", "may_attach_files", "substitute"]
-    search_columns = ["replies_need_approval", "may_attach_files"]
+    list_columns = ["user", "active", "replies_need_approval", "may_attach_files", "substitute"]
+    search_columns = ["active", "replies_need_approval", "may_attach_files"]
     add_columns = [
         "user",
+        "active",
         "skills",
         "replies_need_approval",
         "may_attach_files",
@@ -22,6 +26,7 @@ class AgentView(DeskModelView):
         "signature",
     ]
     edit_columns = [
+        "active",
         "skills",
         "replies_need_approval",
         "may_attach_files",
@@ -30,6 +35,7 @@ class AgentView(DeskModelView):
     ]
     show_columns = [
         "user",
+        "active",
         "skills",
         "memberships",
         "replies_need_approval",
@@ -52,11 +58,6 @@ class MembershipView(DeskModelView):
     search_columns = ["pool", "is_supervisor"]
     add_columns = edit_columns = show_columns = ["agent", "pool", "priority", "is_supervisor"]
     label_columns = {"priority": "Pick priority (1 = first)", "is_supervisor": "Supervisor"}
-
-    def pre_add(self, item):
-        ensure_can_configure_pool(item.pool.id if item.pool else item.pool_id)
-
-    pre_update = pre_add
 
 
 class AbsenceView(DeskModelView):

@@ -1,39 +1,30 @@
-"""REST API of the agent's case actions: ``/api/v1/caseaction/<case_id>/...``.
+"""REST API of replies: ``/api/v1/caseaction/<case_id>/{options,template,preview,reply}`` and
+``/api/v1/caseaction/reply/<reply_id>/{approve,reject}``, beside the other case actions of
+app.cases at the same address.
 
 The same services as the case page; an unknown case or one outside the caller's pools answers
-404, a refused ad-hoc upload 403, a rule violation 400 and an illegal status move 409. Bodies
-are JSON; ``reply`` also takes multipart form data (files in ``attachments``). In JSON, ad-hoc
-files are ``{"filename", "content_type", "content_base64"}`` objects.
+404, a refused ad-hoc upload or a refused approval 403, a rule violation 400 and a conflict
+with the case's state 409. Bodies are JSON; ``reply`` also takes multipart form data (files
+in ``attachments``). In JSON, ad-hoc files are ``{"filename", "content_type",
+"content_base64"}`` objects.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
 
 from flask import request
 from flask_appbuilder.api import BaseApi, expose, protect, safe
+from flask_login import current_user
 
-from app.answering import services
+from app.answering import documents, replies, templates
 from app.answering.models import Reply
-from app.answering.views import CASE_ACTION, CASE_ACTION_PERMISSIONS
-from app.cases.models import Case
-from app.errors import DeskError
+from app.answering.views import REPLY_PERMISSIONS
+from app.cases import actions as case_actions
+from app.cases.api import answer, case_json, load_case, request_body
+from app.errors import AccessDenied, DeskError
 from app.extensions import db
-
-
-def _case_json(case: Case) -> dict:
-    return {
-        "id": case.id,
-        "number": case.number,
-        "status": case.status,
-        "pool_id": case.pool_id,
-        "assignee_id": case.assignee_id,
-        "first_response_at": case.first_response_at.isoformat() if case.first_response_at else None,
-        "postponed_until": case.postponed_until.isoformat() if case.postponed_until else None,
-        "closed_at": case.closed_at.isoformat() if case.closed_at else None,
-    }
 
 
 def _reply_json(row: Reply) -> dict:
@@ -48,11 +39,11 @@ def _reply_json(row: Reply) -> dict:
             {"filename": a.filename, "size": a.size, "source": a.source, "sha256": a.sha256}
             for a in row.attachments
         ],
-        "case": _case_json(row.case),
+        "case": case_json(row.case),
     }
 
 
-def _json_uploads(items) -> list[services.Upload]:
+def _json_uploads(items) -> list[replies.Upload]:
     uploads = []
     for item in items or []:
         if not isinstance(item, dict):
@@ -62,50 +53,29 @@ def _json_uploads(items) -> list[services.Upload]:
         except (binascii.Error, ValueError):
             raise DeskError(f"Attachment {item.get('filename')!r} is not valid base64.") from None
         uploads.append(
-            services.Upload(
+            replies.Upload(
                 str(item.get("filename") or "attachment"), str(item.get("content_type") or ""), data
             )
         )
     return uploads
 
 
-def _body() -> dict:
-    if request.is_json:
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise DeskError("The request body must be a JSON object.")
-        return body
-    return request.form.to_dict()
+def _reply(reply_id: int) -> Reply:
+    row = db.session.get(Reply, reply_id)
+    if row is None:
+        raise AccessDenied("No such reply.")
+    return row
 
 
-class CaseActionApi(BaseApi):
-    """Agent case actions: reply, preview, template, note, forward, postpone, close, reopen,
-    approve / reject a waiting reply, open a case for a customer."""
+class ReplyApi(BaseApi):
+    """Replies to the customer: options, template, preview, reply; approve / reject a
+    waiting reply. The other case actions are app.cases' (same address)."""
 
     resource_name = "caseaction"
-    class_permission_name = CASE_ACTION
-    method_permission_name = CASE_ACTION_PERMISSIONS
+    class_permission_name = case_actions.CASE_ACTION
+    method_permission_name = REPLY_PERMISSIONS
     allow_browser_login = True
     openapi_spec_tag = "Case actions"
-
-    def _run(self, func, status: int = 200):
-        try:
-            result = func()
-        except DeskError as exc:
-            db.session.rollback()
-            if exc.status_code == 404:
-                return self.response_404()
-            return self.response(exc.status_code, message=str(exc))
-        return self.response(status, result=result)
-
-    @staticmethod
-    def _case(case_id: int) -> Case:
-        from app.errors import AccessDenied
-
-        case = db.session.get(Case, case_id)
-        if case is None:
-            raise AccessDenied("No such case.")
-        return case
 
     @expose("/<int:case_id>/options", methods=["GET"])
     @protect()
@@ -120,26 +90,26 @@ class CaseActionApi(BaseApi):
             200: {description: the choices}
             404: {$ref: '#/components/responses/404'}
         """
-        from flask_login import current_user
 
         def run():
-            case = services._visible_case(self._case(case_id))
+            case = load_case(case_id)
             return {
                 "templates": [
                     {"id": t.id, "name": t.name, "language": t.language}
-                    for t in services.templates_for(case)
+                    for t in templates.templates_for(case)
                 ],
                 "documents": [
                     {"id": d.id, "name": d.name, "version": d.current_version.version}
-                    for d in services.documents_for(case)
+                    for d in documents.documents_for(case)
                 ],
                 "wrap_up_questions": [
-                    {"question": q, "required": r} for q, r in services.wrap_up_questions(case.pool)
+                    {"question": q, "required": r}
+                    for q, r in case_actions.wrap_up_questions(case.pool)
                 ],
-                "may_attach_files": services.may_attach_files(current_user),
+                "may_attach_files": replies.may_attach_files(current_user),
             }
 
-        return self._run(run)
+        return answer(self, run)
 
     @expose("/<int:case_id>/template/<int:template_id>", methods=["GET"])
     @protect()
@@ -157,8 +127,8 @@ class CaseActionApi(BaseApi):
         """
 
         def run():
-            tpl, subject, body = services.render_template_for(
-                self._case(case_id), template_id, request.args.get("language")
+            tpl, subject, body = templates.render_template_for(
+                load_case(case_id), template_id, request.args.get("language")
             )
             return {
                 "template_id": tpl.id,
@@ -167,7 +137,7 @@ class CaseActionApi(BaseApi):
                 "body": body,
             }
 
-        return self._run(run)
+        return answer(self, run)
 
     @expose("/<int:case_id>/preview", methods=["POST"])
     @protect()
@@ -184,15 +154,16 @@ class CaseActionApi(BaseApi):
         """
 
         def run():
-            body = _body()
-            return services.preview(
-                self._case(case_id),
+            case = load_case(case_id)
+            body = request_body()
+            return replies.preview(
+                case,
                 text=body.get("text"),
                 template_id=body.get("template_id"),
                 language=body.get("language"),
             ).preview_dict()
 
-        return self._run(run)
+        return answer(self, run)
 
     @expose("/<int:case_id>/reply", methods=["POST"])
     @protect()
@@ -212,22 +183,21 @@ class CaseActionApi(BaseApi):
         """
 
         def run():
+            case = load_case(case_id)
             if request.is_json:
-                body = _body()
+                body = request_body()
                 uploads = _json_uploads(body.get("attachments"))
                 document_ids = body.get("document_ids") or []
             else:
                 body = request.form.to_dict()
                 uploads = [
-                    services.Upload(f.filename, f.mimetype, f.read())
+                    replies.Upload(f.filename, f.mimetype, f.read())
                     for f in request.files.getlist("attachments")
                     if f and f.filename
                 ]
                 document_ids = request.form.getlist("document_ids")
-            if not isinstance(document_ids, list):
-                raise DeskError("'document_ids' must be a list.")
-            row = services.reply(
-                self._case(case_id),
+            row = replies.reply(
+                case,
                 text=body.get("text"),
                 template_id=body.get("template_id"),
                 document_ids=document_ids,
@@ -236,204 +206,46 @@ class CaseActionApi(BaseApi):
             )
             return _reply_json(row)
 
-        return self._run(run, 201)
-
-    @expose("/<int:case_id>/note", methods=["POST"])
-    @protect()
-    @safe
-    def note(self, case_id):
-        """Add an internal note: ``{"text": "..."}``.
-        ---
-        post:
-          parameters:
-          - {in: path, name: case_id, schema: {type: integer}}
-          responses:
-            201: {description: the note}
-            404: {$ref: '#/components/responses/404'}
-        """
-
-        def run():
-            note = services.add_note(self._case(case_id), str(_body().get("text") or ""))
-            return {"id": note.id, "case_id": note.case_id, "direction": note.direction}
-
-        return self._run(run, 201)
-
-    @expose("/<int:case_id>/forward", methods=["POST"])
-    @protect()
-    @safe
-    def forward(self, case_id):
-        """Forward to a colleague and/or pool: ``{"assignee_id", "pool_id", "note"}``.
-        ---
-        post:
-          parameters:
-          - {in: path, name: case_id, schema: {type: integer}}
-          responses:
-            200: {description: the case}
-            404: {$ref: '#/components/responses/404'}
-        """
-
-        def run():
-            body = _body()
-            case = services.forward(
-                self._case(case_id),
-                note=str(body.get("note") or ""),
-                assignee_id=body.get("assignee_id"),
-                pool_id=body.get("pool_id"),
-            )
-            return _case_json(case)
-
-        return self._run(run)
-
-    @expose("/<int:case_id>/postpone", methods=["POST"])
-    @protect()
-    @safe
-    def postpone(self, case_id):
-        """Postpone until a time (ISO), the customer gets a notice: ``{"until", "reason"}``.
-        ---
-        post:
-          parameters:
-          - {in: path, name: case_id, schema: {type: integer}}
-          responses:
-            200: {description: the case}
-            404: {$ref: '#/components/responses/404'}
-        """
-
-        def run():
-            body = _body()
-            try:
-                until = datetime.fromisoformat(str(body.get("until") or ""))
-            except ValueError:
-                raise DeskError("'until' must be an ISO date and time.") from None
-            if until.tzinfo is not None:
-                from datetime import UTC
-
-                until = until.astimezone(UTC).replace(tzinfo=None)
-            case = services.postpone(
-                self._case(case_id),
-                until,
-                reason=body.get("reason"),
-                notify=body.get("notify", True) not in (False, "0", 0),
-            )
-            return _case_json(case)
-
-        return self._run(run)
-
-    @expose("/<int:case_id>/close", methods=["POST"])
-    @protect()
-    @safe
-    def close(self, case_id):
-        """Close, answering the pool's wrap-up questions: ``{"answers": {question: answer}}``.
-        ---
-        post:
-          parameters:
-          - {in: path, name: case_id, schema: {type: integer}}
-          responses:
-            200: {description: the case}
-            400: {description: required wrap-up answers missing}
-            404: {$ref: '#/components/responses/404'}
-        """
-
-        def run():
-            body = _body()
-            answers = body.get("answers") or {}
-            if not isinstance(answers, dict):
-                raise DeskError("'answers' must be an object of question: answer.")
-            return _case_json(
-                services.close(self._case(case_id), answers=answers, reason=body.get("reason"))
-            )
-
-        return self._run(run)
-
-    @expose("/<int:case_id>/reopen", methods=["POST"])
-    @protect()
-    @safe
-    def reopen(self, case_id):
-        """Reopen a closed case: ``{"reason": "..."}``.
-        ---
-        post:
-          parameters:
-          - {in: path, name: case_id, schema: {type: integer}}
-          responses:
-            200: {description: the case}
-            404: {$ref: '#/components/responses/404'}
-        """
-
-        def run():
-            return _case_json(services.reopen(self._case(case_id), reason=_body().get("reason")))
-
-        return self._run(run)
-
-    @staticmethod
-    def _reply(reply_id: int) -> Reply:
-        from app.errors import AccessDenied
-
-        row = db.session.get(Reply, reply_id)
-        if row is None:
-            raise AccessDenied("No such reply.")
-        return row
+        return answer(self, run, 201)
 
     @expose("/reply/<int:reply_id>/approve", methods=["POST"])
     @protect()
     @safe
     def approve(self, reply_id):
-        """A supervisor approves a waiting reply; it is queued now.
+        """A supervisor of the case's pool approves a waiting reply; it is queued now.
         ---
         post:
           parameters:
           - {in: path, name: reply_id, schema: {type: integer}}
           responses:
             200: {description: the reply}
+            403: {description: only a supervisor of the case's pool decides}
             404: {$ref: '#/components/responses/404'}
         """
-        return self._run(
+        return answer(
+            self,
             lambda: _reply_json(
-                services.approve_reply(self._reply(reply_id), note=_body().get("note"))
-            )
+                replies.approve_reply(_reply(reply_id), note=request_body().get("note"))
+            ),
         )
 
     @expose("/reply/<int:reply_id>/reject", methods=["POST"])
     @protect()
     @safe
     def reject(self, reply_id):
-        """A supervisor rejects a waiting reply: ``{"reason": "..."}``.
+        """A supervisor of the case's pool rejects a waiting reply: ``{"reason": "..."}``.
         ---
         post:
           parameters:
           - {in: path, name: reply_id, schema: {type: integer}}
           responses:
             200: {description: the reply}
+            403: {description: only a supervisor of the case's pool decides}
             404: {$ref: '#/components/responses/404'}
         """
-        return self._run(
+        return answer(
+            self,
             lambda: _reply_json(
-                services.reject_reply(self._reply(reply_id), str(_body().get("reason") or ""))
-            )
+                replies.reject_reply(_reply(reply_id), request_body().get("reason"))
+            ),
         )
-
-    @expose("/open", methods=["POST"])
-    @protect()
-    @safe
-    def open(self):
-        """Open a case for a customer, who gets a confirmation: ``{"pool_id", "subject",
-        "customer_email", "customer_name", "language", "text"}``.
-        ---
-        post:
-          responses:
-            201: {description: the new case}
-            400: {description: invalid input}
-        """
-
-        def run():
-            body = _body()
-            case = services.open_case_for_customer(
-                pool_id=body.get("pool_id"),
-                subject=str(body.get("subject") or ""),
-                customer_email=str(body.get("customer_email") or ""),
-                customer_name=body.get("customer_name"),
-                language=body.get("language"),
-                text=body.get("text"),
-                topic_id=body.get("topic_id"),
-            )
-            return _case_json(case)
-
-        return self._run(run, 201)

@@ -1,24 +1,21 @@
-"""Manifest of answering: templates, layouts, signatures, documents, the agent's case
-actions and the portal link page (see ``app.core.features``)."""
+"""Manifest of answering: templates and notices, layouts, signatures, documents, replies and
+their approval, and the portal link page (see ``app.core.features``)."""
 
 from app.core.features import Feature
 from app.security.roles import AGENT, MANAGER, READ, SUPERVISOR, WRITE
-
-# Agent case actions (view and API share the "CaseAction" permissions); approving replies
-# is for supervisors.
-AGENT_ACTIONS = "can_(reply|note|forward|postpone|close|reopen|open)"
-SUPERVISOR_ACTIONS = "can_(reply|note|forward|postpone|close|reopen|open|approve)"
 
 FEATURE = Feature(
     name="answering",
     models=("app.answering.models",),
     views="app.answering.views:register",
-    jobs="app.answering.tasks:periodic_jobs",
     record_rules="app.answering.record_rules:RULES",
+    write_rules="app.answering.record_rules:WRITE_RULES",
+    setup="app.answering.templates:connect",
     permissions={
-        AGENT: [["CaseAction", AGENT_ACTIONS], ["(ResponseTemplate|Document)", READ]],
+        # Replies share the case actions' permission view (CaseAction) with app.cases.
+        AGENT: [["CaseAction", "can_reply"], ["(ResponseTemplate|Document)", READ]],
         SUPERVISOR: [
-            ["CaseAction", SUPERVISOR_ACTIONS],
+            ["CaseAction", "can_(reply|approve)"],
             ["(ResponseTemplate|PoolLayout|Signature|Document)", WRITE],
         ],
         MANAGER: [["(ResponseTemplate|PoolLayout|Signature|Document)", READ]],

@@ -6,7 +6,7 @@ from sqlalchemy import or_, select
 
 from app.agents.models import AgentProfile
 from app.agents.record_rules import agent_criterion
-from app.agents.services import member_pool_ids
+from app.agents.services import agent_write_rule, member_pool_ids, pool_write_rule
 from app.answering.models import (
     AgentSignature,
     Document,
@@ -68,4 +68,13 @@ RULES = {
     AgentSignature: agent_signature_criterion,
     Reply: reply_criterion,
     ReplyAttachment: reply_attachment_criterion,
+}
+
+# Supervisors change the rows of the pools they supervise; desk-wide rows (no pool) are for
+# whoever may edit the model. Signatures: those of agents in a pool one supervises.
+WRITE_RULES = {
+    ResponseTemplate: pool_write_rule("pool"),
+    Document: pool_write_rule("pool"),
+    PoolLayout: pool_write_rule("pool"),
+    AgentSignature: agent_write_rule("agent"),
 }

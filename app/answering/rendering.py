@@ -21,8 +21,12 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from sqlalchemy import or_, select
 
+from app.agents.models import AgentProfile
+from app.answering.models import AgentSignature, PoolLayout, ResponseTemplate
+from app.core.timeutil import utcnow
 from app.errors import DeskError
 from app.extensions import db
+from app.mail.identity import tag_subject
 
 # Every placeholder a template may use, with what it holds (README lists the same).
 PLACEHOLDERS: dict[str, str] = {
@@ -101,8 +105,6 @@ def _fmt(value) -> str:
 
 def placeholder_context(case, agent=None, **extra) -> dict[str, str]:
     """The render context of ``case``: the documented placeholders as plain strings."""
-    from app.core.timeutil import utcnow
-
     customer = case.customer
     agent_full, agent_first = _user_names(agent)
     context = {
@@ -142,8 +144,6 @@ def pick_template(name: str, case, language: str | None = None):
     Language first (the customer's, then the desk default), then the most specific scope:
     pool and topic, pool only, topic only, global.
     """
-    from app.answering.models import ResponseTemplate
-
     rows = db.session.scalars(
         select(ResponseTemplate).where(
             ResponseTemplate.name == name,
@@ -165,8 +165,6 @@ def language_version(template, case, language: str | None = None):
 
 
 def pick_layout(pool, language: str):
-    from app.answering.models import PoolLayout
-
     if pool is None:
         return None
     rows = db.session.scalars(select(PoolLayout).where(PoolLayout.pool_id == pool.id)).all()
@@ -178,9 +176,6 @@ def pick_layout(pool, language: str):
 
 
 def signature_of(user):
-    from app.agents.models import AgentProfile
-    from app.answering.models import AgentSignature
-
     if user is None:
         return None, None
     profile = db.session.scalars(
@@ -244,7 +239,6 @@ def compose(
 ) -> ComposedMail:
     """Wrap ``body`` (already final text) in the pool's header and footer and the agent's
     signature; return the text and HTML versions with the signature image inline (cid:)."""
-    from app.mail.identity import tag_subject
 
     language = language or customer_language(case)
     context = placeholder_context(case, agent, **(extra or {}))

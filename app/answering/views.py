@@ -1,24 +1,25 @@
 """Views of the answering feature: configuration (templates, headers and footers, signatures,
-documents), the agent's case-action forms and the portal link page.
+documents), the reply forms of the case page (compose, preview, send, approve, reject) and
+the portal link page.
 
-Every form handler is a thin shell around ``app.answering.services``; the record rules and all
-business rules are checked there, so the REST API (``api.py``) behaves the same.
+Every form handler is a thin door onto the answering services (``replies``, ``templates``,
+``documents``); the record rules, the write rules (``record_rules.WRITE_RULES``) and all
+business rules are checked there or in the base view, so the REST API (``api.py``) behaves the
+same. The other case actions (note, forward, postpone, close, …) are app.cases'.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.datastructures import FileStorage
 from wtforms import FileField
 from wtforms.validators import ValidationError
 
-from app.agents.services import ensure_can_configure_pool
-from app.answering import rendering, services
+from app.answering import documents, portal, rendering, replies, templates
 from app.answering.models import (
     AgentSignature,
     Document,
@@ -28,29 +29,28 @@ from app.answering.models import (
     ReplyStatus,
     ResponseTemplate,
 )
+from app.audit.actor import current_actor
+from app.cases import actions as case_actions
 from app.cases.models import Case
-from app.core.views import DeskModelView, column_max_length
-from app.customers.models import Customer
+from app.cases.views import run_on_case
+from app.cases.workflow import CaseStatus
+from app.core.views import DeskModelView
 from app.errors import DeskError
 from app.extensions import db
 from app.outbox.models import OutboxMail
+from app.security.roles import user_may
+from app.security.rules import is_visible
 
-CASE_ACTION = "CaseAction"
-# Permission (without "can_") of each case action; shared by the view and the API.
-CASE_ACTION_PERMISSIONS = {
+# Permission (without "can_") of each reply door; shared by the view and the API, on the
+# case actions' permission view (CaseAction).
+REPLY_PERMISSIONS = {
     "compose": "reply",
     "preview": "reply",
     "reply": "reply",
     "template": "reply",
     "options": "reply",
-    "note": "note",
-    "forward": "forward",
-    "postpone": "postpone",
-    "close": "close",
-    "reopen": "reopen",
     "approve": "approve",
     "reject": "approve",
-    "open": "open",
 }
 
 
@@ -62,22 +62,7 @@ def _placeholder_help() -> Markup:
     return Markup("Placeholders: <code>{}</code>").format(names)
 
 
-class _PoolScopedView(DeskModelView):
-    """Supervisors change only rows of the pools they supervise (admins: all)."""
-
-    def _check_pool(self, item):
-        pool_id = item.pool.id if getattr(item, "pool", None) else getattr(item, "pool_id", None)
-        if pool_id is not None:
-            ensure_can_configure_pool(pool_id)
-
-    def pre_add(self, item):
-        self._check_pool(item)
-
-    def pre_update(self, item):
-        self._check_pool(item)
-
-
-class ResponseTemplateView(_PoolScopedView):
+class ResponseTemplateView(DeskModelView):
     datamodel = SQLAInterface(ResponseTemplate)
     class_permission_name = "ResponseTemplate"
     route_base = "/answering/templates"
@@ -97,12 +82,9 @@ class ResponseTemplateView(_PoolScopedView):
         "subject": _placeholder_help(),
     }
 
-    def pre_add(self, item):
-        super().pre_add(item)
+    def clean(self, item):
         item.language = (item.language or "en").strip().lower()
         _check_renders(item.subject, item.body)
-
-    pre_update = pre_add
 
 
 def _check_renders(*sources):
@@ -112,7 +94,7 @@ def _check_renders(*sources):
         rendering.render_text(source, sample)
 
 
-class PoolLayoutView(_PoolScopedView):
+class PoolLayoutView(DeskModelView):
     datamodel = SQLAInterface(PoolLayout)
     class_permission_name = "PoolLayout"
     route_base = "/answering/layouts"
@@ -122,12 +104,9 @@ class PoolLayoutView(_PoolScopedView):
     add_columns = edit_columns = show_columns = ["pool", "language", "header", "footer"]
     description_columns = {"header": _placeholder_help(), "footer": _placeholder_help()}
 
-    def pre_add(self, item):
-        super().pre_add(item)
+    def clean(self, item):
         item.language = (item.language or "en").strip().lower()
         _check_renders(item.header, item.footer)
-
-    pre_update = pre_add
 
 
 class AgentSignatureView(DeskModelView):
@@ -147,12 +126,10 @@ class AgentSignatureView(DeskModelView):
     add_form_extra_fields = edit_form_extra_fields = {"upload": FileField("Image")}
     description_columns = {"text": _placeholder_help()}
 
-    def pre_add(self, item):
+    def clean(self, item):
         _check_renders(item.text)
         upload = request.files.get("upload")
-        services.set_signature_image(item, upload.read() if upload else None)
-
-    pre_update = pre_add
+        documents.set_signature_image(item, upload.read() if upload else None)
 
 
 def _upload_size(upload: FileStorage) -> int:
@@ -179,7 +156,7 @@ class DocumentFile:
         size = _upload_size(upload)
         if size == 0:
             raise ValidationError(f"The file {upload.filename!r} is empty.")
-        limit = services.MAX_UPLOAD_BYTES
+        limit = documents.MAX_UPLOAD_BYTES
         if size > limit:
             raise ValidationError(
                 f"The file {upload.filename!r} has {size / (1024 * 1024):.1f} MB; "
@@ -187,7 +164,7 @@ class DocumentFile:
             )
 
 
-class DocumentView(_PoolScopedView):
+class DocumentView(DeskModelView):
     datamodel = SQLAInterface(Document)
     class_permission_name = "Document"
     route_base = "/answering/documents"
@@ -216,7 +193,7 @@ class DocumentView(_PoolScopedView):
         upload = request.files.get("file")
         if upload and upload.filename:
             try:
-                services.add_document_version(
+                documents.add_document_version(
                     item, filename=upload.filename, content_type=upload.mimetype, data=upload.read()
                 )
             except DeskError as exc:
@@ -246,67 +223,34 @@ class DocumentVersionView(DeskModelView):
     base_order = ("created_at", "desc")
 
 
-# --- the agent's case actions (forms on the case page) ---------------------------------------
+# --- the reply forms of the case page ---------------------------------------------------------
 
 
-# Longest input of each field of the "open a case" form (the columns it fills); the browser
-# stops typing there, the service refuses longer input from other clients.
-OPEN_CASE_LIMITS = {
-    "subject": column_max_length(Case, "subject"),
-    "customer_email": column_max_length(Customer, "email"),
-    "customer_name": column_max_length(Customer, "name"),
-    "language": column_max_length(Customer, "language"),
-}
-
-
-def _form_answers(form) -> dict:
-    answers = {}
-    for key in form:
-        if key.startswith("wrapup::"):
-            answers[key[len("wrapup::") :]] = form.get(key, "")
-    return answers
-
-
-def _uploads(files) -> list[services.Upload]:
+def _uploads(files) -> list[replies.Upload]:
     return [
-        services.Upload(f.filename, f.mimetype, f.read())
+        replies.Upload(f.filename, f.mimetype, f.read())
         for f in files.getlist("attachments")
         if f and f.filename
     ]
 
 
-class CaseActionView(BaseView):
-    """Forms of the case page: reply (compose, preview, send), note, forward, postpone,
-    close with wrap-up, reopen, approve or reject a waiting reply, open a case for a customer."""
+class ReplyView(BaseView):
+    """The reply editor (compose, preview, send) and the supervisor's approve / reject, at
+    ``/caseaction/...`` beside the other case actions (app.cases)."""
 
     route_base = "/caseaction"
-    class_permission_name = CASE_ACTION
-    method_permission_name = CASE_ACTION_PERMISSIONS
-    default_view = "open"
+    class_permission_name = case_actions.CASE_ACTION
+    method_permission_name = REPLY_PERMISSIONS
+    default_view = "compose"
 
     def _case(self, pk) -> Case:
         case = db.session.get(Case, pk)
-        if case is None:
+        if case is None or not is_visible(case):
             abort(404)
         return case
 
     def _back(self, case):
-        from app.security.rules import is_visible
-
-        if is_visible(case):
-            return redirect(url_for("CaseView.show", pk=case.id))
-        return redirect(url_for("CaseView.list"))
-
-    def _do(self, case, func, success: str):
-        try:
-            func()
-            flash(success, "success")
-        except DeskError as exc:
-            db.session.rollback()
-            if exc.status_code == 404:
-                abort(404)
-            flash(str(exc), "danger")
-        return self._back(case)
+        return redirect(url_for("CaseView.show", pk=case.id))
 
     @expose("/<int:pk>/compose", methods=["GET"])
     @has_access
@@ -314,32 +258,28 @@ class CaseActionView(BaseView):
         """The reply editor, prefilled from a template when one is picked."""
         case = self._case(pk)
         try:
-            services._open_case(case)
+            case_actions.ensure_open(case)
         except DeskError as exc:
-            if exc.status_code == 404:
-                abort(404)
             flash(str(exc), "danger")
             return self._back(case)
         text, template_id = "", request.args.get("template_id", type=int)
         if template_id:
             try:
-                _tpl, _subject, text = services.render_template_for(case, template_id)
+                _tpl, _subject, text = templates.render_template_for(case, template_id)
             except DeskError as exc:
                 flash(str(exc), "danger")
         return self._compose_page(case, text=text, template_id=template_id)
 
     def _compose_page(self, case, *, text="", template_id=None, preview=None, selected=()):
-        from flask_login import current_user
-
         return self.render_template(
             "answering/compose.html",
             case=case,
             text=text,
             template_id=template_id,
-            templates=services.templates_for(case),
-            documents=services.documents_for(case),
+            templates=templates.templates_for(case),
+            documents=documents.documents_for(case),
             selected_documents={int(d) for d in selected if str(d).isdigit()},
-            may_attach=services.may_attach_files(current_user),
+            may_attach=replies.may_attach_files(current_user),
             preview=preview,
             data_uri=rendering.data_uri,
         )
@@ -352,10 +292,10 @@ class CaseActionView(BaseView):
         text = request.form.get("text", "")
         template_id = request.form.get("template_id") or None
         try:
-            composed = services.preview(case, text=text, template_id=template_id)
+            composed = replies.preview(case, text=text, template_id=template_id)
         except DeskError as exc:
-            if exc.status_code == 404:
-                abort(404)
+            if exc.status_code in (403, 404):
+                raise
             flash(str(exc), "danger")
             composed = None
         return self._compose_page(
@@ -372,7 +312,7 @@ class CaseActionView(BaseView):
         """Send the reply (or submit it for approval)."""
         case = self._case(pk)
         try:
-            row = services.reply(
+            row = replies.reply(
                 case,
                 text=request.form.get("text", ""),
                 template_id=request.form.get("template_id") or None,
@@ -381,10 +321,8 @@ class CaseActionView(BaseView):
             )
         except DeskError as exc:
             db.session.rollback()
-            if exc.status_code == 404:
-                abort(404)
-            if exc.status_code == 403:
-                return self.render_template("loopdesk/error.html", message=str(exc)), 403
+            if exc.status_code in (403, 404):
+                raise
             flash(str(exc), "danger")
             return self._compose_page(
                 case,
@@ -398,74 +336,9 @@ class CaseActionView(BaseView):
             flash("Reply sent.", "success")
         return self._back(case)
 
-    @expose("/<int:pk>/note", methods=["POST"])
-    @has_access
-    def note(self, pk):
-        case = self._case(pk)
-        return self._do(
-            case, lambda: services.add_note(case, request.form.get("text", "")), "Note added."
-        )
-
-    @expose("/<int:pk>/forward", methods=["POST"])
-    @has_access
-    def forward(self, pk):
-        case = self._case(pk)
-        return self._do(
-            case,
-            lambda: services.forward(
-                case,
-                note=request.form.get("note", ""),
-                assignee_id=request.form.get("assignee_id") or None,
-                pool_id=request.form.get("pool_id") or None,
-            ),
-            f"{case.number} forwarded.",
-        )
-
-    @expose("/<int:pk>/postpone", methods=["POST"])
-    @has_access
-    def postpone(self, pk):
-        case = self._case(pk)
-        try:
-            until = datetime.fromisoformat(request.form.get("until", ""))
-        except ValueError:
-            flash("Pick a valid date and time to postpone to.", "danger")
-            return self._back(case)
-        return self._do(
-            case,
-            lambda: services.postpone(
-                case,
-                until,
-                reason=request.form.get("reason") or None,
-                notify=request.form.get("notify", "1") != "0",
-            ),
-            f"{case.number} postponed.",
-        )
-
-    @expose("/<int:pk>/close", methods=["POST"])
-    @has_access
-    def close(self, pk):
-        case = self._case(pk)
-        return self._do(
-            case,
-            lambda: services.close(
-                case, answers=_form_answers(request.form), reason=request.form.get("reason") or None
-            ),
-            f"{case.number} closed.",
-        )
-
-    @expose("/<int:pk>/reopen", methods=["POST"])
-    @has_access
-    def reopen(self, pk):
-        case = self._case(pk)
-        return self._do(
-            case,
-            lambda: services.reopen(case, reason=request.form.get("reason") or None),
-            f"{case.number} reopened.",
-        )
-
     def _reply(self, reply_id) -> Reply:
         row = db.session.get(Reply, reply_id)
-        if row is None:
+        if row is None or not is_visible(row.case):
             abort(404)
         return row
 
@@ -473,9 +346,9 @@ class CaseActionView(BaseView):
     @has_access
     def approve(self, reply_id):
         row = self._reply(reply_id)
-        return self._do(
+        return run_on_case(
             row.case,
-            lambda: services.approve_reply(row, note=request.form.get("note")),
+            lambda: replies.approve_reply(row, note=request.form.get("note")),
             "Reply approved and sent.",
         )
 
@@ -483,70 +356,35 @@ class CaseActionView(BaseView):
     @has_access
     def reject(self, reply_id):
         row = self._reply(reply_id)
-        return self._do(
+        return run_on_case(
             row.case,
-            lambda: services.reject_reply(row, request.form.get("reason", "")),
+            lambda: replies.reject_reply(row, request.form.get("reason", "")),
             "Reply sent back to the agent.",
         )
 
-    @expose("/open", methods=["GET", "POST"])
-    @has_access
-    def open(self):
-        """Open a case for a customer (phone, counter); he gets a confirmation by mail."""
-        from app.organisation.models import Pool
-        from app.security.rules import visible
-
-        pools = visible(db.session.query(Pool), Pool).filter(Pool.active.is_(True)).all()
-        if request.method == "POST":
-            try:
-                case = services.open_case_for_customer(
-                    pool_id=request.form.get("pool_id"),
-                    subject=request.form.get("subject", ""),
-                    customer_email=request.form.get("customer_email", ""),
-                    customer_name=request.form.get("customer_name"),
-                    language=request.form.get("language") or None,
-                    text=request.form.get("text"),
-                )
-                flash(f"Opened {case.number}; the customer gets a confirmation.", "success")
-                return redirect(url_for("CaseView.show", pk=case.id))
-            except DeskError as exc:
-                db.session.rollback()
-                flash(str(exc), "danger")
-        return self.render_template(
-            "answering/open_case.html", pools=pools, form=request.form, limits=OPEN_CASE_LIMITS
-        )
-
-
-# --- the case page panel ----------------------------------------------------------------------
-
 
 def case_panel(case: Case) -> dict:
-    """What the case page's action panel needs (called from the template)."""
-    from flask_appbuilder.security.sqla.models import User
-
-    from app.organisation.models import Pool
-    from app.security.rules import visible
-
-    pending = services.pending_reply(case)
-    replies = (
+    """What the case page's reply panel needs (called from the template): the reply button
+    and the approval buttons only for those who may use them."""
+    may_reply = case.status not in (
+        CaseStatus.CLOSED,
+        CaseStatus.AWAITING_APPROVAL,
+    ) and user_may(current_actor(), "can_reply", case_actions.CASE_ACTION)
+    pending = replies.pending_reply(case)
+    recent = (
         db.session.query(Reply)
         .filter(Reply.case_id == case.id)
         .order_by(Reply.id.desc())
         .limit(5)
         .all()
     )
-    mails = _reply_mails(replies)
+    mails = _reply_mails(recent)
     return {
-        "templates": services.templates_for(case),
-        "questions": services.wrap_up_questions(case.pool),
+        "may_reply": may_reply,
+        "templates": templates.templates_for(case) if may_reply else [],
         "pending": pending,
-        "may_approve": pending is not None and services.may_approve(case),
-        "pools": db.session.query(Pool).filter(Pool.active.is_(True)).order_by(Pool.name).all(),
-        "colleagues": visible(db.session.query(User), User)
-        .filter(User.active.is_(True))
-        .order_by(User.username)
-        .all(),
-        "replies": [(r, reply_state(r, mails)) for r in replies],
+        "may_approve": pending is not None and replies.may_approve(case),
+        "replies": [(r, reply_state(r, mails)) for r in recent],
     }
 
 
@@ -556,9 +394,9 @@ REPLY_STATES = {
 }
 
 
-def _reply_mails(replies) -> dict:
+def _reply_mails(recent) -> dict:
     """The outbox mail of each sent reply, by the id of the reply's outbound message."""
-    ids = [r.message_row_id for r in replies if r.message_row_id]
+    ids = [r.message_row_id for r in recent if r.message_row_id]
     if not ids:
         return {}
     rows = db.session.query(OutboxMail).filter(OutboxMail.message_row_id.in_(ids))
@@ -577,27 +415,25 @@ def reply_state(reply: Reply, mails: dict) -> str:
 
 # --- the portal link page (placeholder for the customer portal) ---------------------------------
 
-portal = Blueprint("answering_portal", __name__)
+portal_blueprint = Blueprint("answering_portal", __name__)
 
 
 def portal_case(token):
     """The case behind a signed link, read-only: mail in and out, never internal notes."""
-    case = services.case_from_portal_token(token)
+    case = portal.case_from_portal_token(token)
     if case is None:
         abort(404)
     return render_template(
-        "answering/portal_case.html", case=case, messages=services.portal_thread(case)
+        "answering/portal_case.html", case=case, messages=portal.portal_thread(case)
     )
 
 
-portal.add_url_rule("/portal/case/<token>", endpoint="case", view_func=portal_case)
+portal_blueprint.add_url_rule("/portal/case/<token>", endpoint="case", view_func=portal_case)
 
 
 def register(appbuilder) -> None:
     """Add the answering views, API, portal page and case-page helpers to a desk."""
-    from flask import current_app
-
-    from app.answering.api import CaseActionApi
+    from app.answering.api import ReplyApi  # the API imports this module
 
     app = current_app._get_current_object()  # views are registered inside create_app's context
     appbuilder.add_view(
@@ -611,7 +447,7 @@ def register(appbuilder) -> None:
     appbuilder.add_view(
         DocumentVersionView, "Document versions", icon="fa-files-o", category="Answering"
     )
-    appbuilder.add_view(CaseActionView, "Open a case", icon="fa-plus", category="Desk")
-    appbuilder.add_api(CaseActionApi)
-    app.register_blueprint(portal)
+    appbuilder.add_view_no_menu(ReplyView)
+    appbuilder.add_api(ReplyApi)
+    app.register_blueprint(portal_blueprint)
     app.jinja_env.globals["answering_panel"] = case_panel

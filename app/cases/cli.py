@@ -1,4 +1,9 @@
-"""``flask --app run case show|transition``: work on cases from the shell (same rules as the UI)."""
+"""``flask --app run case show|transition``: work on cases from the shell.
+
+The commands call the case actions (``app.cases.actions``) like the pages and the API, so the
+same input gets the same answer: ``--as`` applies that user's record rules and permissions,
+and a refusal prints the same one-line reason.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.audit.actor import acting_as
-from app.cases import services
+from app.cases import actions, services
 from app.cases.models import Case
 from app.errors import DeskError
 from app.extensions import db
@@ -55,13 +60,29 @@ def case_show(number: str, username: str | None):
 @click.argument("status")
 @click.option("--as", "username", default=None, help="Act as this user (record rules apply).")
 @click.option("--reason", default=None)
-def case_transition(number: str, status: str, username: str | None, reason: str | None):
+@click.option(
+    "--until",
+    default=None,
+    help="For 'postponed': ISO date and time, e.g. 2026-12-05T14:30 (UTC) or with +02:00.",
+)
+@click.option(
+    "--notify/--no-notify", default=True, help="Postponed: tell the customer (the default)."
+)
+def case_transition(
+    number: str,
+    status: str,
+    username: str | None,
+    reason: str | None,
+    until: str | None,
+    notify: bool,
+):
     """Move a case to STATUS through the state machine."""
     with acting_user(username):
         case = _find_case(number)
         try:
-            services.change_status(case, status, reason=reason)
+            actions.change_status(case, status, reason=reason, until=until, notify=notify)
         except DeskError as exc:
+            db.session.rollback()
             raise click.ClickException(str(exc)) from None
         click.echo(f"{case.number} is now {case.status}")
 

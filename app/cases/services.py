@@ -1,8 +1,8 @@
-"""Case services: the only code that creates cases and moves them.
+"""Case services: the only code that creates cases (numbers, SLA due time) and reads them.
 
-Views, the REST API, the CLI and jobs call these functions; each checks the record rules for
-the acting user, changes the case through the state machine and commits, so the Event trail
-(written by ``app.audit.tracking``) is complete whichever door the change came through.
+Everything that changes a case once it exists is in ``app.cases.actions``. Views, the REST
+API, the CLI, the intake and jobs call these functions; reading checks the record rules for
+the acting user.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.audit.actor import current_actor
 from app.cases.models import Case, CaseNumberCounter, Message
-from app.cases.workflow import CaseStatus, check_transition, transition
+from app.cases.workflow import CaseStatus
 from app.core.priority import Priority
 from app.core.timeutil import utcnow
 from app.errors import DeskError
@@ -72,10 +74,7 @@ def reserve_case_numbers(
 def _insert_counter_if_missing(prefix: str):
     """``INSERT … ON CONFLICT DO NOTHING`` of a prefix's counter row (a first case ever, or a
     process that races another one to create it)."""
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     return (
         insert(CaseNumberCounter)
         .values(prefix=prefix, value=0)
@@ -142,77 +141,6 @@ def get_case(case_id: int, user=None) -> Case:
     user = current_actor() if user is None else user
     case = db.session.get(Case, case_id)
     return rules.ensure_visible(case, user)
-
-
-def change_status(case: Case, target: str, *, reason: str | None = None, answers=None) -> Case:
-    """Move a visible case to ``target`` through the state machine and commit.
-
-    Closing, reopening and postponing carry more rules (wrap-up questionnaire, customer
-    notice, a date), so those moves go through their own services below.
-    """
-    check_transition(case.status, target)  # an illegal move fails before anything else
-    if target == CaseStatus.CLOSED:
-        return close_case(case, reason=reason, answers=answers)
-    if target == CaseStatus.POSTPONED:
-        raise DeskError("Postponing needs a date: use postpone (with 'until').")
-    if target == CaseStatus.IN_PROGRESS and case.status == CaseStatus.CLOSED:
-        return reopen_case(case, reason=reason)
-    rules.ensure_visible(case)
-    transition(case, target, reason=reason)
-    db.session.commit()
-    return case
-
-
-def claim_case(case: Case) -> Case:
-    """Assign the case to the acting agent and start work on it."""
-    actor = current_actor()
-    if actor is None:
-        raise DeskError("Only a person can claim a case.")
-    rules.ensure_visible(case, actor)
-    if case.status == CaseStatus.CLOSED:
-        raise DeskError(f"{case.number} is closed; reopen it first.")
-    case.assignee_id = actor.id
-    if case.status == CaseStatus.RECEIVED:
-        transition(case, CaseStatus.IN_PROGRESS.value, reason="claimed")
-    db.session.commit()
-    return case
-
-
-def release_case(case: Case) -> Case:
-    """Give a case back to its pool (no assignee)."""
-    rules.ensure_visible(case)
-    case.assignee_id = None
-    db.session.commit()
-    return case
-
-
-# Closing, reopening, postponing and notes are agent actions with more rules (wrap-up
-# questionnaire, customer notice, explicit events); app.answering owns them, and every door
-# (case page, list action, REST API, CLI) reaches them through these names.
-
-
-def close_case(case: Case, *, reason: str | None = None, answers: dict | None = None) -> Case:
-    from app.answering import services as answering
-
-    return answering.close(case, answers=answers, reason=reason)
-
-
-def reopen_case(case: Case, *, reason: str | None = None) -> Case:
-    from app.answering import services as answering
-
-    return answering.reopen(case, reason=reason)
-
-
-def postpone_case(case: Case, until: datetime, *, reason: str | None = None) -> Case:
-    from app.answering import services as answering
-
-    return answering.postpone(case, until, reason=reason)
-
-
-def add_note(case: Case, text: str) -> Message:
-    from app.answering import services as answering
-
-    return answering.add_note(case, text)
 
 
 def thread(case: Case):

@@ -8,8 +8,9 @@
        │         postponed
        └────────────┴──────► closed ──(reopen)──► in_progress
 
-Views, the REST API, the CLI and jobs all call ``transition`` (or the services built on it); an
-illegal move raises ``IllegalTransition`` with a message that names both statuses. A validator on
+The case actions (``app.cases.actions``) call ``transition``; views, the REST API, the CLI, jobs
+and other features' services call those actions (the intake reopens a case with a customer's
+mail through ``transition`` itself). An illegal move raises ``IllegalTransition`` with a message that names both statuses. A validator on
 ``Case.status`` enforces the same table even for code that assigns the attribute directly.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from app.core.timeutil import utcnow
 from app.errors import IllegalTransition
 
 
@@ -72,8 +74,6 @@ def transition(case, target: str, *, reason: str | None = None):
     The Event is written by the tracker when the session flushes; ``reason`` goes into its
     details. The caller commits (services own the transaction).
     """
-    from app.core.timeutil import utcnow
-
     to = check_transition(case.status, target)
     details = {"reason": reason} if reason else None
     case._pending_event_details = details

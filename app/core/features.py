@@ -11,6 +11,8 @@ a package with a manifest, the way an Odoo addon has its ``__manifest__``::
         jobs="app.cases.tasks:periodic_jobs",  # periodic_jobs() -> [PeriodicJob, ...]
         record_rules="app.cases.rules:RULES",  # {Model: criterion(user)}
         settings="app.cases.settings:SETTINGS",  # [Setting, ...] (app.core.settings)
+        write_rules="app.cases.rules:WRITE_RULES",  # {Model: rule(row, user)}
+        setup="app.answering.notices:connect",  # setup(): called once by every app
         permissions={AGENT: [["Case", "can_(list|show)"]], ...},
     )
 
@@ -47,6 +49,10 @@ class Feature:
     jobs: str | None = None
     record_rules: str | None = None
     settings: str | None = None  # "pkg.settings:SETTINGS": [Setting, ...]
+    write_rules: str | None = None
+    # Connects the feature to the others when a desk starts, with or without pages (e.g.
+    # answering gives cases its notice renderer: imports stay one way).
+    setup: str | None = None
     # Role name -> [[view name regex, permission regex], ...]; both are matched whole.
     permissions: Mapping[str, Sequence[Sequence[str]]] = field(default_factory=dict)
 

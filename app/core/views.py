@@ -7,20 +7,29 @@ Every ``DeskModelView`` and ``DeskModelRestApi``:
 * filters every related-field dropdown (add, edit and search forms) with the record rules of
   the related model;
 * re-checks the record rules for actions, which Flask-AppBuilder does not filter by itself;
+* checks the model's write rule (``app.security.rules.ensure_may_change``: "only a supervisor
+  of this pool may change it") for the row as loaded and as it would be saved, on add, edit
+  and delete, so a REST endpoint for the same model keeps the same rule;
+* deletes configuration only while nothing refers to it, and deactivates it otherwise
+  (``app.core.retire``);
 * offers no delete for closed-loop records (cases, messages, raw mail, events);
 * has human titles ("Pools", "Pool", "New pool", "Edit pool") from ``item_name``, and
   column labels in sentence case ("Received at");
 * refuses input longer than its column with a clear message (forms: WTForms ``Length``, the
   REST API: marshmallow ``Length``), never cutting it silently;
 * labels the empty choice of optional dropdowns "—".
+
+Subclasses put their own preparation of a row (normalising, checking a template renders) in
+``clean(item)``, not in ``pre_add``/``pre_update``, so the write rule is never skipped.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from flask import abort, flash, redirect, request
-from flask_appbuilder import ModelView, expose
+from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.fields import QuerySelectField
 from sqlalchemy import String
@@ -29,8 +38,10 @@ from wtforms import BooleanField, SelectFieldBase, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from app.audit.tracking import NeverDeleted
+from app.core.retire import retire
 from app.errors import AccessDenied, DeskError
-from app.security.rules import RecordRule, is_visible
+from app.extensions import db
+from app.security.rules import RecordRule, ensure_may_change, is_visible
 
 RULE = [["id", RecordRule, None]]
 
@@ -46,8 +57,6 @@ def _related_rules(model) -> dict:
 
 def _display_value(value):
     """Lists and detail pages: a dash for empty values, times to the minute."""
-    from datetime import datetime
-
     if value is None:
         return "–"
     if isinstance(value, datetime):
@@ -216,6 +225,44 @@ class DeskModelView(ModelView):
             self._visible_or_404(pk)
         return super().action_post()
 
+    # Writes: the write rule for the row as loaded (a 403 page with the reason, before the
+    # form is even shown) and, in pre_add/pre_update, for the row as it would be saved.
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, pk):
+        ensure_may_change(self._visible_or_404(pk))
+        return super().edit(pk)
+
+    def clean(self, item) -> None:
+        """Prepare a row before it is saved (normalise, validate); raise DeskError to refuse."""
+
+    def _prepare(self, item) -> None:
+        try:
+            self.clean(item)
+            ensure_may_change(item)
+        except DeskError:
+            # Flask-AppBuilder flashes the message and saves nothing, but the form has
+            # already been copied onto the row: drop that before anything else commits.
+            db.session.rollback()
+            raise
+
+    def pre_add(self, item):
+        self._prepare(item)
+
+    def pre_update(self, item):
+        self._prepare(item)
+
+    def _delete(self, pk):
+        """Delete through ``retire``: configuration in use is deactivated instead."""
+        item = self._visible_or_404(pk)
+        try:
+            ensure_may_change(item)
+            flash(retire(item), "info")
+        except DeskError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        self.update_redirect()
+
     def run_service(self, func, items, success: str):
         """Call a service on one or many items, flash its outcome, return to the list/show."""
         items = items if isinstance(items, list) else [items]
@@ -267,24 +314,51 @@ class DeskModelRestApi(ModelRestApi):
             ):
                 raise AccessDenied(f"{prop.key}: not a valid choice")
 
+    def clean(self, item) -> None:
+        """Prepare a row before it is saved (normalise, validate); raise DeskError to refuse
+        (answered with the error's status, 400 for invalid input)."""
+
     def pre_update(self, item):
         self._check_related(item)
+        self.clean(item)
+        ensure_may_change(item)
 
     def pre_add(self, item):
         self._check_related(item)
+        self.clean(item)
+        ensure_may_change(item)
 
-    # A hook (pre_add, pre_update) that refuses the input raises a DeskError: 422 with its
+    def _refused(self, exc: DeskError):
+        self.datamodel.session.rollback()
+        if isinstance(exc, AccessDenied):  # a forged related id: a field error
+            return self.response_422(message=str(exc))
+        return self.response(exc.status_code, message=str(exc))
+
+    # A hook (clean, the write rule) that refuses the input raises a DeskError: answered with its
     # message, like the schema's own validation errors.
     def put_headless(self, pk):
+        item = self.datamodel.get(pk, self._base_filters)
         try:
+            if item is not None:
+                ensure_may_change(item)  # the row as loaded; pre_update checks it as saved
             return super().put_headless(pk)
         except DeskError as exc:
-            self.datamodel.session.rollback()
-            return self.response_422(message=str(exc))
+            return self._refused(exc)
 
     def post_headless(self):
         try:
             return super().post_headless()
         except DeskError as exc:
-            self.datamodel.session.rollback()
-            return self.response_422(message=str(exc))
+            return self._refused(exc)
+
+    def delete_headless(self, pk):
+        """Delete through ``retire``: configuration in use is deactivated instead (200 with
+        the message), a row in use without an ``active`` flag is refused (409)."""
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            return self.response_404()
+        try:
+            ensure_may_change(item)
+            return self.response(200, message=retire(item))
+        except DeskError as exc:
+            return self._refused(exc)

@@ -56,10 +56,7 @@ class CustomerView(DeskModelView):
     label_columns = {"email": "E-mail address", "undeliverable": "Address bounces"}
     base_order = ("email", "asc")
 
-    def pre_add(self, item):
-        services.prepare_save(item)
-
-    def pre_update(self, item):
+    def clean(self, item):
         services.prepare_save(item)
 
 
@@ -73,12 +70,7 @@ class CustomerApi(DeskModelRestApi):
     add_columns = edit_columns = ["email", "name", "organisation", "language", "notes"]
     search_columns = ["email", "name", "organisation"]
 
-    def pre_add(self, item):
-        super().pre_add(item)
-        services.prepare_save(item)
-
-    def pre_update(self, item):
-        super().pre_update(item)
+    def clean(self, item):
         services.prepare_save(item)
 
 

@@ -12,6 +12,7 @@ FEATURE = Feature(
     jobs="app.mail.tasks:periodic_jobs",
     settings="app.mail.settings:SETTINGS",
     record_rules="app.mail.record_rules:RULES",
+    write_rules="app.mail.record_rules:WRITE_RULES",
     permissions={
         AGENT: [["Mailbox", READ]],
         SUPERVISOR: [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import false, select
 
-from app.agents.services import member_pool_ids, supervised_pool_ids
+from app.agents.services import member_pool_ids, pool_write_rule, supervised_pool_ids
 from app.cases.models import Message
 from app.cases.record_rules import message_criterion
 from app.mail.models import Attachment, CategoryRule, Mailbox, RawMessage
@@ -49,4 +49,11 @@ RULES = {
     RawMessage: raw_message_criterion,
     Attachment: attachment_criterion,
     CategoryRule: category_rule_criterion,
+}
+
+# A mailbox belongs to a pool, a category rule to its owner pool: only supervisors of that pool
+# (and admins) change them; rules for every pool (no owner) are for admins.
+WRITE_RULES = {
+    Mailbox: pool_write_rule("pool"),
+    CategoryRule: pool_write_rule("owner_pool", without_pool="admins"),
 }

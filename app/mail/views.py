@@ -10,7 +10,6 @@ from flask_appbuilder.security.decorators import has_access
 from wtforms import PasswordField, SelectField
 from wtforms.validators import Optional
 
-from app.agents.services import ensure_can_configure_pool
 from app.core.priority import PRIORITY_CHOICES
 from app.core.views import DeskModelView
 from app.errors import AccessDenied
@@ -138,12 +137,10 @@ class MailboxView(DeskModelView):
     }
     base_order = ("address", "asc")
 
-    def pre_add(self, item):
+    def clean(self, item):
+        # Who may change the mailbox: the write rule in app.mail.record_rules.
         item.address = (item.address or "").strip().lower()
-        ensure_can_configure_pool(item.pool.id if item.pool else item.pool_id)
         _apply_secrets(item)
-
-    pre_update = pre_add
 
 
 def _apply_secrets(item) -> None:
@@ -294,24 +291,10 @@ class CategoryRuleView(DeskModelView):
     }
     base_order = ("position", "asc")
 
-    def _clean(self, item):
+    def clean(self, item):
+        # Who may change the rule (its owner pool's supervisors): app.mail.record_rules.
         if not item.set_priority:
             item.set_priority = None
-        pool_id = item.owner_pool.id if item.owner_pool else item.owner_pool_id
-        if pool_id is None:
-            from app.audit.actor import current_actor
-            from app.security.roles import ADMIN, role_names
-
-            if ADMIN not in role_names(current_actor()):
-                raise AccessDenied("Choose the pool this rule belongs to.")
-        else:
-            ensure_can_configure_pool(pool_id)
-
-    def pre_add(self, item):
-        self._clean(item)
-
-    def pre_update(self, item):
-        self._clean(item)
 
 
 class AttachmentView(BaseView):

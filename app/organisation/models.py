@@ -1,7 +1,7 @@
 """Pool, Skill and Topic."""
 
 from flask_appbuilder import Model
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import relationship
 
 from app.core.priority import Priority
@@ -47,6 +47,8 @@ class Skill(Model):
     id = Column(Integer, primary_key=True)
     name = Column(String(128), nullable=False, unique=True)
     description = Column(Text, nullable=True)
+    # A skill that cases, topics or agents refer to is deactivated instead of deleted.
+    active = Column(Boolean, nullable=False, default=True, server_default=true())
 
     def __repr__(self) -> str:
         return self.name

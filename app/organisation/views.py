@@ -1,9 +1,13 @@
-"""Configuration views for pools, skills and topics."""
+"""Configuration views for pools, skills and topics.
+
+Who may change which row is the write rule of its model (``WRITE_RULES`` in
+``app.agents.record_rules`` and ``app.organisation.record_rules``), checked by the base view;
+deleting a row in use deactivates it (``app.core.retire``).
+"""
 
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from wtforms import SelectField
 
-from app.agents.services import ensure_can_configure_pool
 from app.core.priority import PRIORITY_CHOICES
 from app.core.views import DeskModelView
 from app.organisation.models import Pool, Skill, Topic
@@ -52,17 +56,14 @@ class PoolView(DeskModelView):
     }
     base_order = ("name", "asc")
 
-    def pre_update(self, item):
-        ensure_can_configure_pool(item.id)
-
 
 class SkillView(DeskModelView):
     datamodel = SQLAInterface(Skill)
     class_permission_name = "Skill"
     route_base = "/skills"
-    list_columns = ["name", "description"]
-    search_columns = ["name"]
-    add_columns = edit_columns = show_columns = ["name", "description"]
+    list_columns = ["name", "description", "active"]
+    search_columns = ["name", "active"]
+    add_columns = edit_columns = show_columns = ["name", "description", "active"]
     base_order = ("name", "asc")
 
 
@@ -92,17 +93,9 @@ class TopicView(DeskModelView):
     }
     base_order = ("name", "asc")
 
-    def _clean(self, item):
+    def clean(self, item):
         if not item.priority:
-            item.priority = None
-        if item.pool_id is not None or item.pool is not None:
-            ensure_can_configure_pool(item.pool.id if item.pool else item.pool_id)
-
-    def pre_add(self, item):
-        self._clean(item)
-
-    def pre_update(self, item):
-        self._clean(item)
+            item.priority = None  # "Inherit"
 
 
 def register(appbuilder) -> None:

@@ -18,6 +18,11 @@ such a case; his pools and their mailboxes. A **supervisor** sees what an agent 
 sees and configures the pools he supervises (their mailboxes, memberships and topics).
 
 Rules return SQLAlchemy criteria, so lists and counts stay single queries.
+
+Seeing a row is not changing it: **write rules** (``WRITE_RULES`` next to a feature's record
+rules) say who may change a row one sees, e.g. "only a supervisor of this pool". Every view
+and REST API of the desk asks ``ensure_may_change`` for the row as loaded and as it would be
+saved (``app.core.views``), and services ask it too, so no door forgets them.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from flask_appbuilder.models.filters import BaseFilter
 from sqlalchemy import false, select, true
 
 from app.audit.actor import current_actor, is_system
-from app.errors import AccessDenied
+from app.errors import AccessDenied, Forbidden
 from app.extensions import db
 from app.security.roles import ADMIN, MANAGER, role_names
 
@@ -38,11 +43,19 @@ UNRESTRICTED_ROLES = {ADMIN, MANAGER}
 
 Criterion = Callable[[object], object]
 _RULES: dict[type, Criterion] = {}
+# rule(row, user) raises Forbidden with the reason, or returns.
+WriteRule = Callable[[object, object], None]
+_WRITE_RULES: dict[type, WriteRule] = {}
 
 
 def register(rules: Mapping[type, Criterion]) -> None:
     """Add a feature's rules (``{Model: criterion}``); called by ``app.features``."""
     _RULES.update(rules)
+
+
+def register_write_rules(rules: Mapping[type, WriteRule]) -> None:
+    """Add a feature's write rules (``{Model: rule(row, user)}``); called by ``app.features``."""
+    _WRITE_RULES.update(rules)
 
 
 def request_cached(key: str, user, compute):
@@ -112,6 +125,20 @@ def ensure_visible(obj, user=None):
     if obj is None or not is_visible(obj, user):
         raise AccessDenied("No such record, or it is outside your pools.")
     return obj
+
+
+def ensure_may_change(obj, user=None) -> None:
+    """Raise Forbidden (with the reason) unless ``user`` may change ``obj``, a row he sees.
+
+    A model without a write rule leaves the decision to the permissions (who may edit the
+    model at all); users without any desk role change nothing.
+    """
+    user = current_actor() if user is None else user
+    if user is None and not is_system():
+        raise Forbidden("Log in to change this.")
+    rule = _WRITE_RULES.get(type(obj))
+    if rule is not None:
+        rule(obj, user)
 
 
 class RecordRule(BaseFilter):

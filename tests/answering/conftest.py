@@ -77,7 +77,7 @@ def answering(desk):
     sig = AgentSignature(
         agent=agent_profile(desk.user("agent_a")), text="{{ agent_name }}, Printer support"
     )
-    from app.answering.services import set_signature_image
+    from app.answering.documents import set_signature_image
 
     set_signature_image(sig, TINY_JPEG)
     db.session.add(sig)

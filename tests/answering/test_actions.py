@@ -97,8 +97,8 @@ def test_forward_to_colleague_must_work_in_the_pool(answering, client, auth):
 def test_postpone_notifies_customer_and_case_returns_on_its_date(
     answering, client, auth, mails, door
 ):
-    from app.answering import services
-    from app.answering.tasks import return_postponed_cases
+    from app.cases import actions
+    from app.cases.tasks import return_postponed_cases
 
     case = answering.case_a
     until = _future(3)
@@ -122,10 +122,10 @@ def test_postpone_notifies_customer_and_case_returns_on_its_date(
     assert notice["automatic"] is True and until.strftime("%Y-%m-%d %H:%M") in notice["text"]
     assert events(case, "postponed")[0].details["notice_outbox_id"]
     # Not yet due: nothing happens.
-    assert services.return_postponed_cases(now=until - timedelta(minutes=1)) == []
+    assert actions.return_postponed_cases(now=until - timedelta(minutes=1)) == []
     assert refresh(case).status == "postponed"
     # On its date the job brings it back, as the system, with an Event.
-    assert services.return_postponed_cases(now=until + timedelta(minutes=1)) == [case.number]
+    assert actions.return_postponed_cases(now=until + timedelta(minutes=1)) == [case.number]
     case = refresh(case)
     assert case.status == "in_progress" and case.postponed_until is None
     back = [e for e in events(case) if e.action == "status" and e.new_value == "in_progress"]
@@ -135,7 +135,7 @@ def test_postpone_notifies_customer_and_case_returns_on_its_date(
 
 
 def test_postpone_job_is_scheduled():
-    from app.answering.tasks import return_postponed_cases
+    from app.cases.tasks import return_postponed_cases
     from app.schedule import PERIODIC_JOBS
 
     assert any(func is return_postponed_cases for func, _q, _i in PERIODIC_JOBS)
@@ -170,12 +170,12 @@ def test_close_requires_wrap_up_answers_and_stores_them(answering, client, auth,
 
 @pytest.mark.parametrize("door", ["form", "api"])
 def test_reopen(answering, client, auth, door):
-    from app.answering import services
     from app.audit.actor import acting_as
+    from app.cases import actions
 
     case = answering.case_b  # pool B has no questionnaire
     with acting_as(answering.user("agent_b")):
-        services.close(case)
+        actions.close(case)
     if door == "form":
         auth.login("agent_b")
         assert (
@@ -323,14 +323,14 @@ def test_template_endpoint_and_approval_respect_record_rules(answering, client, 
     assert ok.status_code == 200 and answering.case_b.number in ok.json["result"]["body"]
     # A waiting reply of pool A cannot be approved by agent_b (no right, no visibility).
     from app.agents.models import AgentProfile
-    from app.answering import services
+    from app.answering import replies
 
     db.session.query(AgentProfile).filter_by(
         user_id=answering.user("agent_a").id
     ).one().replies_need_approval = True
     db.session.commit()
     with acting_as(answering.user("agent_a")):
-        row = services.reply(answering.case_a, text="draft")
+        row = replies.reply(answering.case_a, text="draft")
     r = client.post(f"/api/v1/caseaction/reply/{row.id}/approve", headers=headers)
     assert r.status_code in (403, 404)
     assert refresh(row).status == "pending_approval"

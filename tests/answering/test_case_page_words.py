@@ -52,7 +52,7 @@ def test_a_reply_reads_sent_only_when_the_relay_accepted_it(answering, client, a
 
 def test_a_postponed_case_is_not_overdue_it_shows_when_it_comes_back(answering, client, auth):
     from app.audit.actor import acting_as
-    from app.cases import services
+    from app.cases import actions
 
     case = answering.case_a
     case.sla_due_at = utcnow() - timedelta(hours=3)
@@ -62,7 +62,7 @@ def test_a_postponed_case_is_not_overdue_it_shows_when_it_comes_back(answering, 
 
     until = (utcnow() + timedelta(days=2)).replace(second=0, microsecond=0)
     with acting_as(answering.user("agent_a")):
-        services.postpone_case(case, until)
+        actions.postpone(case, until)
     case = refresh(case)
     assert case.is_overdue is False
     page = _page(client, case)

@@ -160,8 +160,8 @@ def test_document_upload_creates_versions_and_reply_attaches_current(
 
 def test_document_over_the_limit_is_refused_before_anything_is_saved(answering, client, auth):
     """The error, and nothing else: no "added", no document without a version."""
+    from app.answering.documents import MAX_UPLOAD_BYTES
     from app.answering.models import Document
-    from app.answering.services import MAX_UPLOAD_BYTES
     from app.extensions import db
 
     auth.login("supervisor_a")

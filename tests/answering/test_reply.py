@@ -258,11 +258,11 @@ def test_link_only_notification_has_no_reply_text_and_its_link_works(
 
 
 def test_portal_page_hides_internal_notes(answering, client, auth):
-    from app.answering import services
+    from app.answering import portal
 
     auth.login("agent_a")
     client.post(f"/caseaction/{answering.case_a.id}/note", data={"text": "internal gossip"})
-    token = services.portal_token(answering.case_a)
+    token = portal.portal_token(answering.case_a)
     auth.logout()
     body = client.get(f"/portal/case/{token}").get_data(as_text=True)
     assert "Help with: Printer on fire" in body and "internal gossip" not in body

@@ -1,13 +1,13 @@
 """The agent's case lists: open cases first, everything in the archive list."""
 
 from app.audit.actor import acting_as
-from app.cases import services
+from app.cases import actions, services
 from app.cases.views import OPEN_CASES_URL
 
 
 def test_open_cases_list_hides_closed_cases(client, auth, desk):
     with acting_as(desk.user("agent_a")):
-        services.close_case(desk.case_a)
+        actions.close(desk.case_a)
     with acting_as(None):
         other = services.open_case(pool=desk.pool_a, subject="Still open")
     auth.login("agent_a")

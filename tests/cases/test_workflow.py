@@ -4,7 +4,7 @@ import pytest
 
 from app.audit.actor import acting_as
 from app.audit.models import Event
-from app.cases import services
+from app.cases import actions, services
 from app.cases.models import Case
 from app.cases.workflow import ALLOWED, CaseStatus, check_transition
 from app.errors import IllegalTransition
@@ -59,11 +59,11 @@ def test_direct_assignment_obeys_the_state_machine_too(desk):
 def test_every_status_change_leaves_an_event_with_who_and_when(desk):
     agent = desk.user("agent_a")
     with acting_as(agent):
-        services.claim_case(desk.case_a)
-        services.change_status(desk.case_a, "under_consultation", reason="asked finance")
-        services.change_status(desk.case_a, "in_progress")
-        services.close_case(desk.case_a, reason="answered")
-        services.reopen_case(desk.case_a)
+        actions.claim(desk.case_a)
+        actions.change_status(desk.case_a, "under_consultation", reason="asked finance")
+        actions.change_status(desk.case_a, "in_progress")
+        actions.close(desk.case_a, reason="answered")
+        actions.reopen(desk.case_a)
     events = _status_events(desk.case_a)
     moves = [(e.old_value, e.new_value) for e in events]
     assert moves == [
@@ -81,10 +81,10 @@ def test_every_status_change_leaves_an_event_with_who_and_when(desk):
 
 def test_closing_stamps_closed_at_and_illegal_move_changes_nothing(desk):
     with acting_as(desk.user("agent_a")):
-        services.close_case(desk.case_a)
+        actions.close(desk.case_a)
         assert desk.case_a.closed_at is not None
         with pytest.raises(IllegalTransition):
-            services.change_status(desk.case_a, "postponed")
+            actions.change_status(desk.case_a, "postponed")
     db.session.rollback()
     db.session.expire_all()
     case = db.session.get(Case, desk.case_a.id)
@@ -133,8 +133,8 @@ def test_postpone_needs_a_future_date(desk):
 
     with acting_as(desk.user("agent_a")):
         with pytest.raises(DeskError, match="future"):
-            services.postpone_case(desk.case_a, utcnow() - timedelta(hours=1))
-        services.postpone_case(desk.case_a, utcnow() + timedelta(days=2))
+            actions.postpone(desk.case_a, utcnow() - timedelta(hours=1))
+        actions.postpone(desk.case_a, utcnow() + timedelta(days=2))
     assert desk.case_a.status == "postponed" and desk.case_a.postponed_until is not None
 
 

@@ -87,9 +87,9 @@ def test_api_corrects_customers_with_the_same_checks(desk, client, auth):
     headers = auth.token("supervisor_a")
     url = f"/api/v1/customer/{desk.customer_a.id}"
     response = client.put(url, json={"email": "not-an-address"}, headers=headers)
-    assert response.status_code == 422 and "is not an e-mail address" in response.json["message"]
+    assert response.status_code == 400 and "is not an e-mail address" in response.json["message"]
     response = client.put(url, json={"email": "bob@customer.test"}, headers=headers)
-    assert response.status_code == 422 and "already has the address" in response.json["message"]
+    assert response.status_code == 400 and "already has the address" in response.json["message"]
     response = client.put(url, json={"email": "Alice@New.test", "name": "A. New"}, headers=headers)
     assert response.status_code == 200, response.json
     assert refresh(desk.customer_a).email == "alice@new.test"

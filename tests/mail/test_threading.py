@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.audit.models import Event
-from app.cases import services
+from app.cases import actions
 from app.cases.models import Case
 from app.core.timeutil import utcnow
 from app.extensions import db
@@ -91,7 +91,7 @@ def _close(case, days_ago=0):
     from tests.mail.helpers import admin_of
 
     with acting_as(admin_of()):
-        services.change_status(case, "closed")
+        actions.change_status(case, "closed")
     case.closed_at = utcnow() - timedelta(days=days_ago)
     db.session.commit()
 

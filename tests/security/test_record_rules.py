@@ -88,33 +88,41 @@ def test_status_form_refuses_cases_outside_the_pools(client, auth, desk):
     assert response.status_code == 404
 
 
-def test_edit_dropdowns_offer_only_visible_pools_and_colleagues(client, auth, desk):
-    auth.login("agent_a")
-    page = client.get(f"/cases/edit/{desk.case_a.id}").data.decode()
-    assert "Pool A" in page
-    assert "Pool B" not in page
-    assert "agent_b" not in page  # the assignee picker lists colleagues of shared pools only
+def test_case_page_pickers_offer_only_colleagues_of_shared_pools(client, auth, desk):
+    """The forward and assign forms list colleagues the user shares a pool with."""
+    auth.login("supervisor_a")
+    page = client.get(f"/cases/show/{desk.case_a.id}").data.decode()
+    assert 'id="forward-form"' in page and 'id="assign-form"' in page
+    assert ">agent_a<" in page
+    assert "agent_b" not in page
 
 
-def test_forged_dropdown_value_is_rejected(client, auth, desk):
+def test_forged_or_ruled_field_in_the_edit_form_changes_nothing(client, auth, desk):
+    """The edit form has subject and priority only; a pool slipped into the post is refused
+    with the action to use instead, and nothing is saved."""
     from app.extensions import db
 
     auth.login("agent_a")
+    form = client.get(f"/cases/edit/{desk.case_a.id}").data.decode()
+    assert 'name="subject"' in form and 'name="priority"' in form
+    assert 'name="pool"' not in form and 'name="assignee"' not in form
     response = client.post(
         f"/cases/edit/{desk.case_a.id}",
         data={"subject": "x", "priority": "2", "pool": str(desk.pool_b.id)},
+        follow_redirects=True,
     )
-    assert response.status_code == 200  # the form comes back with an error on the pool
-    page = response.data.decode()
-    assert "Not a valid choice" in page or "This field is required" in page
+    assert "forward the case" in response.data.decode()
     db.session.expire_all()
-    assert db.session.get(Case, desk.case_a.id).pool_id == desk.pool_a.id
-    # the same form with his own pool goes through
+    case = db.session.get(Case, desk.case_a.id)
+    assert (case.pool_id, case.subject) == (desk.pool_a.id, "Printer on fire")
+    # the plain fields go through
     response = client.post(
-        f"/cases/edit/{desk.case_a.id}",
-        data={"subject": "x", "priority": "2", "pool": str(desk.pool_a.id)},
+        f"/cases/edit/{desk.case_a.id}", data={"subject": "Printer smokes", "priority": "3"}
     )
     assert response.status_code == 302
+    db.session.expire_all()
+    case = db.session.get(Case, desk.case_a.id)
+    assert (case.subject, case.priority) == ("Printer smokes", 3)
 
 
 def test_search_dropdowns_and_results_respect_the_rules(client, auth, desk):
@@ -170,12 +178,18 @@ def test_api_denies_reading_and_acting_on_other_pools(client, auth, desk):
     assert {c["email"] for c in customers} == {"alice@customer.test"}
 
 
-def test_api_put_cannot_point_a_case_at_an_invisible_pool(client, auth, desk):
+def test_api_put_cannot_move_a_case_to_another_pool(client, auth, desk):
+    """PUT keeps the plain fields only: a pool, visible or not, changes through forward."""
+    from app.extensions import db
+
     headers = auth.token("agent_a")
-    response = client.put(
-        f"/api/v1/case/{desk.case_a.id}", json={"pool": desk.pool_b.id}, headers=headers
-    )
-    assert response.status_code == 422
+    for pool in (desk.pool_a, desk.pool_b):
+        response = client.put(
+            f"/api/v1/case/{desk.case_a.id}", json={"pool": pool.id}, headers=headers
+        )
+        assert response.status_code == 400 and "forward" in response.json["message"]
+    db.session.expire_all()
+    assert db.session.get(Case, desk.case_a.id).pool_id == desk.pool_a.id
 
 
 def test_manager_reads_everything_but_changes_nothing(client, auth, desk):

@@ -1,0 +1,112 @@
+"""Texts: the canned responses agents start from, and the desk's own notices.
+
+Response templates are offered per case in the customer's language (the most specific scope
+wins, see ``rendering.pick_template``). The desk's notices (``notice.link`` for replies in link
+mode, ``notice.postponed`` and ``notice.confirmation`` for the case actions) have a default
+text here and can be reworded with a template of the same name. Cases send their notices
+through ``app.cases.notices``; ``connect`` (the ``setup`` of answering's manifest) hands them
+``send_notice``, so cases never import answering.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.answering import rendering
+from app.answering.models import ResponseTemplate
+from app.answering.portal import portal_link
+from app.audit.actor import current_actor
+from app.cases import notices
+from app.cases.models import Case
+from app.errors import AccessDenied
+from app.extensions import db
+from app.mail.identity import tag_subject
+from app.outbox import services as outbox
+from app.security import rules
+
+# The desk's own notices; a supervisor overrides them (per language, pool, topic) with a
+# response template of the same name.
+DEFAULT_NOTICES = {
+    "notice.link": (
+        "Your case {{ case_number }} has a new answer",
+        "Dear {{ customer_name }},\n\nyour case {{ case_number }} has a new answer.\n"
+        "Read it here:\n{{ case_link }}\n\n{{ desk_name }}",
+    ),
+    notices.POSTPONED: (
+        "Your case {{ case_number }} is on hold until {{ postponed_until }}",
+        "Dear {{ customer_name }},\n\nwe are waiting for something we need to answer your "
+        "case {{ case_number }} ({{ case_subject }}). We will come back to you on "
+        "{{ postponed_until }} (UTC).\n\n{{ desk_name }}",
+    ),
+    notices.CONFIRMATION: (
+        "We received your request: {{ case_number }}",
+        "Dear {{ customer_name }},\n\nwe have opened case {{ case_number }} for your request "
+        '"{{ case_subject }}". You can expect an answer by {{ due_date }} (UTC).\n'
+        "Please keep the case number in the subject when you write to us.\n\n{{ desk_name }}",
+    ),
+}
+
+
+def templates_for(case: Case) -> list[ResponseTemplate]:
+    """Canned responses offered on a case: one entry per name, in the customer's language."""
+    rows = db.session.scalars(
+        rules.visible(select(ResponseTemplate), ResponseTemplate)
+        .where(ResponseTemplate.active.is_(True), ~ResponseTemplate.name.startswith("notice."))
+        .order_by(ResponseTemplate.name)
+    ).all()
+    picked = {}
+    for name in dict.fromkeys(r.name for r in rows):
+        best = rendering.pick_template(name, case)
+        if best is not None:
+            picked[name] = best
+    return list(picked.values())
+
+
+def render_template_for(
+    case: Case, template_id, language: str | None = None
+) -> tuple[ResponseTemplate, str, str]:
+    """(template version used, subject, body) of a canned response for this case: what the
+    agent starts from before editing."""
+    rules.ensure_visible(case)
+    template = db.session.get(ResponseTemplate, template_id)
+    if template is None or not rules.is_visible(template) or not template.active:
+        raise AccessDenied("No such template, or it is not offered in your pools.")
+    version = rendering.language_version(template, case, language)
+    context = rendering.placeholder_context(case, current_actor(), case_link=portal_link(case))
+    subject = rendering.render_text(version.subject, context, what=f"template {version.name}")
+    body = rendering.render_text(version.body, context, what=f"template {version.name}")
+    return version, subject, body
+
+
+def render_notice(name: str, case: Case) -> tuple[str, str]:
+    """Subject (with the case tag) and text of one of the desk's notices, in the customer's
+    language."""
+    context = rendering.placeholder_context(case, None, case_link=portal_link(case))
+    template = rendering.pick_template(name, case)
+    subject_src, body_src = DEFAULT_NOTICES[name]
+    if template is not None:
+        subject_src, body_src = template.subject or subject_src, template.body
+    subject = rendering.render_text(subject_src, context, what=name)
+    return tag_subject(subject, case.number), rendering.render_text(body_src, context, what=name)
+
+
+def send_notice(name: str, case: Case, kind: str) -> int:
+    """Queue one of the desk's notices to the case's customer (an automatic mail); returns
+    the outbox id. The caller commits it with the change it tells of."""
+    subject, text = render_notice(name, case)
+    mail = outbox.queue_mail(
+        kind=kind,
+        to=case.customer.email,
+        subject=subject,
+        text=text,
+        case=case,
+        mailbox=case.mailbox,
+        automatic=True,
+    )
+    db.session.flush()
+    return mail.id
+
+
+def connect() -> None:
+    """Answering writes the notices that the case actions send (see ``app.cases.notices``)."""
+    notices.install_sender(send_notice)
