@@ -95,7 +95,7 @@ def build_app(database_url: str | None, workdir: Path):
 def one_round(app, server, protocol: str, messages: list[bytes]) -> dict:
     from app.extensions import db
     from app.mail.fetch import fetch_mailbox
-    from app.mail.models import Mailbox
+    from app.mailcore.models import Mailbox
     from app.organisation.models import Pool
 
     user = server.add_user()

@@ -107,7 +107,7 @@ def prepare(url: str, store: Path) -> list[int]:
     from app.audit.actor import acting_as
     from app.cases import services
     from app.extensions import db
-    from app.mail.models import Mailbox
+    from app.mailcore.models import Mailbox
     from app.organisation.models import Pool
     from app.security.bootstrap import ensure_roles
 
@@ -146,7 +146,7 @@ def generate(n: int, case_ids: list[int], seed: int = 7) -> list[bytes]:
     ).split()
     out = []
     with app.app_context():
-        from app.mail import identity
+        from app.mailcore import identity
 
         for i in range(n):
             kind = rnd.random()
@@ -236,7 +236,7 @@ def _ingest(url: str, store: str, messages: list[bytes], batch: int, barrier=Non
 
         from app.extensions import db
         from app.mail.intake import IncomingMail, receive, receive_many
-        from app.mail.models import Mailbox
+        from app.mailcore.models import Mailbox
 
         box = db.session.query(Mailbox).filter_by(address=MAILBOX).one()
         statements = [0]
@@ -361,7 +361,7 @@ def _big_message_child(url: str, store: str, path: str, queue) -> None:
     with app.app_context():
         from app.extensions import db
         from app.mail.intake import receive
-        from app.mail.models import Mailbox
+        from app.mailcore.models import Mailbox
 
         box = db.session.query(Mailbox).filter_by(address=MAILBOX).one()
         receive(

@@ -70,7 +70,7 @@ def prepare(cfg: dict) -> None:
 
     from app import create_app
     from app.extensions import db
-    from app.mail.models import Mailbox
+    from app.mailcore.models import Mailbox
     from app.organisation.models import Pool
 
     app = create_app(cfg)
@@ -89,7 +89,7 @@ def queue(cfg: dict, n: int, label: str) -> None:
     from app.audit.actor import acting_as
     from app.cases import services
     from app.extensions import db
-    from app.mail.models import Mailbox
+    from app.mailcore.models import Mailbox
     from app.outbox.services import queue_mail
 
     app = create_app(cfg)

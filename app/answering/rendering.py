@@ -26,7 +26,7 @@ from app.answering.models import AgentSignature, PoolLayout, ResponseTemplate
 from app.core.timeutil import utcnow
 from app.errors import DeskError
 from app.extensions import db
-from app.mail.identity import tag_subject
+from app.mailcore.identity import tag_subject
 
 # Every placeholder a template may use, with what it holds (README lists the same).
 PLACEHOLDERS: dict[str, str] = {

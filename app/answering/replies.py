@@ -30,8 +30,8 @@ from app.core.timeutil import utcnow
 from app.errors import AccessDenied, Conflict, DeskError, Forbidden
 from app.extensions import db
 from app.mail import store
-from app.mail.identity import plus_address
 from app.mail.models import Attachment
+from app.mailcore.identity import plus_address
 from app.outbox import services as outbox
 from app.security import rules
 from app.security.roles import ADMIN, role_names, user_may

@@ -20,7 +20,7 @@ from app.cases import notices
 from app.cases.models import Case
 from app.errors import AccessDenied
 from app.extensions import db
-from app.mail.identity import tag_subject
+from app.mailcore.identity import tag_subject
 from app.outbox import services as outbox
 from app.security import rules
 

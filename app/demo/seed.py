@@ -21,7 +21,7 @@ from app.core.priority import Priority
 from app.core.timeutil import utcnow
 from app.customers.models import Customer
 from app.extensions import db
-from app.mail.models import Mailbox
+from app.mailcore.models import Mailbox
 from app.organisation.models import Pool, Skill, Topic
 from app.security.bootstrap import create_user
 

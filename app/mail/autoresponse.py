@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from app.mail import identity
+from app.mailcore import identity
 
 DEFAULT_TEXT = (
     "Hello {customer_name},\n\n"

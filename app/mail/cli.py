@@ -256,8 +256,8 @@ def mailbox_create(
     from sqlalchemy import select
 
     from app.extensions import db
-    from app.mail.hygiene import forget_own_addresses
-    from app.mail.models import Mailbox
+    from app.mailcore.addresses import forget_own_addresses
+    from app.mailcore.models import Mailbox
     from app.organisation.models import Pool
 
     address = address.strip().lower()

@@ -6,7 +6,7 @@ from app.security.roles import AGENT, MANAGER, READ, SUPERVISOR, WRITE
 
 FEATURE = Feature(
     name="mail",
-    models=("app.mail.models", "app.mail.channels.models"),
+    models=("app.mailcore.models", "app.mail.models", "app.mail.channels.models"),
     views="app.mail.views:register",
     cli="app.mail.cli:register",
     jobs="app.mail.tasks:periodic_jobs",

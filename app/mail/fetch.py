@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.jobs.context import in_app_context
-from app.mail.models import Mailbox
 from app.mail.settings import setting
+from app.mailcore.models import Mailbox
 
 log = logging.getLogger(__name__)
 

@@ -48,12 +48,15 @@ from app.cases.workflow import CaseStatus, transition
 from app.core.timeutil import utcnow
 from app.customers.models import Customer
 from app.extensions import db
-from app.mail import autoresponse, bounces, hygiene, identity, store
+from app.mail import autoresponse, bounces, hygiene, store
 from app.mail import rules as category_rules
 from app.mail import threading as mail_threading
-from app.mail.models import Attachment, Mailbox, RawMessage
+from app.mail.models import Attachment, RawMessage
 from app.mail.parsing import parse_bytes, parse_stream
 from app.mail.settings import setting
+from app.mailcore import identity
+from app.mailcore.models import Mailbox
+from app.outbox.limits import limiter as auto_mail_limiter
 
 log = logging.getLogger(__name__)
 
@@ -663,7 +666,7 @@ class IntakeLookups(mail_threading.DatabaseLookups):
         """Read what the batch's mails will ask about (threading, customers, mail limits).
         A single mail asks its few questions as they come instead (fewer queries: a reply
         that names its case needs no customer and no mail limits)."""
-        hygiene.limiter().know_customers(self.customers)
+        auto_mail_limiter().know_customers(self.customers)
         if len(mails) < 2:
             return
         ids: set[str] = set()
@@ -695,7 +698,7 @@ class IntakeLookups(mail_threading.DatabaseLookups):
         case_ids |= set(self.by_outbox_id.values())
         self._load_cases(case_ids, numbers)
         self._load_customers(addresses | recipients)
-        hygiene.limiter().load(recipients)
+        auto_mail_limiter().load(recipients)
 
     def _load_message_ids(self, ids: set[str]) -> None:
         from app.outbox.models import OutboxMail

@@ -1,4 +1,4 @@
-"""Mailbox, RawMessage and Attachment."""
+"""Raw mail, its attachments and the category rules (the mailbox is in ``app.mailcore``)."""
 
 from flask_appbuilder import Model
 from sqlalchemy import (
@@ -16,56 +16,6 @@ from sqlalchemy.orm import relationship
 
 from app.audit.tracking import NeverDeleted
 from app.core.timeutil import utcnow
-
-
-class Mailbox(Model):
-    """A supervised mailbox: where mail comes from (inbound) and whom replies come from."""
-
-    __tablename__ = "mailbox"
-
-    id = Column(Integer, primary_key=True)
-    address = Column(String(320), nullable=False, unique=True)
-    display_name = Column(String(256), nullable=True)
-    pool_id = Column(Integer, ForeignKey("pool.id"), nullable=False, index=True)
-    pool = relationship("Pool", back_populates="mailboxes")
-    active = Column(Boolean, nullable=False, default=True)
-
-    # Inbound: imap, pop3, pipe, webhook or none.
-    inbound_protocol = Column(String(16), nullable=False, default="pipe")
-    inbound_host = Column(String(256), nullable=True)
-    inbound_port = Column(Integer, nullable=True)
-    inbound_security = Column(String(16), nullable=False, default="ssl")  # ssl, starttls, none
-    inbound_username = Column(String(256), nullable=True)
-    inbound_secret = Column(String(512), nullable=True)  # password or OAuth2 token
-    inbound_auth = Column(String(16), nullable=False, default="password")  # password, xoauth2
-    inbound_folder = Column(String(256), nullable=False, default="INBOX")
-    webhook_secret = Column(String(128), nullable=True)
-    last_fetch_at = Column(DateTime, nullable=True)
-    last_success_at = Column(DateTime, nullable=True)
-    last_error = Column(Text, nullable=True)
-    # Fetching (IMAP/POP3, app.mail.channels): what happens on the server once a message is
-    # stored: keep, flag (IMAP: set inbound_flag), move (IMAP: to inbound_processed_folder)
-    # or delete (POP3 only).
-    inbound_after_fetch = Column(String(16), nullable=False, default="flag")
-    inbound_flag = Column(String(64), nullable=False, default="\\Seen")
-    inbound_processed_folder = Column(String(256), nullable=True)
-    inbound_max_size = Column(Integer, nullable=True)  # bytes; empty: MAIL_FETCH_MAX_SIZE
-    fetch_failures = Column(Integer, nullable=False, default=0)  # failed rounds in a row
-
-    # Outbound identity; empty relay fields fall back to the desk's MAIL_* settings.
-    sender_name = Column(String(256), nullable=True)
-    smtp_host = Column(String(256), nullable=True)
-    smtp_port = Column(Integer, nullable=True)
-    smtp_security = Column(String(16), nullable=True)
-    smtp_username = Column(String(256), nullable=True)
-    smtp_secret = Column(String(512), nullable=True)
-
-    # Auto-response for new cases from this mailbox; empty: the pool's setting decides.
-    auto_response_enabled = Column(Boolean, nullable=True)
-    auto_response_text = Column(Text, nullable=True)
-
-    def __repr__(self) -> str:
-        return self.address
 
 
 class RawMessage(NeverDeleted, Model):

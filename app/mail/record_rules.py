@@ -11,7 +11,8 @@ from sqlalchemy import false, select
 from app.agents.services import member_pool_ids, pool_write_rule, supervised_pool_ids
 from app.cases.models import Message
 from app.cases.record_rules import message_criterion
-from app.mail.models import Attachment, CategoryRule, Mailbox, RawMessage
+from app.mail.models import Attachment, CategoryRule, RawMessage
+from app.mailcore.models import Mailbox
 from app.security.roles import SUPERVISOR, role_names
 from app.security.rules import record_rule
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import nh3
 
-from app.mail.identity import REPLY_ABOVE
+from app.mailcore.identity import REPLY_ABOVE
 
 TAGS = {
     "a",

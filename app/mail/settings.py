@@ -3,15 +3,13 @@
 * ``INBOUND_MAX_BYTES`` (50 MB): largest message the webhook and the pipe accept.
 * ``INTAKE_ATTACHMENTS_MAX_BYTES`` (30 MB): attachments taken in per message; above it the raw
   mail is kept, the case flagged and the sender told.
-* ``AUTO_MAIL_LIMITS`` (``10:10,30:15,60:25,180:50,600:100``): per recipient, at most N
-  automatic mails in M minutes (``M:N`` pairs).
 * ``MAIL_ALLOW_REMOTE_IMAGES`` (off): let https images in mail HTML load (tracking pixels!).
 * ``MAIL_FETCH_*``: how IMAP and POP3 mailboxes are fetched.
 """
 
 from __future__ import annotations
 
-from app.core.settings import Setting, boolean, define, integer, limits, number, text
+from app.core.settings import Setting, boolean, define, integer, number, text
 from app.core.settings import setting as setting  # the one reader, re-exported for the intake
 
 SETTINGS = define(
@@ -27,12 +25,6 @@ SETTINGS = define(
             30 << 20,
             integer(minimum=0),
             "attachments taken in per message (beyond: raw kept, case flagged, sender told)",
-        ),
-        Setting(
-            "AUTO_MAIL_LIMITS",
-            ((10, 10), (30, 15), (60, 25), (180, 50), (600, 100)),
-            limits,
-            "per recipient at most N automatic mails in M minutes (`M:N`)",
         ),
         Setting(
             "MAIL_ALLOW_REMOTE_IMAGES",

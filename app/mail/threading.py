@@ -2,7 +2,7 @@
 
 The checks run in this order (the first hit wins):
 
-1. our own signed Message-ID in In-Reply-To / References (``app.mail.identity``);
+1. our own signed Message-ID in In-Reply-To / References (``app.mailcore.identity``);
 2. any Message-ID we know (a message of a case, or a mail of our outbox);
 3. our reply marker in the body (``[ref:42-abc…]``), for providers that replace Message-IDs;
 4. the case tag in the subject (``[LD-000042]``), accepted ONLY when the sender already takes
@@ -23,7 +23,7 @@ from sqlalchemy import exists, select
 
 from app.cases.models import Case, Message, MessageDirection
 from app.extensions import db
-from app.mail import identity
+from app.mailcore import identity
 
 
 @dataclass

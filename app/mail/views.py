@@ -14,7 +14,8 @@ from app.core.priority import PRIORITY_CHOICES
 from app.core.views import DeskModelView
 from app.errors import AccessDenied
 from app.extensions import db
-from app.mail.models import Attachment, CategoryRule, Mailbox, RawMessage
+from app.mail.models import Attachment, CategoryRule, RawMessage
+from app.mailcore.models import Mailbox
 from app.security.rules import ensure_visible
 
 # The mailbox's auto-response is a three-way setting (the column is nullable): as the pool

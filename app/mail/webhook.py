@@ -41,7 +41,7 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def _mailbox(ref: str):
-    from app.mail.models import Mailbox
+    from app.mailcore.models import Mailbox
 
     if ref.isdigit():
         return db.session.get(Mailbox, int(ref))

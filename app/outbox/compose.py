@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, getaddresses
 
 from app.errors import DeskError
-from app.mail import identity
+from app.mailcore import identity
 
 
 class _HeaderClasses(HeaderRegistry):

@@ -46,7 +46,7 @@ from sqlalchemy import and_, bindparam, or_, select, update
 from app.audit.models import Event
 from app.core.timeutil import utcnow
 from app.extensions import db
-from app.mail.models import Mailbox
+from app.mailcore.models import Mailbox
 from app.outbox.models import OutboxMail, OutboxStatus
 from app.outbox.settings import setting
 from app.outbox.smtp import PermanentFailure, SmtpSession, TemporaryFailure, relay_for

@@ -9,7 +9,7 @@
 commits it together with the change that caused it (transactional outbox). ``attachments`` and
 ``inline_images`` are ``(filename, content_type, bytes)`` / ``(content_id, content_type,
 bytes)`` tuples. ``automatic=True`` marks auto-responses and notifications: hygiene rules
-(``app.mail.hygiene.may_send_automatic``) may suppress them, and they carry Auto-Submitted
+(``app.outbox.limits.may_send_automatic``) may suppress them, and they carry Auto-Submitted
 (``auto-replied`` for kind ``auto_response``, else ``auto-generated``); auto-responses leave
 with the null envelope sender ``<>``.
 
@@ -37,9 +37,7 @@ from app.cases.models import MessageDirection
 from app.core.timeutil import utcnow
 from app.errors import DeskError
 from app.extensions import db
-from app.mail import identity
-from app.mail.hygiene import limiter as auto_mail_limiter
-from app.mail.hygiene import may_send_automatic
+from app.mailcore import identity
 from app.outbox.compose import (
     AUTO_GENERATED,
     AUTO_REPLIED,
@@ -51,6 +49,8 @@ from app.outbox.compose import (
     references_after,
     to_bytes,
 )
+from app.outbox.limits import limiter as auto_mail_limiter
+from app.outbox.limits import may_send_automatic
 from app.outbox.models import OutboxMail, OutboxStatus
 from app.outbox.settings import setting
 from app.security import rules

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from app.core.settings import Setting, boolean, choice, define, integer, text
+from app.core.settings import Setting, boolean, choice, define, integer, limits, text
 from app.core.settings import setting as setting  # the one reader, re-exported for the outbox
 
 SETTINGS = define(
     [
+        Setting(
+            "AUTO_MAIL_LIMITS",
+            ((10, 10), (30, 15), (60, 25), (180, 50), (600, 100)),
+            limits,
+            "per recipient at most N automatic mails in M minutes (`M:N`)",
+        ),
         Setting(
             "OUTBOX_MAX_ATTEMPTS",
             8,

@@ -53,7 +53,7 @@ def separate_desk(databases, tmp_path, address: str = "support@desk.test"):
 
     from app import create_app
     from app.extensions import db
-    from app.mail.models import Mailbox
+    from app.mailcore.models import Mailbox
     from app.organisation.models import Pool
     from tests.support.databases import base_config
 

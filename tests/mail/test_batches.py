@@ -14,10 +14,11 @@ from app.audit.models import Event
 from app.cases.models import Case, Message
 from app.customers.models import Customer
 from app.extensions import db
-from app.mail import identity, intake
+from app.mail import intake
 from app.mail import rules as category_rules
 from app.mail.intake import IncomingMail, receive_many
 from app.mail.models import RawMessage
+from app.mailcore import identity
 from app.outbox.models import OutboxMail
 from tests.mail.helpers import garbage_mail, make_mail
 

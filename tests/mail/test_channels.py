@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.mail import identity
-from app.mail.models import Mailbox, RawMessage
+from app.mail.models import RawMessage
 from app.mail.webhook import sign
+from app.mailcore import identity
+from app.mailcore.models import Mailbox
 from app.organisation.models import Pool
 from tests.mail.helpers import make_mail
 

@@ -7,10 +7,10 @@ from sqlalchemy import func, select
 
 from app.customers.models import Customer
 from app.extensions import db
-from app.mail import identity
-from app.mail.hygiene import may_send_automatic
 from app.mail.intake import receive
 from app.mail.models import RawMessage
+from app.mailcore import identity
+from app.outbox.limits import may_send_automatic
 from app.outbox.models import OutboxMail
 from tests.mail.helpers import make_mail
 

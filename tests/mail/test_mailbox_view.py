@@ -3,7 +3,7 @@
 import re
 
 from app.extensions import db
-from app.mail.models import Mailbox
+from app.mailcore.models import Mailbox
 from tests.support.forms import submit_form
 
 

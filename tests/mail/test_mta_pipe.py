@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.mail import identity
 from app.mail.models import RawMessage
+from app.mailcore import identity
 from tests.mail.helpers import separate_desk
 from tests.servers.postfix import start_postfix, unavailable_reason
 

@@ -11,8 +11,8 @@ from app.cases import actions
 from app.cases.models import Case
 from app.core.timeutil import utcnow
 from app.extensions import db
-from app.mail import identity
 from app.mail.intake import receive
+from app.mailcore import identity
 from tests.mail.helpers import make_mail
 
 

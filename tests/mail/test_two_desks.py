@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.mail.intake import receive
-from app.mail.models import Mailbox
+from app.mailcore.models import Mailbox
 from app.organisation.models import Pool
 from app.outbox.models import OutboxMail
 

@@ -6,7 +6,7 @@ import pytest
 
 from app.cases.models import Message, MessageDirection
 from app.extensions import db
-from app.mail import identity
+from app.mailcore import identity
 from app.outbox.compose import InvalidMail
 from app.outbox.delivery import deliver_due
 from app.outbox.models import OutboxMail, OutboxStatus

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from app.audit.models import Event
 from app.core.timeutil import utcnow
 from app.extensions import db
-from app.mail import identity
+from app.mailcore import identity
 from app.outbox import delivery
 from app.outbox.delivery import claim, deliver_due
 from app.outbox.models import OutboxMail, OutboxStatus

@@ -14,7 +14,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from app.core.views import DeskModelRestApi, DeskModelView
 from app.errors import Forbidden
 from app.extensions import db
-from app.mail.models import Mailbox
+from app.mailcore.models import Mailbox
 from tests.support.forms import submit_form
 from tests.support.records import agent_profile, refresh
 

@@ -33,7 +33,7 @@ def make_desk():
     from app.cases.models import Message, MessageDirection
     from app.customers.models import Customer
     from app.extensions import db
-    from app.mail.models import Mailbox
+    from app.mailcore.models import Mailbox
     from app.organisation.models import Pool
     from app.security.bootstrap import create_user
 

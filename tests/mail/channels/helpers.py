@@ -6,7 +6,7 @@ from __future__ import annotations
 def make_mailbox(desk, server, user, protocol: str = "imap", **settings):
     """A mailbox of pool A that fetches ``user``'s mail from the test server."""
     from app.extensions import db
-    from app.mail.models import Mailbox
+    from app.mailcore.models import Mailbox
 
     port = server.imap_port if protocol == "imap" else server.pop3_port
     mailbox = Mailbox(

@@ -10,7 +10,7 @@ from imap_tools.mailbox import BaseMailBox
 
 from app.mail.channels import imap, pop3
 from app.mail.channels.common import ChannelError, server_address, tls_context
-from app.mail.models import Mailbox
+from app.mailcore.models import Mailbox
 
 
 def mailbox(**settings) -> Mailbox:

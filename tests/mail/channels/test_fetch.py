@@ -87,7 +87,7 @@ def test_login_failure_shows_on_the_mailbox_and_alerts_supervisors_once_per_stre
 
 
 def test_unreachable_server_is_a_clear_error_not_a_crash(desk, app):
-    from app.mail.models import Mailbox
+    from app.mailcore.models import Mailbox
     from tests.servers.dovecot import free_port
 
     mailbox = Mailbox(
