@@ -12,7 +12,6 @@ import secrets
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 desk_cli = AppGroup("desk", help="Set up and inspect the desk.")
@@ -32,11 +31,11 @@ def _credentials_file() -> Path:
 def desk_init(admin_name: str, password: str | None, demo: bool):
     """Create the roles and an admin account (once); optionally seed the demo desk."""
     from app.cases.models import Case
-    from app.extensions import db
+    from app.extensions import appbuilder, db
     from app.security.bootstrap import create_user, ensure_roles
 
     ensure_roles()
-    sm = current_app.appbuilder.sm
+    sm = appbuilder().sm
     creds = _credentials_file()
     if sm.find_user(username=admin_name) is None:
         password = password or secrets.token_urlsafe(9)

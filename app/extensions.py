@@ -33,3 +33,11 @@ def install_sqlite_pragmas(engine, *, wal: bool) -> None:
 
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", on_connect)
+
+
+def appbuilder():
+    """The current app's AppBuilder (``create_app`` keeps one per app as ``app.appbuilder``),
+    so callers need not reach for an attribute Flask does not declare."""
+    from flask import current_app
+
+    return current_app.appbuilder  # type: ignore[attr-defined]

@@ -11,6 +11,8 @@ from contextvars import ContextVar
 
 from flask import has_request_context
 
+from app.extensions import appbuilder
+
 _explicit_actor: ContextVar[object | None] = ContextVar("loopdesk_actor", default=None)
 _SYSTEM = object()
 
@@ -24,9 +26,7 @@ def current_actor():
         return actor
     if has_request_context():
         # The security manager knows both the session login and the API's JWT identity.
-        from flask import current_app
-
-        user = current_app.appbuilder.sm.current_user
+        user = appbuilder().sm.current_user
         if user is not None and getattr(user, "is_authenticated", False):
             return user
     return None

@@ -510,7 +510,7 @@ def edit(case: Case, changes: Mapping) -> Case:
         if key not in EDITABLE_FIELDS:
             raise DeskError(f"A case has no field '{key}' to edit.")
     # Parse everything first: a refused field leaves the case untouched.
-    values = {}
+    values: dict[str, object] = {}
     if "subject" in changes:
         values["subject"] = parse_text(
             changes["subject"],

@@ -8,14 +8,13 @@ and a refusal prints the same one-line reason.
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from app.audit.actor import acting_as
 from app.cases import actions, services
 from app.cases.models import Case
 from app.errors import DeskError
-from app.extensions import db
+from app.extensions import appbuilder, db
 
 case_cli = AppGroup("case", help="Work on cases from the shell (same rules as the UI).")
 
@@ -24,7 +23,7 @@ def acting_user(username: str | None):
     """``acting_as`` the user named by ``--as``; without it the desk itself acts."""
     if username is None:
         return acting_as(None)
-    user = current_app.appbuilder.sm.find_user(username=username)
+    user = appbuilder().sm.find_user(username=username)
     if user is None:
         raise click.ClickException(f"no user {username!r}")
     return acting_as(user)

@@ -12,6 +12,7 @@ Every function raises ``DeskError`` (HTTP 400) naming the field; none lets a ``V
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Literal, overload
 
 from app.errors import DeskError
 
@@ -65,6 +66,30 @@ def parse_id(value, *, field: str) -> int | None:
     if not 0 < number <= MAX_ID:
         raise DeskError(f"'{field}' is not a valid id.")
     return number
+
+
+@overload
+def parse_text(
+    value,
+    *,
+    field: str,
+    max_length: int,
+    required: Literal[True],
+    what: str | None = None,
+    one_line: bool = False,
+) -> str: ...
+
+
+@overload
+def parse_text(
+    value,
+    *,
+    field: str,
+    max_length: int,
+    required: bool = False,
+    what: str | None = None,
+    one_line: bool = False,
+) -> str | None: ...
 
 
 def parse_text(

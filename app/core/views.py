@@ -159,6 +159,14 @@ class DeskModelView(ModelView):
     # follow from it: list "Pools", detail "Pool", add "New pool", edit "Edit pool".
     item_name: str = ""
     item_name_plural: str = ""
+    # Declared by FAB without annotations; named here so the type checker knows them.
+    base_filters: list | None
+    base_permissions: list[str] | None
+    method_permission_name: dict[str, str] | None
+    list_title: str
+    show_title: str
+    add_title: str
+    edit_title: str
 
     def __init__(self, **kwargs):
         model = self.datamodel.obj
@@ -179,8 +187,9 @@ class DeskModelView(ModelView):
         mapping = dict(self.method_permission_name or {})
         for attr_name in dir(type(self)):
             func = getattr(type(self), attr_name, None)
-            if hasattr(func, "_action"):
-                mapping.setdefault(attr_name, func._action[0])
+            action = getattr(func, "_action", None)
+            if action:
+                mapping.setdefault(attr_name, action[0])
         self.method_permission_name = mapping
         super().__init__(**kwargs)
         for form in (self.add_form, self.edit_form):
@@ -284,6 +293,9 @@ class DeskModelRestApi(ModelRestApi):
 
     allow_browser_login = True
     page_size = 25
+    # Declared by FAB without annotations; named here so the type checker knows them.
+    base_filters: list | None
+    include_route_methods: set[str] | None
 
     def __init__(self, **kwargs):
         model = self.datamodel.obj

@@ -13,10 +13,9 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 
-from flask import current_app
 from sqlalchemy import select
 
-from app.extensions import db
+from app.extensions import appbuilder, db
 from app.jobs.context import in_app_context
 from app.mail.settings import setting
 from app.mailcore.models import Mailbox
@@ -199,7 +198,7 @@ def supervisor_addresses(mailbox) -> list[str]:
     from app.agents.models import AgentProfile, PoolMembership
     from app.security.roles import ADMIN
 
-    User = current_app.appbuilder.sm.user_model
+    User = appbuilder().sm.user_model
     stmt = (
         select(User.email)
         .join(AgentProfile, AgentProfile.user_id == User.id)
@@ -212,7 +211,7 @@ def supervisor_addresses(mailbox) -> list[str]:
     )
     addresses = sorted({a for a in db.session.scalars(stmt) if a})
     if not addresses:
-        Role = current_app.appbuilder.sm.role_model
+        Role = appbuilder().sm.role_model
         admins = select(User.email).where(User.roles.any(Role.name == ADMIN), User.active.is_(True))
         addresses = sorted({a for a in db.session.scalars(admins) if a})
     return addresses

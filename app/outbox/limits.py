@@ -84,8 +84,8 @@ class AutoMailLimiter:
         self.now = utcnow()
         self.counts: dict[str, list[int]] = {}  # in the database, per window
         self.queued: dict[str, int] = {}  # queued by this transaction (inside every window)
-        self.customers: dict[str, object] = {}
-        self.known_customers: dict[str, object] = {}  # the caller's, see know_customers
+        self.customers: dict[str, Customer] = {}
+        self.known_customers: dict[str, Customer | None] = {}  # the caller's, see know_customers
 
     def load(self, addresses) -> None:
         """Read the undeliverable marks and window counts of ``addresses`` not known yet

@@ -6,12 +6,13 @@ import secrets
 
 from flask import current_app
 
+from app.extensions import appbuilder
 from app.security.roles import DESK_ROLES
 
 
 def ensure_roles() -> dict:
     """Make sure the role rows exist (their permissions live in code, see roles.py)."""
-    sm = current_app.appbuilder.sm
+    sm = appbuilder().sm
     roles = {}
     for name in (*DESK_ROLES, sm.auth_role_public):
         roles[name] = sm.find_role(name) or sm.add_role(name)
@@ -28,7 +29,7 @@ def create_user(
     last_name: str = "",
 ):
     """Create a login with one desk role; returns the user (existing users are returned as is)."""
-    sm = current_app.appbuilder.sm
+    sm = appbuilder().sm
     existing = sm.find_user(username=username)
     if existing:
         return existing
