@@ -31,7 +31,7 @@ def _reply_json(row: Reply) -> dict:
     return {
         "id": row.id,
         "case_id": row.case_id,
-        "status": row.status,
+        "status": replies.delivery_status(row),
         "subject": row.subject,
         "recipient": row.recipient,
         "message_id": row.message_row_id,

@@ -1,5 +1,7 @@
 """Models of the answering feature: templates, layouts, signatures, documents and replies."""
 
+from enum import StrEnum
+
 from flask_appbuilder import Model
 from sqlalchemy import (
     Boolean,
@@ -136,7 +138,10 @@ class DocumentVersion(NeverDeleted, Model):
         return f"{self.filename} v{self.version}"
 
 
-class ReplyStatus:
+class ReplyStatus(StrEnum):
+    """What became of a reply on the desk's side. "sent" means handed to the outbox; whether
+    the relay took it is the outbox mail's status (see ``replies.delivery_status``)."""
+
     SENT = "sent"  # queued in the outbox
     PENDING = "pending_approval"  # waits for a supervisor
     REJECTED = "rejected"

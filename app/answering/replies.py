@@ -33,6 +33,7 @@ from app.mail import store
 from app.mail.models import Attachment
 from app.mailcore.identity import plus_address
 from app.outbox import services as outbox
+from app.outbox.models import OutboxMail, OutboxStatus
 from app.security import rules
 from app.security.roles import ADMIN, role_names, user_may
 
@@ -180,6 +181,7 @@ def reply(
     )
     db.session.add(row)
     db.session.flush()
+    case_actions.take_on_answer(case, actor)
     profile = agents.profile_of(actor)
     if profile is not None and profile.replies_need_approval:
         row.status = ReplyStatus.PENDING
@@ -286,6 +288,26 @@ def _deliver(row: Reply) -> None:
     row.message = message
     row.status = ReplyStatus.SENT
     case_actions.record_answer(case)
+
+
+def outbox_mails_of(rows) -> dict[int, OutboxMail]:
+    """The outbox mail of each sent reply, by the id of the reply's outbound message."""
+    ids = [r.message_row_id for r in rows if r.message_row_id]
+    if not ids:
+        return {}
+    found = db.session.scalars(select(OutboxMail).where(OutboxMail.message_row_id.in_(ids)))
+    return {m.message_row_id: m for m in found}
+
+
+def delivery_status(row: Reply, mails: dict[int, OutboxMail] | None = None) -> str:
+    """Where a reply stands, as the API tells it: ``pending_approval`` or ``rejected`` on the
+    desk's side, else its outbox mail's status: ``queued`` until the relay accepted the mail,
+    then ``sent`` (or ``failed``, ``suppressed``)."""
+    if row.status != ReplyStatus.SENT:
+        return str(row.status)
+    mails = outbox_mails_of([row]) if mails is None else mails
+    mail = mails.get(row.message_row_id)
+    return str(mail.status) if mail is not None else OutboxStatus.QUEUED.value
 
 
 def pending_reply(case: Case) -> Reply | None:

@@ -37,7 +37,6 @@ from app.cases.workflow import CaseStatus
 from app.core.views import DeskModelView
 from app.errors import DeskError
 from app.extensions import db
-from app.outbox.models import OutboxMail
 from app.security.roles import user_may
 from app.security.rules import is_visible
 
@@ -378,7 +377,7 @@ def case_panel(case: Case) -> dict:
         .limit(5)
         .all()
     )
-    mails = _reply_mails(recent)
+    mails = replies.outbox_mails_of(recent)
     return {
         "may_reply": may_reply,
         "templates": templates.templates_for(case) if may_reply else [],
@@ -392,15 +391,6 @@ REPLY_STATES = {
     ReplyStatus.PENDING: "waiting for approval",
     ReplyStatus.REJECTED: "rejected",
 }
-
-
-def _reply_mails(recent) -> dict:
-    """The outbox mail of each sent reply, by the id of the reply's outbound message."""
-    ids = [r.message_row_id for r in recent if r.message_row_id]
-    if not ids:
-        return {}
-    rows = db.session.query(OutboxMail).filter(OutboxMail.message_row_id.in_(ids))
-    return {m.message_row_id: m for m in rows}
 
 
 def reply_state(reply: Reply, mails: dict) -> str:

@@ -148,24 +148,39 @@ def claim(case: Case) -> Case:
     """
     actor = _acting("claim", person=True)
     ensure_open(case)
-    if case.assignee_id != actor.id:
-        taken = db.session.execute(
-            update(Case)
-            .where(Case.id == case.id, Case.assignee_id.is_(None))
-            .values(assignee_id=actor.id)
-            .execution_options(synchronize_session=False)
-        )
-        if taken.rowcount != 1:
-            db.session.rollback()
-            db.session.refresh(case)
-            who = case.assignee.username if case.assignee is not None else "someone else"
-            raise Conflict(f"{case.number} is already assigned to {who}.")
-        # The row is ours now; the ORM still holds the old value, so this assignment writes
-        # the same id again and, above all, the assignee Event (from nobody to the actor).
-        case.assignee = actor
+    if case.assignee_id != actor.id and not _take(case, actor):
+        db.session.rollback()
+        db.session.refresh(case)
+        who = case.assignee.username if case.assignee is not None else "someone else"
+        raise Conflict(f"{case.number} is already assigned to {who}.")
     start_work(case, "claimed")
     db.session.commit()
     return case
+
+
+def _take(case: Case, actor) -> bool:
+    """Make an unassigned case the actor's with ``UPDATE … WHERE assignee_id IS NULL``;
+    False when someone else has it (the database decides, not the in-memory copy)."""
+    taken = db.session.execute(
+        update(Case)
+        .where(Case.id == case.id, Case.assignee_id.is_(None))
+        .values(assignee_id=actor.id)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        return False
+    # The row is ours now; the ORM still holds the old value, so this assignment writes
+    # the same id again and, above all, the assignee Event (from nobody to the actor).
+    case.assignee = actor
+    return True
+
+
+def take_on_answer(case: Case, actor) -> None:
+    """Whoever answers an unassigned case owns it: a reply without a claim makes the replier
+    the assignee (never an "in progress" case that is nobody's). A case someone else took
+    meanwhile stays his."""
+    if case.assignee_id is None and not _take(case, actor):
+        db.session.refresh(case, ["assignee_id", "assignee"])
 
 
 def release(case: Case) -> Case:
@@ -408,7 +423,7 @@ def return_postponed_cases(now: datetime | None = None) -> list[str]:
             .order_by(Case.postponed_until)
         ).all()
         for case in due:
-            transition(case, S.IN_PROGRESS.value, reason="postponement ended")
+            transition(case, S.IN_PROGRESS.value, reason="postponement ended", at=now)
         db.session.commit()
     return [c.number for c in due]
 

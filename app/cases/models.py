@@ -72,6 +72,8 @@ class Case(NeverDeleted, Model):
     first_response_at = Column(DateTime, nullable=True)
     closed_at = Column(DateTime, nullable=True)
     postponed_until = Column(DateTime, nullable=True)
+    # While postponed the due clock waits: the seconds it had left (see workflow.pause_due_clock).
+    sla_paused_seconds = Column(Integer, nullable=True)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
     # A case opened by mail to a long-closed case points at it.
     follows_case_id = Column(Integer, ForeignKey("case.id"), nullable=True)

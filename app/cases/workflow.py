@@ -16,6 +16,7 @@ mail through ``transition`` itself). An illegal move raises ``IllegalTransition`
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from app.core.timeutil import utcnow
@@ -68,12 +69,14 @@ def check_transition(current: str | None, target: str) -> CaseStatus:
     return to
 
 
-def transition(case, target: str, *, reason: str | None = None):
-    """Move ``case`` to ``target`` and stamp the timestamps that belong to that move.
+def transition(case, target: str, *, reason: str | None = None, at: datetime | None = None):
+    """Move ``case`` to ``target`` and stamp the timestamps that belong to that move (``at``:
+    the moment the move stands for, default now).
 
     The Event is written by the tracker when the session flushes; ``reason`` goes into its
     details. The caller commits (services own the transaction).
     """
+    was = case.status
     to = check_transition(case.status, target)
     details = {"reason": reason} if reason else None
     case._pending_event_details = details
@@ -82,7 +85,7 @@ def transition(case, target: str, *, reason: str | None = None):
         case.status = to.value
     finally:
         case._status_via_workflow = False
-    now = utcnow()
+    now = at or utcnow()
     if to is S.CLOSED:
         case.closed_at = now
         case.postponed_until = None
@@ -90,4 +93,21 @@ def transition(case, target: str, *, reason: str | None = None):
         case.closed_at = None  # reopened
     if to is not S.POSTPONED:
         case.postponed_until = None
+    if to is S.POSTPONED and was != S.POSTPONED:
+        pause_due_clock(case, now)
+    elif was == S.POSTPONED and to is not S.POSTPONED:
+        resume_due_clock(case, now)
     return case
+
+
+def pause_due_clock(case, now) -> None:
+    """A postponed case's due time waits: keep the time it had left (negative when it was
+    overdue already) and come back with as much (``resume_due_clock``)."""
+    if case.sla_due_at is not None:
+        case.sla_paused_seconds = int((case.sla_due_at - now).total_seconds())
+
+
+def resume_due_clock(case, now) -> None:
+    if case.sla_paused_seconds is not None:
+        case.sla_due_at = now + timedelta(seconds=case.sla_paused_seconds)
+        case.sla_paused_seconds = None
