@@ -18,6 +18,7 @@ from tests.support.databases import (
     base_config,
 )
 from tests.support.desk import Auth, make_desk
+from tests.support.jobs import check_no_failed_jobs, failed_job_ids, failed_jobs
 
 # Every model is mapped before a test module imports a view (views inspect their models).
 import_models()
@@ -74,10 +75,11 @@ def _is_default(config: dict, databases) -> bool:
 
 
 @pytest.fixture
-def app(app_config, databases, _shared_app, tmp_path):
+def app(request, app_config, databases, _shared_app, tmp_path):
     """A desk on a fresh database, with an app context pushed for the test body."""
     from app import create_app
     from app.extensions import db
+    from app.jobs.queue import connection
 
     if _is_default(app_config, databases):
         app, pristine = _shared_app
@@ -88,8 +90,6 @@ def app(app_config, databases, _shared_app, tmp_path):
         app.config.clear()
         app.config.update(pristine)
         app.config["FILE_STORE"] = app_config["FILE_STORE"]
-        from app.jobs.queue import connection
-
         connection(app).flushall()
         owned = False
     else:
@@ -98,13 +98,17 @@ def app(app_config, databases, _shared_app, tmp_path):
             config["SQLALCHEMY_DATABASE_URI"] = databases.new()
         app = create_app(config)
         owned = True
+    queues = app.config["RQ_QUEUES"]
+    earlier = frozenset(failed_job_ids(connection(app), queues))  # a real Redis keeps them
     with app.app_context():
         yield app
         db.session.remove()
+        failed = failed_jobs(connection(app), queues, before=earlier)
     with app.app_context():
         db.engine.dispose()
     if owned and app.config["SQLALCHEMY_DATABASE_URI"] != databases.url(SHARED_DB):
         databases.drop(app.config["SQLALCHEMY_DATABASE_URI"])
+    check_no_failed_jobs(request, failed)
 
 
 @pytest.fixture

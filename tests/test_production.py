@@ -19,10 +19,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from redis import Redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.support.databases import TEST_DATABASE_URL, TEST_REDIS_URL
+from tests.support.jobs import check_no_failed_jobs, failed_job_ids, failed_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -40,7 +42,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def production(tmp_path):
+def production(request, tmp_path):
     base = make_url(TEST_DATABASE_URL)
     name = f"ld_prod_{uuid.uuid4().hex[:8]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
@@ -107,8 +109,11 @@ def production(tmp_path):
             break
         except OSError:
             time.sleep(0.3)
+    redis = Redis.from_url(TEST_REDIS_URL)
+    earlier = frozenset(failed_job_ids(redis))
     try:
         yield {"url": url, "env": env, "flask": flask, "logs": logs, "db": env["DATABASE_URL"]}
+        failed = failed_jobs(redis, before=earlier)
     finally:
         for proc in procs:
             proc.terminate()
@@ -120,6 +125,7 @@ def production(tmp_path):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+    check_no_failed_jobs(request, failed)  # a job the rq worker ran raised
 
 
 def test_gunicorn_and_rq_worker_serve_the_desk(production):

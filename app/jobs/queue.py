@@ -49,6 +49,45 @@ def get_queue(name: str = "default", app=None) -> Queue:
     return Queue(name, connection=connection(app))
 
 
+#: RQ's own options, given to ``enqueue`` with a ``job_`` prefix so that they can never be
+#: mistaken for the function's arguments (``job_result_ttl=60`` is RQ's ``result_ttl``).
+RQ_OPTIONS = frozenset(
+    {
+        "timeout",
+        "result_ttl",
+        "ttl",
+        "failure_ttl",
+        "description",
+        "depends_on",
+        "id",
+        "at_front",
+        "meta",
+        "retry",
+    }
+)
+
+
+def split_job_options(kwargs: dict) -> tuple[dict, dict]:
+    """``(function kwargs, RQ options)`` of ``enqueue``'s keyword arguments. RQ's own
+    ``Queue.enqueue`` recognises some options only without the prefix and passes every other
+    keyword to the function, so a misspelt option used to reach the job as an argument and
+    fail it (``deliver_outbox() got an unexpected keyword argument 'job_result_ttl'``); an
+    unknown ``job_`` option is refused here, when it is queued."""
+    func_kwargs, options = {}, {}
+    for key, value in kwargs.items():
+        if not key.startswith("job_"):
+            func_kwargs[key] = value
+            continue
+        option = key.removeprefix("job_")
+        if option not in RQ_OPTIONS:
+            raise TypeError(f"enqueue: unknown job option {key!r}")
+        options["job_id" if option == "id" else option] = value
+    return func_kwargs, options
+
+
 def enqueue(func, *args, queue: str = "default", **kwargs):
-    """Put ``func(*args, **kwargs)`` on a queue; RQ options go in as ``job_*`` kwargs."""
-    return get_queue(queue).enqueue(func, *args, **kwargs)
+    """Put ``func(*args, **kwargs)`` on a queue. RQ options go in with a ``job_`` prefix
+    (``job_timeout``, ``job_result_ttl``, ``job_id``, …, see ``RQ_OPTIONS``); every other
+    keyword is the function's."""
+    func_kwargs, options = split_job_options(kwargs)
+    return get_queue(queue).enqueue_call(func, args=args, kwargs=func_kwargs, **options)
