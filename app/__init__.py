@@ -63,6 +63,9 @@ def create_app(
         appbuilder = AppBuilder(base_template="loopdesk/base.html", indexview=DeskIndexView)
         appbuilder.init_app(app, db.session)
         if views:
+            from app.core.views import refuse_bad_list_arguments
+
+            app.before_request(refuse_bad_list_arguments)
             features.register_views(appbuilder)
         app.appbuilder = appbuilder
 

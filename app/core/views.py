@@ -33,14 +33,14 @@ from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.fields import QuerySelectField
 from sqlalchemy import String
-from sqlalchemy.orm import RelationshipProperty
+from sqlalchemy.orm import QueryableAttribute, RelationshipProperty
 from wtforms import BooleanField, SelectFieldBase, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from app.audit.tracking import NeverDeleted
 from app.core.retire import retire
 from app.errors import AccessDenied, DeskError
-from app.extensions import db
+from app.extensions import appbuilder, db
 from app.security.rules import RecordRule, ensure_may_change, is_visible
 
 RULE = [["id", RecordRule, None]]
@@ -151,6 +151,77 @@ def plural(name: str) -> str:
     return name + "s"
 
 
+_PAGE_ARG = re.compile(r"^(page|psize)_")
+_ORDER_ARG = re.compile(r"^_oc_(.+)$")
+_FILTER_ARG = re.compile(r"^_flt_(\d)_(.+)$")
+MAX_PAGE = 1_000_000
+MAX_PAGE_SIZE = 1000
+
+
+def _view_named(name: str):
+    for view in appbuilder().baseviews:
+        if type(view).__name__ == name:
+            return view
+    return None
+
+
+def _orderable_columns(view_name: str) -> set[str]:
+    return set(getattr(_view_named(view_name), "order_columns", None) or ())
+
+
+def _check_filter(name: str, index: int, column: str, values: list[str]) -> None:
+    """A ``_flt_<n>_<column>`` filter exists on the requested view, and a number it compares
+    with fits the database's integers (FAB passes ``99999999999999999999`` on as it is)."""
+    view = _view_named((request.endpoint or "").split(".")[0])
+    filters = getattr(view, "_filters", None)
+    offered = getattr(filters, "_all_filters", {}).get(column, ()) if filters else ()
+    if index >= len(offered):
+        raise DeskError(f"{name}: there is no such filter")
+    datamodel = view.datamodel
+    if datamodel.is_integer(column) or datamodel.is_relation(column):
+        for value in values:
+            number = value.strip().lstrip("+-")
+            if number.isascii() and number.isdigit() and int(number) >= 2**63:
+                raise DeskError(f"{name}: {value[:40]!r} is not a valid value")
+
+
+def refuse_bad_list_arguments() -> None:
+    """Before a request to any page (ours and Flask-AppBuilder's own, such as the user list):
+    FAB's lists read ``page_<View>`` and ``psize_<View>`` with a bare ``int()`` (``abc`` ends
+    in a 500), pass a negative number on to the database, and hand any ``_oc_<View>`` name to
+    SQLAlchemy, which fails on a relation (``customer``) or an unknown column. Refuse such a
+    parameter with a 400 that says which one is wrong."""
+    for name, value in request.args.items():
+        flt = _FILTER_ARG.match(name)
+        if flt:
+            _check_filter(name, int(flt.group(1)), flt.group(2), request.args.getlist(name))
+            continue
+        order = _ORDER_ARG.match(name)
+        if order:
+            if value not in _orderable_columns(order.group(1)):
+                raise DeskError(f"{name}: the list cannot be sorted by {value[:40]!r}")
+            continue
+        match = _PAGE_ARG.match(name)
+        if not match:
+            continue
+        limit = MAX_PAGE if match.group(1) == "page" else MAX_PAGE_SIZE
+        if not (value.isascii() and value.isdigit() and int(value) <= limit) or (
+            match.group(1) == "psize" and int(value) == 0
+        ):
+            what = "page number" if match.group(1) == "page" else "page size"
+            lowest = 0 if match.group(1) == "page" else 1
+            raise DeskError(f"{name}: a {what} is a whole number from {lowest} to {limit}")
+
+
+def _sortable(model, column: str) -> bool:
+    if "." in column:  # a related row's column, joined by FAB
+        return True
+    attr = getattr(model, column, None)
+    return isinstance(attr, QueryableAttribute) and not isinstance(
+        attr.property, RelationshipProperty
+    )
+
+
 class DeskModelView(ModelView):
     """A ModelView that obeys the record rules everywhere FAB lets it slip."""
 
@@ -162,6 +233,7 @@ class DeskModelView(ModelView):
     # Declared by FAB without annotations; named here so the type checker knows them.
     base_filters: list | None
     base_permissions: list[str] | None
+    order_columns: list[str]
     method_permission_name: dict[str, str] | None
     list_title: str
     show_title: str
@@ -192,6 +264,9 @@ class DeskModelView(ModelView):
                 mapping.setdefault(attr_name, action[0])
         self.method_permission_name = mapping
         super().__init__(**kwargs)
+        # FAB offers a Python property (``Topic.path``) for sorting, which SQL cannot do: a
+        # click on that column's header ended in a 500.
+        self.order_columns = [c for c in self.order_columns if _sortable(model, c)]
         for form in (self.add_form, self.edit_form):
             _unrequire_checkboxes(form)
             _limit_text_fields(form, model)
