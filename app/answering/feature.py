@@ -11,6 +11,7 @@ FEATURE = Feature(
     record_rules="app.answering.record_rules:RULES",
     write_rules="app.answering.record_rules:WRITE_RULES",
     setup="app.answering.templates:connect",
+    settings="app.answering.settings:SETTINGS",
     permissions={
         # Replies share the case actions' permission view (CaseAction) with app.cases.
         AGENT: [["CaseAction", "can_reply"], ["(ResponseTemplate|Document)", READ]],

@@ -2,47 +2,83 @@
 
 Replies in "link" mode mail only a notice with this link; the portal page shows the case's
 mail thread read-only, never internal notes or consultations.
+
+A link is signed and dated: it opens the case for ``PORTAL_LINK_MAX_AGE_DAYS`` days (90 by
+default), so a mail forwarded or found years later does not open the case. An expired link
+(or one from before links were dated) still names its case, so its page offers a fresh link,
+mailed to the customer's address on file, never to an address the visitor types.
 """
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context, url_for
-from itsdangerous import BadSignature, URLSafeSerializer
+from dataclasses import dataclass
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select
 
+from app.answering.settings import setting
 from app.cases.models import Case, Message, MessageDirection
+from app.core.urls import desk_base_url
 from app.extensions import db
 
 PORTAL_CASE_PATH = "/portal/case/"
+_SALT = "loopdesk-portal-case"
 
 
-def _portal_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="loopdesk-portal-case")
+@dataclass(frozen=True)
+class PortalLink:
+    """What a portal token says: the case it names, and whether it is past its age."""
+
+    case: Case
+    expired: bool
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+
+
+def _undated_serializer() -> URLSafeSerializer:
+    """Links mailed before they carried a date: still recognised, always expired."""
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
 
 
 def portal_token(case: Case) -> str:
-    return _portal_serializer().dumps({"case": case.id})
+    return _serializer().dumps({"case": case.id})
+
+
+def max_age_seconds() -> int:
+    return setting("PORTAL_LINK_MAX_AGE_DAYS") * 86400
+
+
+def read_portal_token(token: str) -> PortalLink | None:
+    """The case a signed portal token names and whether the link has expired, or None for a
+    forged or damaged token (and for a case that does not exist)."""
+    expired = False
+    try:
+        data = _serializer().loads(token, max_age=max_age_seconds())
+    except SignatureExpired as exc:  # the signature is good: only its age is over
+        data, expired = _serializer().load_payload(exc.payload), True
+    except BadSignature:
+        try:
+            data, expired = _undated_serializer().loads(token), True
+        except BadSignature:
+            return None
+    case_id = data.get("case") if isinstance(data, dict) else None
+    case = db.session.get(Case, case_id) if isinstance(case_id, int) else None
+    return PortalLink(case, expired) if case is not None else None
 
 
 def case_from_portal_token(token: str) -> Case | None:
-    """The case a signed portal token names, or None for a forged or damaged token."""
-    try:
-        data = _portal_serializer().loads(token)
-    except BadSignature:
-        return None
-    case_id = data.get("case") if isinstance(data, dict) else None
-    return db.session.get(Case, case_id) if isinstance(case_id, int) else None
+    """The case a valid, unexpired portal token names; None otherwise."""
+    link = read_portal_token(token)
+    return link.case if link is not None and not link.expired else None
 
 
 def portal_link(case: Case) -> str:
-    """Absolute link to the case in the customer portal (``DESK_BASE_URL`` outside requests)."""
-    token = portal_token(case)
-    base = current_app.config.get("DESK_BASE_URL")
-    if base:
-        return base.rstrip("/") + PORTAL_CASE_PATH + token
-    if has_request_context():
-        return url_for("answering_portal.case", token=token, _external=True)
-    return "http://localhost:5000" + PORTAL_CASE_PATH + token
+    """Absolute link to the case in the customer portal, valid for the configured days: at
+    ``DESK_BASE_URL``, else at the address the desk is reached at (``app.core.urls``)."""
+    return desk_base_url() + PORTAL_CASE_PATH + portal_token(case)
 
 
 def portal_thread(case: Case) -> list[Message]:

@@ -10,19 +10,29 @@ through ``app.cases.notices``; ``connect`` (the ``setup`` of answering's manifes
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from app.answering import rendering
 from app.answering.models import ResponseTemplate
 from app.answering.portal import portal_link
 from app.audit.actor import current_actor
+from app.audit.models import Event
+from app.audit.tracking import _record
 from app.cases import notices
 from app.cases.models import Case
+from app.core.timeutil import utcnow
 from app.errors import AccessDenied
 from app.extensions import db
 from app.mailcore.identity import tag_subject
 from app.outbox import services as outbox
 from app.security import rules
+
+FRESH_LINK = "notice.fresh_link"
+# A customer may ask for a fresh link this often per case; more requests are answered alike
+# but mail nothing, so the page cannot be used to flood his mailbox.
+FRESH_LINK_INTERVAL = timedelta(minutes=10)
 
 # The desk's own notices; a supervisor overrides them (per language, pool, topic) with a
 # response template of the same name.
@@ -37,6 +47,12 @@ DEFAULT_NOTICES = {
         "Dear {{ customer_name }},\n\nwe are waiting for something we need to answer your "
         "case {{ case_number }} ({{ case_subject }}). We will come back to you on "
         "{{ postponed_until }} (UTC).\n\n{{ desk_name }}",
+    ),
+    FRESH_LINK: (
+        "A new link to your case {{ case_number }}",
+        "Dear {{ customer_name }},\n\nyou asked for a new link to your case {{ case_number }} "
+        "({{ case_subject }}). Here it is:\n{{ case_link }}\n\n"
+        "If you did not ask for it, you can ignore this mail.\n\n{{ desk_name }}",
     ),
     notices.CONFIRMATION: (
         "We received your request: {{ case_number }}",
@@ -105,6 +121,33 @@ def send_notice(name: str, case: Case, kind: str) -> int:
     )
     db.session.flush()
     return mail.id
+
+
+def send_fresh_portal_link(case: Case) -> bool:
+    """Mail the case's customer a fresh portal link, asked for on the page of an expired one;
+    recorded as an Event. Only to the address on file, and at most once per
+    ``FRESH_LINK_INTERVAL``: False when nothing was sent (no address, asked moments ago)."""
+    if case.customer is None or not case.customer.email:
+        return False
+    recent = db.session.scalar(
+        select(Event.id).where(
+            Event.case_id == case.id,
+            Event.action == "portal link sent",
+            Event.created_at >= utcnow() - FRESH_LINK_INTERVAL,
+        )
+    )
+    if recent is not None:
+        return False
+    mail_id = send_notice(FRESH_LINK, case, "notification")
+    _record(
+        db.session,
+        case,
+        "portal link sent",
+        new=case.customer.email,
+        details={"outbox_id": mail_id},
+    )
+    db.session.commit()
+    return True
 
 
 def connect() -> None:

@@ -409,16 +409,41 @@ portal_blueprint = Blueprint("answering_portal", __name__)
 
 
 def portal_case(token):
-    """The case behind a signed link, read-only: mail in and out, never internal notes."""
-    case = portal.case_from_portal_token(token)
-    if case is None:
+    """The case behind a signed link, read-only: mail in and out, never internal notes. An
+    expired link says so and offers a fresh one (410 Gone); a forged one is not found."""
+    link = portal.read_portal_token(token)
+    if link is None:
         abort(404)
+    if link.expired:
+        return render_template(
+            "answering/portal_expired.html",
+            case=link.case,
+            token=token,
+            days=portal.max_age_seconds() // 86400,
+        ), 410
     return render_template(
-        "answering/portal_case.html", case=case, messages=portal.portal_thread(case)
+        "answering/portal_case.html", case=link.case, messages=portal.portal_thread(link.case)
     )
 
 
+def portal_fresh_link(token):
+    """Mail a fresh link to the customer on file of the case an expired link names. The page
+    says the same whether or not a mail left (no address, asked moments ago)."""
+    link = portal.read_portal_token(token)
+    if link is None:
+        abort(404)
+    if link.expired:
+        templates.send_fresh_portal_link(link.case)
+    return render_template("answering/portal_fresh_link.html", case=link.case)
+
+
 portal_blueprint.add_url_rule("/portal/case/<token>", endpoint="case", view_func=portal_case)
+portal_blueprint.add_url_rule(
+    "/portal/case/<token>/fresh-link",
+    endpoint="fresh_link",
+    view_func=portal_fresh_link,
+    methods=["POST"],
+)
 
 
 def register(appbuilder) -> None:

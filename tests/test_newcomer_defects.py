@@ -1,8 +1,5 @@
-"""Issue 8, items 16 and 17: the defects whose fix lives in the case services and the case
-actions' API, which move to app/cases/ on the one-door branch. Each test states the behaviour
-a user must see; they fail today (strict xfail) and are switched on by removing the mark once
-the one-door move has landed and the fix is in (the report of the defects branch says how).
-"""
+"""Issue 8, items 16 and 17: defects a newcomer found in the case services and the case
+actions' API. Each test states the behaviour the user must see."""
 
 from __future__ import annotations
 
@@ -14,9 +11,6 @@ from app.cases.models import Case
 from app.core.timeutil import utcnow
 from app.extensions import db
 from tests.support.records import refresh
-
-PENDING = pytest.mark.xfail(reason="issue 8 item 17: waits for the one-door move", strict=True)
-PENDING_16 = pytest.mark.xfail(reason="issue 8 item 16: waits for the one-door move", strict=True)
 
 
 def test_a_reply_without_a_claim_makes_the_replier_the_assignee(desk, client, auth):
@@ -86,13 +80,3 @@ def test_opening_a_case_with_a_200000_character_subject_is_refused(desk, client,
         assert response.status_code == 400
         assert "at most 998 characters" in response.json["message"]
     assert db.session.query(Case).count() == 2  # no case with a cut subject
-
-
-@PENDING_16
-def test_portal_links_made_outside_a_request_follow_the_served_port(desk, app):
-    """A job or CLI command (no request) builds links with LOOPDESK_HOST:LOOPDESK_PORT when
-    DESK_BASE_URL is unset (app.core.urls.desk_base_url), not with a fixed port 5000."""
-    from app.answering.services import portal_link
-
-    app.config["LOOPDESK_PORT"] = 8123
-    assert portal_link(desk.case_a).startswith("http://127.0.0.1:8123/portal/case/")
