@@ -14,6 +14,7 @@ from app.core.settings import resolve_into
 from app.errors import ConfigurationError, DeskError
 from app.extensions import db, migrate
 from app.extensions import mail as flask_mail
+from app.security.web import install_web_protection
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,9 @@ def create_app(
             ) from None
         migrate.init_app(app, db, directory=str(_migrations_dir()))
         flask_mail.init_app(app)
+        # Before the AppBuilder: its REST blueprints exempt themselves from CSRF only if
+        # CSRFProtect is already there.
+        install_web_protection(app)
         from app.extensions import install_sqlite_pragmas
 
         install_sqlite_pragmas(db.engine, wal=app.config.get("SQLITE_WAL", True))
