@@ -26,6 +26,7 @@ import secrets
 from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import csrf
 
@@ -42,6 +43,10 @@ def install_web_protection(app: Flask) -> None:
         app.config[f"{prefix}_SAMESITE"] = "Lax"
         app.config[f"{prefix}_SECURE"] = secure
         app.config[f"{prefix}_HTTPONLY"] = True
+    proxies = int(app.config.get("TRUSTED_PROXY_COUNT") or 0)
+    if proxies:
+        # The client's address (login throttling, Events) and scheme, not the proxy's.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     csrf.init_app(app)
     app.before_request(_session_api_calls_need_token)
     app.after_request(_security_headers)
