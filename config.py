@@ -122,6 +122,31 @@ SETTINGS = define(
             "public address of the desk, used in links sent to customers; unset: the address "
             "the desk is reached at (the request's host, else LOOPDESK_HOST:LOOPDESK_PORT)",
         ),
+        Setting(
+            "LOGIN_FAILURES_PER_ACCOUNT",
+            10,
+            integer(minimum=1),
+            "failed logins of one account within LOGIN_FAILURE_WINDOW before its logins are held",
+        ),
+        Setting(
+            "LOGIN_FAILURES_PER_ADDRESS",
+            30,
+            integer(minimum=1),
+            "failed logins from one client address within LOGIN_FAILURE_WINDOW before its "
+            "logins are held",
+        ),
+        Setting(
+            "LOGIN_FAILURE_WINDOW",
+            900,
+            integer(minimum=1),
+            "seconds a failed login counts; a held login is free again when failures age out",
+        ),
+        Setting(
+            "TRUSTED_PROXY_COUNT",
+            0,
+            integer(minimum=0, maximum=5),
+            "reverse proxies in front of the desk whose X-Forwarded-For/-Proto to believe",
+        ),
         Setting("LOOPDESK_HOST", "127.0.0.1", text, "where `python run.py` serves the desk"),
         Setting("LOOPDESK_PORT", 5000, integer(1, 65535), "port `python run.py` serves on"),
         Setting("MAIL_SERVER", "127.0.0.1", text, "default SMTP relay (mailboxes may override)"),

@@ -14,6 +14,8 @@ from app.core.settings import resolve_into
 from app.errors import ConfigurationError, DeskError
 from app.extensions import db, migrate
 from app.extensions import mail as flask_mail
+from app.security.throttle import DeskSecurityManager, install_login_throttle
+from app.security.web import install_web_protection
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,10 @@ def create_app(
             ) from None
         migrate.init_app(app, db, directory=str(_migrations_dir()))
         flask_mail.init_app(app)
+        # Before the AppBuilder: its REST blueprints exempt themselves from CSRF only if
+        # CSRFProtect is already there.
+        install_web_protection(app)
+        install_login_throttle(app)
         from app.extensions import install_sqlite_pragmas
 
         install_sqlite_pragmas(db.engine, wal=app.config.get("SQLITE_WAL", True))
@@ -60,7 +66,11 @@ def create_app(
         # The pages (and what they import) load only for a desk that serves them.
         from app.views import DeskIndexView
 
-        appbuilder = AppBuilder(base_template="loopdesk/base.html", indexview=DeskIndexView)
+        appbuilder = AppBuilder(
+            base_template="loopdesk/base.html",
+            indexview=DeskIndexView,
+            security_manager_class=DeskSecurityManager,
+        )
         appbuilder.init_app(app, db.session)
         if views:
             from app.core.views import refuse_bad_list_arguments

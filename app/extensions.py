@@ -8,10 +8,12 @@ keeps it as ``app.appbuilder``.
 from flask_appbuilder.utils.legacy import get_sqla_class
 from flask_mail import Mail
 from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
 
 db = get_sqla_class()()
 migrate = Migrate()
 mail = Mail()
+csrf = CSRFProtect()  # installed by app.security.web
 
 
 def install_sqlite_pragmas(engine, *, wal: bool) -> None:

@@ -27,6 +27,7 @@ ACTION_LABELS = {
     "mail.fetch_recovered": "Fetching mail works again",
     "mail.uidvalidity_changed": "Mail folder was renumbered on the server",
     "worker.heartbeat": "Worker heartbeat",
+    "login.failed": "Failed login",
 }
 
 # Kinds of outgoing mail (``OutboxMail.kind``) in words.

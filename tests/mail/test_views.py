@@ -60,11 +60,11 @@ def test_agent_cannot_see_or_download_raw_mail(quarantined, auth, client):
 def test_supervisor_reprocesses_from_the_quarantine(quarantined, auth, client):
     raw_a, raw_b = quarantined
     auth.login("supervisor_a")
-    response = client.get(f"/raw-mail/action/reprocess/{raw_a}")
+    response = client.post(f"/raw-mail/action/reprocess/{raw_a}")
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(RawMessage, raw_a).status == "processed"
-    assert client.get(f"/raw-mail/action/reprocess/{raw_b}").status_code == 404
+    assert client.post(f"/raw-mail/action/reprocess/{raw_b}").status_code == 404
     db.session.expire_all()
     assert db.session.get(RawMessage, raw_b).status == "quarantined"
 

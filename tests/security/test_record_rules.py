@@ -61,7 +61,7 @@ def test_actions_refuse_cases_outside_the_pools(client, auth, desk):
 
     auth.login("agent_a")
     # single-item action URL and the multi-select form both name case B
-    assert client.get(f"/cases/action/claim/{desk.case_b.id}").status_code == 404
+    assert client.post(f"/cases/action/claim/{desk.case_b.id}").status_code == 404
     response = client.post(
         "/cases/action_post", data={"action": "close", "rowid": [str(desk.case_b.id)]}
     )
