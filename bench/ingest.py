@@ -301,6 +301,35 @@ def junk_cases(url: str, store: Path, existing: list[int]) -> int:
     return junk
 
 
+def count_cases(url: str, store: Path) -> int:
+    app = make_app(url, store)
+    with app.app_context():
+        from sqlalchemy import func, select
+
+        from app.cases.models import Case
+        from app.extensions import db
+
+        count = db.session.scalar(select(func.count(Case.id)))
+        db.session.remove()
+        db.engine.dispose()
+    return count
+
+
+def run_reimport(url, store, messages, batch) -> int:
+    """The same mails once more (as a second import of the same corpus): every one must be a
+    duplicate and no case may be opened. Returns the cases opened (the target is 0)."""
+    before = count_cases(url, store)
+    elapsed, statuses = _ingest(url, str(store), messages, batch)
+    opened = count_cases(url, store) - before
+    log(
+        f"  re-import of the same {len(messages)} messages: {_describe(statuses, len(messages))};"
+        f" {opened} new cases"
+    )
+    if statuses.get("duplicate", 0) != len(messages):
+        log("  NOT ALL DUPLICATES on re-import")
+    return opened
+
+
 def _describe(statuses: dict, n: int) -> str:
     """Outcome counts, and per message: CPU time of the ingesting process and SQL statements
     (BEGIN/COMMIT and connection pings not counted)."""
@@ -486,6 +515,7 @@ def bench_backend(kind: str, args, n: int, pipe_n: int, big: bool) -> dict:
             if label == "one":
                 figures["junk_cases"] = junk_cases(db.url, store, case_ids)
                 log(f"  cases opened by automatic mail: {figures['junk_cases']}")
+                figures["reimport_new_cases"] = run_reimport(db.url, store, messages, args.batch)
             if label == "one" and pipe_n:
                 figures["pipe"] = run_pipe(
                     db.url, store, generate(pipe_n, case_ids, seed=17), workdir / label
@@ -557,7 +587,10 @@ def main() -> None:
     result["rss_mb_above_message_size"] = round(big[1], 1)
     result["big_message_backend"] = big_backend
     # Of the headline backend's one-process run: cases whose first message is automatic mail.
-    result["junk_cases"] = (pg if args.database_url else sqlite)["junk_cases"]
+    headline = pg if args.database_url else sqlite
+    result["junk_cases"] = headline["junk_cases"]
+    # Cases opened when the same corpus is imported a second time (all duplicates: 0).
+    result["reimport_new_cases"] = headline["reimport_new_cases"]
     # CPU time and SQL statements per message of the headline backend's one-process runs.
     result.update(DIAGNOSTICS)
     print(json.dumps(result), flush=True)

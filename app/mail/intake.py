@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.audit.actor import acting_as
@@ -459,11 +459,10 @@ class _Batch:
                     "(choose one and re-process, or import with --mailbox)"
                 )
                 continue
-            copies = earlier.get(row.id, [])
-            mail.duplicate_of = next((e for e in copies if e.sha256 == row.sha256), None)
+            mail.duplicate_of, reused_message_id = earlier.get(row.id, (None, False))
             if mail.duplicate_of is not None:
                 continue
-            if copies:
+            if reused_message_id:
                 mail.flags.add("reused_message_id")
             try:
                 mail.parsed, mail.raw_bytes = _parse(row)
@@ -705,49 +704,50 @@ class IntakeLookups(mail_threading.DatabaseLookups):
 
     # loading
 
-    def load_earlier_copies(self, rows) -> dict[int, list[_Copy]]:
-        """For each row: earlier raw rows of its mailbox with its bytes or its Message-ID."""
+    def load_earlier_copies(self, rows) -> dict[int, tuple[_Copy | None, bool]]:
+        """For each row: (the first earlier raw row of its mailbox with exactly its bytes,
+        whether an earlier raw row of its mailbox has its Message-ID).
+
+        Two exact questions, each answered by its own index: identical bytes are looked up
+        by (sha256, mailbox), however many stored mails share the Message-ID; the Message-ID
+        only needs to be known to have been seen (``reused_message_id``).
+        """
         rows = [r for r in rows if r.mailbox_id is not None]
         if not rows:
             return {}
         mailbox_ids = {r.mailbox_id for r in rows}
-        shas = {r.sha256 for r in rows}
-        mids = {r.message_id_header for r in rows if r.message_id_header}
-        conditions = [RawMessage.sha256.in_(shas)]
-        if mids:
-            conditions.append(RawMessage.message_id_header.in_(mids))
-        found = db.session.execute(
-            select(
-                RawMessage.id,
-                RawMessage.mailbox_id,
-                RawMessage.sha256,
-                RawMessage.message_id_header,
-                RawMessage.case_id,
-            )
-            .where(
-                RawMessage.mailbox_id.in_(mailbox_ids),
-                RawMessage.id < max(r.id for r in rows),
-                or_(*conditions),
-            )
-            .order_by(RawMessage.id)
-        ).all()
-        by_sha: dict[tuple, list[_Copy]] = {}
-        by_mid: dict[tuple, list[_Copy]] = {}
-        for f in found:
-            copy = _Copy(f.id, f.sha256, f.case_id)
-            by_sha.setdefault((f.mailbox_id, f.sha256), []).append(copy)
-            if f.message_id_header:
-                by_mid.setdefault((f.mailbox_id, f.message_id_header), []).append(copy)
-        out: dict[int, list[_Copy]] = {}
+        newest = max(r.id for r in rows)
+        copies: dict[tuple, list[_Copy]] = {}
+        for chunk in _chunks({r.sha256 for r in rows}):
+            for f in db.session.execute(
+                select(RawMessage.id, RawMessage.mailbox_id, RawMessage.sha256, RawMessage.case_id)
+                .where(
+                    RawMessage.sha256.in_(chunk),
+                    RawMessage.mailbox_id.in_(mailbox_ids),
+                    RawMessage.id < newest,
+                )
+                .order_by(RawMessage.id)
+            ):
+                copies.setdefault((f.mailbox_id, f.sha256), []).append(
+                    _Copy(f.id, f.sha256, f.case_id)
+                )
+        first_seen: dict[tuple, int] = {}  # (mailbox, Message-ID) -> lowest raw id
+        for chunk in _chunks({r.message_id_header for r in rows if r.message_id_header}):
+            for mailbox_id, mid, first_id in db.session.execute(
+                select(RawMessage.mailbox_id, RawMessage.message_id_header, func.min(RawMessage.id))
+                .where(
+                    RawMessage.message_id_header.in_(chunk),
+                    RawMessage.mailbox_id.in_(mailbox_ids),
+                )
+                .group_by(RawMessage.mailbox_id, RawMessage.message_id_header)
+            ):
+                first_seen[(mailbox_id, mid)] = first_id
+        out: dict[int, tuple[_Copy | None, bool]] = {}
         for row in rows:
-            copies = {c for c in by_sha.get((row.mailbox_id, row.sha256), ()) if c.id < row.id}
-            if row.message_id_header:
-                copies |= {
-                    c
-                    for c in by_mid.get((row.mailbox_id, row.message_id_header), ())
-                    if c.id < row.id
-                }
-            out[row.id] = sorted(copies, key=lambda c: c.id)[:10]
+            same = copies.get((row.mailbox_id, row.sha256), ())
+            duplicate_of = next((c for c in same if c.id < row.id), None)
+            seen = first_seen.get((row.mailbox_id, row.message_id_header))
+            out[row.id] = (duplicate_of, seen is not None and seen < row.id)
         return out
 
     def load(self, mails) -> None:
