@@ -254,11 +254,12 @@ def _ingest(url: str, store: str, messages: list[bytes], batch: int, barrier=Non
             for first in range(0, len(messages), batch):
                 chunk = [IncomingMail(raw, box, "bench") for raw in messages[first : first + batch]]
                 for result in receive_many(chunk):
-                    statuses[result.status] = statuses.get(result.status, 0) + 1
+                    status = str(result.status)
+                    statuses[status] = statuses.get(status, 0) + 1
         else:
             for raw in messages:
-                result = receive(raw, mailbox=box, source="bench")
-                statuses[result.status] = statuses.get(result.status, 0) + 1
+                status = str(receive(raw, mailbox=box, source="bench").status)
+                statuses[status] = statuses.get(status, 0) + 1
         elapsed = time.perf_counter() - start
         statuses["_cpu_s"] = time.process_time() - cpu_start
         statuses["_statements"] = statements[0]
@@ -268,6 +269,65 @@ def _ingest(url: str, store: str, messages: list[bytes], batch: int, barrier=Non
     if queue is not None:
         queue.put((elapsed, statuses))
     return elapsed, statuses
+
+
+def junk_cases(url: str, store: Path, existing: list[int]) -> int:
+    """Cases the run opened whose first message is automatic mail (out-of-office, bounce,
+    bulk, loop): the cases machine mail opened. The intake opens none: the target is 0.
+    ``existing`` are the cases made before the run (replies and bounces thread to them)."""
+    app = make_app(url, store)
+    with app.app_context():
+        from sqlalchemy import func, select
+
+        from app.cases.models import Message
+        from app.extensions import db
+        from app.mail import hygiene
+        from app.mail.models import RawMessage
+
+        first = (
+            select(func.min(Message.id).label("id"))
+            .where(Message.case_id.notin_(existing))
+            .group_by(Message.case_id)
+            .subquery()
+        )
+        flags = db.session.scalars(
+            select(RawMessage.flags)
+            .join(Message, Message.raw_message_id == RawMessage.id)
+            .where(Message.id.in_(select(first.c.id)))
+        ).all()
+        junk = sum(hygiene.is_automatic(set((f or "").split(","))) for f in flags)
+        db.session.remove()
+        db.engine.dispose()
+    return junk
+
+
+def count_cases(url: str, store: Path) -> int:
+    app = make_app(url, store)
+    with app.app_context():
+        from sqlalchemy import func, select
+
+        from app.cases.models import Case
+        from app.extensions import db
+
+        count = db.session.scalar(select(func.count(Case.id)))
+        db.session.remove()
+        db.engine.dispose()
+    return count
+
+
+def run_reimport(url, store, messages, batch) -> int:
+    """The same mails once more (as a second import of the same corpus): every one must be a
+    duplicate and no case may be opened. Returns the cases opened (the target is 0)."""
+    before = count_cases(url, store)
+    elapsed, statuses = _ingest(url, str(store), messages, batch)
+    opened = count_cases(url, store) - before
+    log(
+        f"  re-import of the same {len(messages)} messages: {_describe(statuses, len(messages))};"
+        f" {opened} new cases"
+    )
+    if statuses.get("duplicate", 0) != len(messages):
+        log("  NOT ALL DUPLICATES on re-import")
+    return opened
 
 
 def _describe(statuses: dict, n: int) -> str:
@@ -452,6 +512,10 @@ def bench_backend(kind: str, args, n: int, pipe_n: int, big: bool) -> dict:
             messages = generate(count, case_ids, seed=seed)
             log(f"{kind}: {label}, {count} messages ({sum(map(len, messages)) / (1 << 20):.1f} MB)")
             figures[label] = runner(db.url, store, messages)
+            if label == "one":
+                figures["junk_cases"] = junk_cases(db.url, store, case_ids)
+                log(f"  cases opened by automatic mail: {figures['junk_cases']}")
+                figures["reimport_new_cases"] = run_reimport(db.url, store, messages, args.batch)
             if label == "one" and pipe_n:
                 figures["pipe"] = run_pipe(
                     db.url, store, generate(pipe_n, case_ids, seed=17), workdir / label
@@ -522,6 +586,11 @@ def main() -> None:
     result["peak_rss_mb_25mb_message"] = round(big[0], 1)
     result["rss_mb_above_message_size"] = round(big[1], 1)
     result["big_message_backend"] = big_backend
+    # Of the headline backend's one-process run: cases whose first message is automatic mail.
+    headline = pg if args.database_url else sqlite
+    result["junk_cases"] = headline["junk_cases"]
+    # Cases opened when the same corpus is imported a second time (all duplicates: 0).
+    result["reimport_new_cases"] = headline["reimport_new_cases"]
     # CPU time and SQL statements per message of the headline backend's one-process runs.
     result.update(DIAGNOSTICS)
     print(json.dumps(result), flush=True)

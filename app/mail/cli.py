@@ -194,14 +194,14 @@ def mail_reprocess(raw_ids, quarantined: bool):
 
     from app.extensions import db
     from app.mail.intake import Quarantine, reprocess
-    from app.mail.models import RawMessage
+    from app.mail.models import RawMessage, RawMessageStatus
 
     ids = list(raw_ids)
     if quarantined:
         ids += list(
             db.session.scalars(
                 select(RawMessage.id)
-                .where(RawMessage.status == "quarantined")
+                .where(RawMessage.status == RawMessageStatus.QUARANTINED)
                 .order_by(RawMessage.id)
             )
         )
@@ -213,11 +213,36 @@ def mail_reprocess(raw_ids, quarantined: bool):
             result = reprocess(raw_id)
         except Quarantine as exc:
             raise click.ClickException(str(exc)) from None
-        failed += result.status == "quarantined"
+        failed += result.status == RawMessageStatus.QUARANTINED
         click.echo(
             f"raw #{raw_id}: {result.status}" + (f": {result.error}" if result.error else "")
         )
     sys.exit(1 if failed else 0)
+
+
+@mail_cli.command("open-as-case")
+@click.argument("raw_id", type=int)
+@click.option("--as", "username", default=None, help="Act as this user (record rules apply).")
+def mail_open_as_case(raw_id: int, username: str | None):
+    """Open a case for automatic mail (status automatic) that opened none."""
+    from app.errors import DeskError
+    from app.extensions import appbuilder, db
+    from app.mail.intake import open_automatic_as_case
+    from app.mail.models import RawMessage
+
+    actor = None
+    if username is not None:
+        actor = appbuilder().sm.find_user(username=username)
+        if actor is None:
+            raise click.ClickException(f"no user {username!r}")
+    raw = db.session.get(RawMessage, raw_id)
+    if raw is None:
+        raise click.ClickException(f"no raw message #{raw_id}")
+    try:
+        case = open_automatic_as_case(raw, actor)
+    except DeskError as exc:
+        raise click.ClickException(f"raw #{raw_id}: {exc}") from None
+    click.echo(f"raw #{raw_id}: case {case.number} opened")
 
 
 @mail_cli.command("stats")

@@ -19,6 +19,7 @@ FEATURE = Feature(
             ["(Mailbox|CategoryRule)", WRITE],
             ["RawMessage", READ],
             ["RawMessage", "can_reprocess"],
+            ["AutomaticMail", "can_(list|show|open_as_case)"],
         ],
         MANAGER: [["(Mailbox|RawMessage|CategoryRule)", READ]],
     },

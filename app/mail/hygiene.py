@@ -6,6 +6,8 @@ this for years (RT, Zammad, osTicket, FreeScout; see the project notes):
 * ``classify(parsed)``: which signals does an incoming mail carry (auto-reply, out-of-office,
   bulk/list, bounce, our own loop header, one of our own mailboxes)? Any of them means: store
   and thread the mail, but never answer it automatically.
+* ``is_automatic(flags)``: is it machine mail that must not open a case on its own? Such mail
+  joins the case it threads to; threading to none, it opens no case (``app.mail.intake``).
 * The other half, whether the desk may send an automatic mail at all, is the outbox's
   (``app.outbox.limits.may_send_automatic``).
 """
@@ -21,6 +23,12 @@ from app.mailcore.identity import LOOP_HEADER, instance_id
 SUPPRESSING = frozenset(
     {"auto_reply", "ooo", "bulk", "bounce", "loop", "own_loop", "own_mailbox", "no_auto_response"}
 )
+
+# Flags of machine mail that opens no case by itself: auto-replies and out-of-office, bounces,
+# bulk and list mail (a mailbox has no setting for list mail: it is always machine mail here),
+# and mail that carries a loop header (another system's or our own). Such mail threaded to a
+# case joins it without changing its state.
+AUTOMATIC = frozenset({"auto_reply", "ooo", "bounce", "bulk", "loop", "own_loop"})
 
 _AUTOREPLY_HEADERS = (
     "x-autoreply",
@@ -67,7 +75,9 @@ def classify(parsed, *, own_addresses: set[str] | None = None) -> set[str]:
         flags & {"auto_reply", "no_auto_response"} or h("auto-submitted")
     ):
         flags.add("ooo")
-    if (h("x-loop") or "").strip().lower() in ("yes", "true", "1"):
+    # X-Loop carries whatever the sending system puts there (an address, a product name,
+    # "yes"): its presence is the signal, as in procmail, RT and OTRS.
+    if parsed.headers.get("x-loop"):
         flags.add("loop")
     for value in parsed.headers.get(LOOP_HEADER.lower(), []):
         flags.add("own_loop" if value.strip() == instance_id() else "loop")
@@ -96,6 +106,11 @@ def is_bounce(parsed) -> bool:
         and not parsed.headers.get("from")
         and ctype == "multipart/report"
     )
+
+
+def is_automatic(flags: set[str]) -> bool:
+    """Machine mail that must not open a case by itself (see AUTOMATIC)."""
+    return bool(flags & AUTOMATIC)
 
 
 def suppresses_auto_response(flags: set[str]) -> bool:

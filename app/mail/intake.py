@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.audit.actor import acting_as
@@ -47,22 +47,32 @@ from app.cases.models import Case, Message, MessageDirection
 from app.cases.workflow import CaseStatus, transition
 from app.core.timeutil import utcnow
 from app.customers.models import Customer
+from app.errors import Conflict, DeskError, Forbidden
 from app.extensions import db
 from app.mail import autoresponse, bounces, hygiene, store
 from app.mail import rules as category_rules
 from app.mail import threading as mail_threading
-from app.mail.models import Attachment, RawMessage
+from app.mail.models import (
+    FINISHED_STATUSES,
+    Attachment,
+    RawMessage,
+    RawMessageOutcome,
+    RawMessageStatus,
+)
 from app.mail.parsing import parse_bytes, parse_stream
 from app.mail.settings import setting
 from app.mailcore import identity
 from app.mailcore.models import Mailbox
 from app.outbox.limits import limiter as auto_mail_limiter
+from app.security.roles import ADMIN, SUPERVISOR, role_names
+from app.security.rules import ensure_visible
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ATTACHMENTS_MAX_BYTES = 30 << 20
-# Machine mail is added to its case but never changes the case's state (no reopen).
-KEEPS_STATE = frozenset({"ooo", "auto_reply", "bounce", "bulk", "loop", "own_loop"})
+# Machine mail is added to its case but never changes the case's state (no reopen); threaded
+# to no case, it opens none (status ``automatic``).
+KEEPS_STATE = hygiene.AUTOMATIC
 # How many mails one processing transaction takes at most, and how many bytes of raw mail a
 # bulk channel collects before it hands them over (bounds the memory of a batch).
 BATCH_SIZE = 200
@@ -72,7 +82,7 @@ BATCH_BYTES = 32 << 20
 @dataclass
 class IntakeResult:
     raw_id: int
-    status: str  # processed, duplicate, quarantined, stored
+    status: RawMessageStatus
     case_id: int | None = None
     message_id: int | None = None
     error: str | None = None
@@ -210,7 +220,7 @@ def _commit_rows(pairs) -> list[RawMessage]:
                 content=stored.content,
                 path=stored.path,
                 message_id_header=quick_message_id(head),
-                status="stored",
+                status=RawMessageStatus.STORED,
                 received_at=utcnow(),
                 recipient=(mail.recipient or None)
                 and mail.recipient.strip().lower().replace("\x00", "")[:320],
@@ -236,9 +246,44 @@ def reprocess(raw_id: int) -> IntakeResult:
     row = db.session.get(RawMessage, raw_id)
     if row is None:
         raise Quarantine(f"no raw message #{raw_id}")
-    if row.status in ("processed", "duplicate"):
+    if row.status in FINISHED_STATUSES:
         return IntakeResult(row.id, row.status, case_id=row.case_id, error="already processed")
     return process_raw(row)
+
+
+def open_automatic_as_case(raw: RawMessage, actor) -> Case:
+    """Open a case for automatic mail that opened none (a person decided it needs one).
+
+    The mail goes through the intake once more, as a mail that may open a case: the case is
+    opened by the case-opening service with the mail as its first message, routed by the
+    category rules like any new case; the Event "opened from automatic mail" records who did
+    it. Only a supervisor of the mailbox's pool (or an admin, or the desk itself: ``actor``
+    None) may; raises AccessDenied, Forbidden or Conflict (not automatic mail, or someone
+    opened it a moment ago) otherwise.
+    """
+    with acting_as(actor):
+        ensure_visible(raw, actor)  # a supervisor of another pool: "not found"
+        if actor is not None and not role_names(actor) & {ADMIN, SUPERVISOR}:
+            raise Forbidden("only a supervisor of the mailbox's pool may open automatic mail")
+        # The guarded update is the claim: of two people who open the same mail at once,
+        # the second finds it no longer automatic.
+        claimed = db.session.execute(
+            update(RawMessage)
+            .where(RawMessage.id == raw.id, RawMessage.status == RawMessageStatus.AUTOMATIC)
+            .values(status=RawMessageStatus.STORED)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not claimed:
+            db.session.rollback()
+            raise Conflict(f"raw message #{raw.id} is not automatic mail waiting for a case")
+        try:
+            (result,) = _Batch([raw], open_automatic=True).run()
+        except Exception:
+            db.session.rollback()
+            raise
+    if result.case_id is None:  # it could not even be parsed again: quarantined
+        raise DeskError(f"raw message #{raw.id} could not be opened: {result.error}")
+    return db.session.get(Case, result.case_id)
 
 
 def process_raw(row: RawMessage) -> IntakeResult:
@@ -295,7 +340,9 @@ def _again(ids: list[int], *, retried: bool) -> list[IntakeResult]:
     except Exception as exc:  # the database went away: the rows stay stored for later
         db.session.rollback()
         log.warning("raw messages %s left stored: %s", ids, exc)
-        return [IntakeResult(raw_id, "stored", error=_error_text(exc)) for raw_id in ids]
+        return [
+            IntakeResult(raw_id, RawMessageStatus.STORED, error=_error_text(exc)) for raw_id in ids
+        ]
     return process_many(rows, retried=retried)
 
 
@@ -306,14 +353,14 @@ def _quarantine(row_id: int, exc: BaseException) -> IntakeResult:
         db.session.execute(
             update(RawMessage)
             .where(RawMessage.id == row_id)
-            .values(status="quarantined", error=error, processed_at=utcnow())
+            .values(status=RawMessageStatus.QUARANTINED, error=error, processed_at=utcnow())
         )
         db.session.commit()
     except Exception:  # the database went away: the row stays 'stored' for a retry
         db.session.rollback()
         log.exception("could not quarantine raw message #%s", row_id)
-        return IntakeResult(row_id, "stored", error=error)
-    return IntakeResult(row_id, "quarantined", error=error)
+        return IntakeResult(row_id, RawMessageStatus.STORED, error=error)
+    return IntakeResult(row_id, RawMessageStatus.QUARANTINED, error=error)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -355,6 +402,7 @@ class _Mail:
     error: BaseException | None = None  # quarantined before anything was written
     case: Case | None = None
     new_case: bool = False
+    automatic: bool = False  # machine mail that threads to no case: it opens none
     message: Message | None = None
     cids_pending: bool = False  # HTML with cid: links, cleaned once attachments have ids
 
@@ -362,8 +410,10 @@ class _Mail:
 class _Batch:
     """Processes stored raw rows in one transaction; see the module docstring."""
 
-    def __init__(self, rows: Sequence[RawMessage]):
+    def __init__(self, rows: Sequence[RawMessage], *, open_automatic: bool = False):
         self.mails = [_Mail(row) for row in rows]
+        # True when a person opens automatic mail as a case (``open_automatic_as_case``).
+        self.open_automatic = open_automatic
         self.lookups = IntakeLookups()
         self.new_cases: list[Case] = []
         self.case_of_raw: dict[int, Case] = {}  # raw row id -> case (duplicates in the batch)
@@ -409,11 +459,10 @@ class _Batch:
                     "(choose one and re-process, or import with --mailbox)"
                 )
                 continue
-            copies = earlier.get(row.id, [])
-            mail.duplicate_of = next((e for e in copies if e.sha256 == row.sha256), None)
+            mail.duplicate_of, reused_message_id = earlier.get(row.id, (None, False))
             if mail.duplicate_of is not None:
                 continue
-            if copies:
+            if reused_message_id:
                 mail.flags.add("reused_message_id")
             try:
                 mail.parsed, mail.raw_bytes = _parse(row)
@@ -455,6 +504,9 @@ class _Batch:
                 reopened = True
             else:
                 follows, case = case, None
+        if case is None and hygiene.is_automatic(flags) and not self.open_automatic:
+            self._keep_automatic(mail)
+            return
         mailbox = row.mailbox
         routing = None
         mail.new_case = case is None
@@ -479,6 +531,13 @@ class _Batch:
             )
             self.new_cases.append(case)
         mail.case = case
+        if self.open_automatic:  # who decided that this machine mail needs a case
+            _record(
+                db.session,
+                case,
+                "opened from automatic mail" if mail.new_case else "automatic mail added",
+                details={"raw_message": row.id, "flags": sorted(flags)},
+            )
         self.case_of_raw[row.id] = case
 
         message = Message(
@@ -536,6 +595,22 @@ class _Batch:
         if reopened:
             details["reopened"] = True
 
+    def _keep_automatic(self, mail: _Mail) -> None:
+        """Machine mail that belongs to no case opens none: no customer, no case, no SLA. A
+        bounce still marks the addresses that failed for good as undeliverable (recorded on
+        the raw mail, which stays in the Automatic mail list)."""
+        mail.automatic = True
+        report = mail.report
+        if report is not None and report.permanent:
+            marked = self.lookups.mark_undeliverable(report.permanent)
+            _record(
+                db.session,
+                mail.row,
+                "bounce",
+                new=", ".join(sorted(report.permanent)),
+                details={"permanent": sorted(report.permanent), "marked": marked},
+            )
+
     def _clean_html(self, mail: _Mail, cids: dict[str, int]) -> None:
         from app.mail.sanitize import clean_html
 
@@ -551,12 +626,24 @@ class _Batch:
         row = mail.row
         row.processed_at = utcnow()
         if mail.error is not None:
-            row.status, row.error = "quarantined", _error_text(mail.error)
+            row.status, row.error = RawMessageStatus.QUARANTINED, _error_text(mail.error)
             log.warning("raw message #%s quarantined: %s", row.id, row.error)
             return
         if mail.duplicate_of is not None:
-            row.status, row.outcome, row.case = "duplicate", "duplicate", mail.case
+            row.status, row.outcome, row.case = (
+                RawMessageStatus.DUPLICATE,
+                RawMessageOutcome.DUPLICATE,
+                mail.case,
+            )
             row.error = f"identical to raw message #{mail.duplicate_of.id}"
+            return
+        if mail.automatic:
+            row.status, row.outcome, row.error = (
+                RawMessageStatus.AUTOMATIC,
+                RawMessageOutcome.AUTOMATIC,
+                None,
+            )
+            row.add_flags(*mail.flags)
             return
         if mail.cids_pending:
             self._clean_html(
@@ -570,8 +657,8 @@ class _Batch:
                 )
             if mail.new_case:
                 autoresponse.queue_auto_response(mail.case, mail.parsed, mailbox)
-        row.status, row.error, row.case = "processed", None, mail.case
-        row.outcome = "new_case" if mail.new_case else "threaded"
+        row.status, row.error, row.case = RawMessageStatus.PROCESSED, None, mail.case
+        row.outcome = RawMessageOutcome.NEW_CASE if mail.new_case else RawMessageOutcome.THREADED
         row.add_flags(*mail.flags)
 
     def _result(self, mail: _Mail) -> IntakeResult:
@@ -581,7 +668,7 @@ class _Batch:
             row.status,
             case_id=mail.case.id if mail.case is not None else None,
             message_id=mail.message.id if mail.message is not None else None,
-            error=row.error if row.status == "quarantined" else None,
+            error=row.error if row.status == RawMessageStatus.QUARANTINED else None,
         )
 
 
@@ -617,49 +704,50 @@ class IntakeLookups(mail_threading.DatabaseLookups):
 
     # loading
 
-    def load_earlier_copies(self, rows) -> dict[int, list[_Copy]]:
-        """For each row: earlier raw rows of its mailbox with its bytes or its Message-ID."""
+    def load_earlier_copies(self, rows) -> dict[int, tuple[_Copy | None, bool]]:
+        """For each row: (the first earlier raw row of its mailbox with exactly its bytes,
+        whether an earlier raw row of its mailbox has its Message-ID).
+
+        Two exact questions, each answered by its own index: identical bytes are looked up
+        by (sha256, mailbox), however many stored mails share the Message-ID; the Message-ID
+        only needs to be known to have been seen (``reused_message_id``).
+        """
         rows = [r for r in rows if r.mailbox_id is not None]
         if not rows:
             return {}
         mailbox_ids = {r.mailbox_id for r in rows}
-        shas = {r.sha256 for r in rows}
-        mids = {r.message_id_header for r in rows if r.message_id_header}
-        conditions = [RawMessage.sha256.in_(shas)]
-        if mids:
-            conditions.append(RawMessage.message_id_header.in_(mids))
-        found = db.session.execute(
-            select(
-                RawMessage.id,
-                RawMessage.mailbox_id,
-                RawMessage.sha256,
-                RawMessage.message_id_header,
-                RawMessage.case_id,
-            )
-            .where(
-                RawMessage.mailbox_id.in_(mailbox_ids),
-                RawMessage.id < max(r.id for r in rows),
-                or_(*conditions),
-            )
-            .order_by(RawMessage.id)
-        ).all()
-        by_sha: dict[tuple, list[_Copy]] = {}
-        by_mid: dict[tuple, list[_Copy]] = {}
-        for f in found:
-            copy = _Copy(f.id, f.sha256, f.case_id)
-            by_sha.setdefault((f.mailbox_id, f.sha256), []).append(copy)
-            if f.message_id_header:
-                by_mid.setdefault((f.mailbox_id, f.message_id_header), []).append(copy)
-        out: dict[int, list[_Copy]] = {}
+        newest = max(r.id for r in rows)
+        copies: dict[tuple, list[_Copy]] = {}
+        for chunk in _chunks({r.sha256 for r in rows}):
+            for f in db.session.execute(
+                select(RawMessage.id, RawMessage.mailbox_id, RawMessage.sha256, RawMessage.case_id)
+                .where(
+                    RawMessage.sha256.in_(chunk),
+                    RawMessage.mailbox_id.in_(mailbox_ids),
+                    RawMessage.id < newest,
+                )
+                .order_by(RawMessage.id)
+            ):
+                copies.setdefault((f.mailbox_id, f.sha256), []).append(
+                    _Copy(f.id, f.sha256, f.case_id)
+                )
+        first_seen: dict[tuple, int] = {}  # (mailbox, Message-ID) -> lowest raw id
+        for chunk in _chunks({r.message_id_header for r in rows if r.message_id_header}):
+            for mailbox_id, mid, first_id in db.session.execute(
+                select(RawMessage.mailbox_id, RawMessage.message_id_header, func.min(RawMessage.id))
+                .where(
+                    RawMessage.message_id_header.in_(chunk),
+                    RawMessage.mailbox_id.in_(mailbox_ids),
+                )
+                .group_by(RawMessage.mailbox_id, RawMessage.message_id_header)
+            ):
+                first_seen[(mailbox_id, mid)] = first_id
+        out: dict[int, tuple[_Copy | None, bool]] = {}
         for row in rows:
-            copies = {c for c in by_sha.get((row.mailbox_id, row.sha256), ()) if c.id < row.id}
-            if row.message_id_header:
-                copies |= {
-                    c
-                    for c in by_mid.get((row.mailbox_id, row.message_id_header), ())
-                    if c.id < row.id
-                }
-            out[row.id] = sorted(copies, key=lambda c: c.id)[:10]
+            same = copies.get((row.mailbox_id, row.sha256), ())
+            duplicate_of = next((c for c in same if c.id < row.id), None)
+            seen = first_seen.get((row.mailbox_id, row.message_id_header))
+            out[row.id] = (duplicate_of, seen is not None and seen < row.id)
         return out
 
     def load(self, mails) -> None:

@@ -1,5 +1,7 @@
 """Raw mail, its attachments and the category rules (the mailbox is in ``app.mailcore``)."""
 
+from enum import StrEnum
+
 from flask_appbuilder import Model
 from sqlalchemy import (
     Boolean,
@@ -18,11 +20,38 @@ from app.audit.tracking import NeverDeleted
 from app.core.timeutil import utcnow
 
 
+class RawMessageStatus(StrEnum):
+    """Where a raw mail stands in the intake (``RawMessage.status``)."""
+
+    STORED = "stored"  # committed, not yet processed (or processing is to be retried)
+    PROCESSED = "processed"  # a message of a case
+    DUPLICATE = "duplicate"  # the same bytes as an earlier mail of the mailbox
+    QUARANTINED = "quarantined"  # processing failed; a person must look at it
+    # Machine mail (auto-reply, bounce, bulk/list, loop) that threads to no case: processed,
+    # but it opens no case; listed as "Automatic mail", where it can be opened as a case.
+    AUTOMATIC = "automatic"
+
+
+class RawMessageOutcome(StrEnum):
+    """What processing did with a raw mail (``RawMessage.outcome``), counted by ``mail stats``."""
+
+    NEW_CASE = "new_case"
+    THREADED = "threaded"
+    DUPLICATE = "duplicate"
+    AUTOMATIC = "automatic"
+
+
+# Processing has run to its end for these: re-processing would not change anything.
+FINISHED_STATUSES = frozenset(
+    {RawMessageStatus.PROCESSED, RawMessageStatus.DUPLICATE, RawMessageStatus.AUTOMATIC}
+)
+
+
 class RawMessage(NeverDeleted, Model):
     """The bytes of one received mail, committed before anything tries to parse them.
 
-    ``status`` is one of: stored (not yet processed), processed, duplicate, quarantined.
-    Small messages keep their bytes in ``content``; large ones in the file store (``path``).
+    ``status`` is a ``RawMessageStatus``, ``outcome`` a ``RawMessageOutcome``. Small messages
+    keep their bytes in ``content``; large ones in the file store (``path``).
     """
 
     __tablename__ = "raw_message"
@@ -42,14 +71,14 @@ class RawMessage(NeverDeleted, Model):
     content = Column(LargeBinary, nullable=True)
     path = Column(String(512), nullable=True)
     message_id_header = Column(String(998), nullable=True)
-    status = Column(String(16), nullable=False, default="stored", index=True)
+    status = Column(String(16), nullable=False, default=RawMessageStatus.STORED, index=True)
     error = Column(Text, nullable=True)
     processed_at = Column(DateTime, nullable=True)
     case_id = Column(Integer, ForeignKey("case.id"), nullable=True, index=True)
     case = relationship("Case")
     # The envelope recipient the channel gave (plus-address tokens thread by it).
     recipient = Column(String(320), nullable=True)
-    # What processing found: new_case, threaded, duplicate (see app.mail.intake).
+    # What processing found (RawMessageOutcome; see app.mail.intake).
     outcome = Column(String(16), nullable=True, index=True)
     # Comma-separated hygiene and parsing flags: auto_reply, bulk, bounce, loop, ooo,
     # reused_message_id, oversize, own_mailbox ...

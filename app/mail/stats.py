@@ -6,6 +6,8 @@ from __future__ import annotations
 from sqlalchemy import case, func, select
 
 from app.extensions import db
+from app.mail.models import RawMessage, RawMessageOutcome, RawMessageStatus
+from app.outbox.models import OutboxMail, OutboxStatus
 
 
 def _count(condition):
@@ -13,19 +15,19 @@ def _count(condition):
 
 
 def intake_stats() -> dict[str, int]:
-    from app.mail.models import RawMessage
-    from app.outbox.models import OutboxMail, OutboxStatus
-
+    """``new_cases`` counts only mail that opened a case; ``automatic`` is machine mail
+    (auto-replies, bounces, bulk, loops) that threaded to no case and so opened none, while
+    ``auto_replies_detected`` and ``bounces`` count such mail wherever it went."""
     flags = func.coalesce(RawMessage.flags, "")
     row = db.session.execute(
         select(
             func.count(RawMessage.id),
-            _count(RawMessage.status != "stored"),
-            _count(RawMessage.outcome == "new_case"),
-            _count(RawMessage.outcome == "threaded"),
-            _count(RawMessage.status == "duplicate"),
-            _count(RawMessage.status == "quarantined"),
-            _count(RawMessage.status == "stored"),
+            _count(RawMessage.outcome == RawMessageOutcome.NEW_CASE),
+            _count(RawMessage.outcome == RawMessageOutcome.THREADED),
+            _count(RawMessage.status == RawMessageStatus.AUTOMATIC),
+            _count(RawMessage.status == RawMessageStatus.DUPLICATE),
+            _count(RawMessage.status == RawMessageStatus.QUARANTINED),
+            _count(RawMessage.status == RawMessageStatus.STORED),
             _count(flags.like("%auto_reply%") | flags.like("%ooo%")),
             _count(flags.like("%bounce%")),
         )
@@ -38,9 +40,9 @@ def intake_stats() -> dict[str, int]:
     ).one()
     names = (
         "received",
-        "processed_or_held",
         "new_cases",
         "threaded",
+        "automatic",
         "duplicates",
         "quarantined",
         "pending",
@@ -50,7 +52,6 @@ def intake_stats() -> dict[str, int]:
     stats = {name: int(value or 0) for name, value in zip(names, row, strict=True)}
     # Every received message is stored before anything else happens (store first).
     stats["stored"] = stats["received"]
-    del stats["processed_or_held"]
     stats["auto_responses_sent"] = int(sent or 0)
     stats["auto_responses_suppressed"] = int(suppressed or 0)
     return stats

@@ -30,12 +30,15 @@ INTERVAL_SECONDS = 300
 
 
 def stale_stored_ids(older_than: timedelta = STALE_AFTER, limit: int = 1000) -> list[int]:
-    from app.mail.models import RawMessage
+    from app.mail.models import RawMessage, RawMessageStatus
 
     return list(
         db.session.scalars(
             select(RawMessage.id)
-            .where(RawMessage.status == "stored", RawMessage.received_at < utcnow() - older_than)
+            .where(
+                RawMessage.status == RawMessageStatus.STORED,
+                RawMessage.received_at < utcnow() - older_than,
+            )
             .order_by(RawMessage.id)
             .limit(limit)
         )
@@ -45,7 +48,7 @@ def stale_stored_ids(older_than: timedelta = STALE_AFTER, limit: int = 1000) -> 
 def process_stale_stored(older_than: timedelta = STALE_AFTER) -> dict:
     """Process raw rows left ``stored`` for longer than ``older_than``; one runner at a time."""
     from app.mail import intake
-    from app.mail.models import RawMessage
+    from app.mail.models import RawMessage, RawMessageStatus
 
     lock = connection().lock("loopdesk:intake:stale", timeout=3600, blocking=False)
     if not lock.acquire():
@@ -56,7 +59,9 @@ def process_stale_stored(older_than: timedelta = STALE_AFTER) -> dict:
             rows = db.session.scalars(select(RawMessage).where(RawMessage.id.in_(ids))).all()
             for result in intake.process_in_batches(rows):
                 counts[result.status] = counts.get(result.status, 0) + 1
-            if counts.get("stored"):  # the database refused even the quarantine: try later
+            if counts.get(
+                RawMessageStatus.STORED
+            ):  # the database refused even the quarantine: try later
                 break
     finally:
         try:

@@ -10,11 +10,13 @@ from flask_appbuilder.security.decorators import has_access
 from wtforms import PasswordField, SelectField
 from wtforms.validators import Optional
 
+from app.audit.actor import current_actor
 from app.core.priority import PRIORITY_CHOICES
 from app.core.views import DeskModelView
-from app.errors import AccessDenied
+from app.errors import AccessDenied, DeskError
 from app.extensions import db
-from app.mail.models import Attachment, CategoryRule, RawMessage
+from app.mail.intake import open_automatic_as_case
+from app.mail.models import Attachment, CategoryRule, RawMessage, RawMessageStatus
 from app.mailcore.models import Mailbox
 from app.security.rules import ensure_visible
 
@@ -227,7 +229,7 @@ class RawMessageView(DeskModelView):
         for item in items:
             ensure_visible(item)
             result = reprocess(item.id)
-            if result.status == "processed":
+            if result.status == RawMessageStatus.PROCESSED:
                 flash(f"raw #{item.id}: processed", "success")
             else:
                 flash(f"raw #{item.id}: {result.status} {result.error or ''}", "warning")
@@ -239,8 +241,55 @@ class QuarantineView(RawMessageView):
 
     route_base = "/quarantine"
     list_title = "Quarantine"
-    base_filters = [["status", FilterEqual, "quarantined"]]
+    base_filters = [["status", FilterEqual, RawMessageStatus.QUARANTINED]]
     list_columns = ["id", "received_at", "mailbox", "source", "size", "error"]
+
+
+class AutomaticMailView(DeskModelView):
+    """Machine mail (out-of-office, bounces, bulk and list mail, loops) that threaded to no
+    case and so opened none. A supervisor sees his pools' mailboxes (the record rules of raw
+    mail) and may open one as a case when a person is behind it after all."""
+
+    datamodel = SQLAInterface(RawMessage)
+    class_permission_name = "AutomaticMail"
+    route_base = "/automatic-mail"
+    list_title = "Automatic mail"
+    show_title = "Automatic mail"
+    base_permissions = ["can_list", "can_show", "can_open_as_case"]
+    base_filters = [["status", FilterEqual, RawMessageStatus.AUTOMATIC]]
+    list_columns = ["id", "received_at", "mailbox", "source", "flags", "message_id_header"]
+    search_columns = ["mailbox", "received_at", "flags", "message_id_header"]
+    show_columns = [
+        "id",
+        "received_at",
+        "mailbox",
+        "source",
+        "source_ref",
+        "recipient",
+        "flags",
+        "size",
+        "message_id_header",
+        "processed_at",
+    ]
+    label_columns = {"message_id_header": "Message-ID", "flags": "Signals"}
+    base_order = ("received_at", "desc")
+
+    @action(
+        "open_as_case",
+        "Open as case",
+        "Open a case for the selected mail?",
+        "fa-folder-open",
+    )
+    def open_as_case(self, items):
+        items = items if isinstance(items, list) else [items]
+        for item in items:
+            try:
+                case = open_automatic_as_case(item, current_actor())
+            except DeskError as exc:
+                flash(f"raw #{item.id}: {exc}", "warning")
+            else:
+                flash(f"raw #{item.id}: case {case.number} opened", "success")
+        return redirect(self.get_redirect())
 
 
 class CategoryRuleView(DeskModelView):
@@ -345,6 +394,9 @@ def register(appbuilder) -> None:
     appbuilder.add_view(RawMessageView, "Raw mail", icon="fa-archive", category="Archive")
     appbuilder.add_view(
         QuarantineView, "Quarantine", icon="fa-exclamation-triangle", category="Archive"
+    )
+    appbuilder.add_view(
+        AutomaticMailView, "Automatic mail", icon="fa-reply-all", category="Archive"
     )
     appbuilder.add_view_no_menu(AttachmentView)
     register_webhook()  # POST /inbound/<mailbox>, fold_quotes filter

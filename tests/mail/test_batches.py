@@ -223,7 +223,11 @@ def _mixed(desk, n: int, tag: str) -> list[bytes]:
             )
         elif i % 3 == 1:
             mails.append(
-                make_mail(sender=f"{tag}{i}@x.test", headers={"Auto-Submitted": "auto-replied"})
+                make_mail(  # an out-of-office answer to the customer's first mail of case A
+                    sender=f"{tag}{i}@x.test",
+                    headers={"Auto-Submitted": "auto-replied"},
+                    in_reply_to="<first-alice@customer.test>",
+                )
             )
         else:
             mails.append(make_mail(sender=f"{tag}{i}@x.test", subject=f"new {i}"))

@@ -50,12 +50,15 @@ def test_new_case_gets_an_auto_response_with_number_and_due_time(answering_desk)
         ({"X-Autoreply": "yes"}, "auto_reply"),
         ({"X-Auto-Response-Suppress": "All", "X-MS-Exchange-Inbox-Rules-Loop": "x@y"}, "ooo"),
         ({"X-Loop": "yes"}, "loop"),
+        ({"X-Loop": "Acme Ticketing 4.2"}, "loop"),  # a product name
+        ({"X-Loop": "helpdesk@vendor.test"}, "loop"),  # an address
         ({"Return-Path": "<>"}, "bounce"),
     ],
 )
 def test_machine_mail_is_stored_but_never_answered(answering_desk, headers, flag):
+    """Machine mail that threads to no case is kept (status automatic) and opens no case."""
     result = receive(make_mail(headers=headers), mailbox=answering_desk.mailbox_a, source="t")
-    assert result.status == "processed"
+    assert result.status == "automatic" and result.case_id is None
     assert flag in db.session.get(RawMessage, result.raw_id).flag_set
     assert _auto_responses() == 0
 

@@ -198,7 +198,8 @@ def test_stats_count_every_outcome(desk):
     receive(make_mail(), mailbox=None, source="t")
     stats = intake_stats()
     assert stats["received"] == stats["stored"] == 4
-    assert stats["new_cases"] == 2 and stats["duplicates"] == 1 and stats["quarantined"] == 1
+    assert stats["new_cases"] == 1 and stats["duplicates"] == 1 and stats["quarantined"] == 1
+    assert stats["automatic"] == 1  # the auto-reply threads to no case: it opened none
     assert stats["auto_replies_detected"] == 1
     assert stats["auto_responses_sent"] == 1  # none for the auto-reply
 

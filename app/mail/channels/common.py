@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from app.extensions import db
-from app.mail.models import RawMessage
+from app.mail.models import RawMessage, RawMessageStatus
 from app.mail.settings import setting
 
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
@@ -148,7 +148,7 @@ def store_batch(
     report.stored += len(rows)
     report.already_stored += len(items) - len(rows)
     report.raw_ids += [row.id for row in rows]
-    unprocessed = [raw_id for raw_id, status in known.values() if status == "stored"]
+    unprocessed = [raw_id for raw_id, status in known.values() if status == RawMessageStatus.STORED]
     return [by_digest[digest] for digest in digests], sorted(unprocessed) + [r.id for r in rows]
 
 
@@ -184,7 +184,7 @@ def quarantine_oversize(
         sha256=digest,
         size=size,
         content=headers,
-        status="quarantined",
+        status=RawMessageStatus.QUARANTINED,
         error=(
             f"oversize: {size} bytes is more than the limit of {limit} bytes; only the "
             f"headers were fetched, the message stays on the server ({source_ref})"
