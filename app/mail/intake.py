@@ -59,7 +59,7 @@ from app.mail.models import (
     RawMessageOutcome,
     RawMessageStatus,
 )
-from app.mail.parsing import parse_bytes, parse_stream
+from app.mail.parsing import NotAMessage, parse_bytes, parse_stream
 from app.mail.settings import setting
 from app.mailcore import identity
 from app.mailcore.models import Mailbox
@@ -364,7 +364,8 @@ def _quarantine(row_id: int, exc: BaseException) -> IntakeResult:
 
 
 def _error_text(exc: BaseException) -> str:
-    error = str(exc) if isinstance(exc, Quarantine) else f"{type(exc).__name__}: {exc}"
+    reason_only = isinstance(exc, (Quarantine, NotAMessage))  # a reason, not a fault
+    error = str(exc) if reason_only else f"{type(exc).__name__}: {exc}"
     return error.replace("\x00", "")[:4000]
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import binascii
 import codecs
 import email
+import email.errors
 import email.header
 import email.parser
 import email.policy
@@ -28,6 +29,8 @@ import re
 from dataclasses import dataclass, field
 
 import webencodings
+
+from app.mail import repair
 
 HEADER_CAP = 998
 TEXT_CAP = 2_000_000  # characters of body text kept per message
@@ -71,25 +74,92 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     return _decode_bytes(data, charset).replace("\x00", "")
 
 
+_MULTIBYTE = re.compile(r"^(gb|big5|shift_jis|cp932|cp936|cp949|cp950|euc|iso2022|hz|johab|utf)")
+
+
+def _plausible_utf8(text: str) -> bool:
+    """Whether a UTF-8 reading looks like text a person wrote, not like legacy multi-byte
+    bytes (GB, Big5, Shift-JIS) that happen to be valid UTF-8 (GB ``谢谢`` reads as
+    ``лл``): every non-ASCII character is Western or Central European, punctuation, a
+    symbol, East Asian or an emoji."""
+    for char in text:
+        code = ord(char)
+        if code < 0x80:
+            continue
+        if not (
+            0xA0 <= code <= 0x17F
+            or 0x1E00 <= code <= 0x1EFF
+            or 0x2000 <= code <= 0x22FF
+            or 0x3000 <= code <= 0x30FF
+            or 0x3400 <= code <= 0x9FFF
+            or 0xAC00 <= code <= 0xD7AF
+            or 0xFF00 <= code <= 0xFFEF
+            or code >= 0x1F000
+        ):
+            return False
+    return True
+
+
+def _detect(data: bytes) -> str | None:
+    """charset-normalizer's guess for bytes no label (nor UTF-8) explains.
+
+    Short Western text fits several single-byte code pages equally well (``è`` is ``č`` in
+    cp1250); among guesses as good as the best, cp1252 wins, as it does in browsers."""
+    try:
+        from charset_normalizer import from_bytes
+
+        matches = from_bytes(data[:200_000])
+        best = matches.best()
+        if best is None:
+            return None
+        encoding = best.encoding
+        tied = {
+            m.encoding for m in matches if m.chaos == best.chaos and m.coherence == best.coherence
+        }
+        if "cp1252" in tied:
+            encoding = "cp1252"
+        return data.decode(encoding, "replace")
+    except Exception:
+        return None
+
+
 def _decode_bytes(data: bytes, charset: str | None) -> str:
-    """Decode body bytes: declared charset (mapped), else UTF-8, else a guess; never raises."""
+    """Decode body bytes; never raises, never silently turns UTF-8 into mojibake.
+
+    Order: strict decoding with the declared charset (mapped), then UTF-8, then detection,
+    and only then lossy decoding (U+FFFD, visible). Labels lie: UTF-8 bytes labelled
+    ``us-ascii`` or ``iso-8859-1`` decode "fine" with any single-byte charset, so bytes that
+    are valid UTF-8 and not plain ASCII are read as UTF-8 first for those (real latin-1 text
+    is almost never valid UTF-8); for multi-byte labels (``gb2312`` ...) UTF-8 wins only when
+    its reading is plausible text."""
+    if data.isascii():
+        return data.decode("ascii")
     info = codec_for(charset) if charset else None
+    try:
+        utf8 = data.decode("utf-8")
+    except UnicodeDecodeError:
+        utf8 = None
+    if info is not None:
+        name = info.name.replace("_", "-")
+        if name == "utf-8":
+            if utf8 is not None:
+                return utf8
+        elif utf8 is not None and (not _MULTIBYTE.match(name) or _plausible_utf8(utf8)):
+            return utf8
+        else:
+            try:
+                return info.decode(data, "strict")[0]
+            except Exception:
+                pass
+    if utf8 is not None:
+        return utf8
+    if charset:  # the label is unknown or wrong: let charset-normalizer guess
+        guessed = _detect(data)
+        if guessed is not None:
+            return guessed
     if info is not None:
         try:
             return info.decode(data, "replace")[0]
-        except Exception:
-            pass
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    if charset:  # a label we do not know: let charset-normalizer guess
-        try:
-            from charset_normalizer import from_bytes
-
-            best = from_bytes(data[:200_000]).best()
-            if best is not None:
-                return data.decode(best.encoding, "replace")
         except Exception:
             pass
     return data.decode("cp1252", "replace")
@@ -101,14 +171,15 @@ _SURROGATES = re.compile("[\udc80-\udcff]")
 
 
 def _recover_8bit(value: str) -> str:
-    """Raw 8-bit header bytes (surrogate-escaped by the parser): UTF-8, else cp1252."""
+    """Raw 8-bit header bytes (surrogate-escaped by the parser): UTF-8 runs as UTF-8, the
+    bytes between them as cp1252 (``repair.decode_runs``)."""
     if not _SURROGATES.search(value):
         return value
-    data = value.encode("ascii", "surrogateescape")
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", "replace")
+        data = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return _SURROGATES.sub("\ufffd", value)
+    return repair.decode_runs(data)
 
 
 def decode_header(value) -> str:
@@ -136,17 +207,33 @@ def decode_header(value) -> str:
     return value.strip()[: HEADER_CAP * 4]
 
 
+def _usable_address(addr: str) -> bool:
+    local, at, domain = addr.rpartition("@")
+    return bool(at and local and domain) and len(addr) <= 320 and " " not in addr
+
+
 def _addresses(values: list[str]) -> list[tuple[str, str]]:
-    """(name, lower-case address) pairs; garbage yields nothing rather than an error."""
-    try:
-        pairs = email.utils.getaddresses(values)
-    except Exception:
-        return []
+    """(name, lower-case address) pairs; garbage yields nothing rather than an error.
+
+    A line the address parser cannot read (``a@x b@x`` gives ``@x``, ``Big Bug bb@bug.com``
+    gives nothing) is searched for the addresses written in it instead."""
     out = []
-    for name, addr in pairs:
-        addr = (addr or "").strip().strip("<>").lower()
-        if "@" in addr and len(addr) <= 320 and " " not in addr:
-            out.append((decode_header(name), addr))
+    for value in values:
+        try:
+            pairs = email.utils.getaddresses([value])
+        except Exception:
+            pairs = [("", "?")]
+        good = []
+        broken = False
+        for name, addr in pairs:
+            addr = (addr or "").strip().strip("<>").lower()
+            if _usable_address(addr):
+                good.append((decode_header(name), addr))
+            elif addr or name:
+                broken = True
+        if broken or (not good and "@" in value):
+            good = [(decode_header(n), a) for n, a in repair.addresses_in(value)]
+        out.extend(good)
     return out
 
 
@@ -244,17 +331,43 @@ class LazyPolicy(email.policy.EmailPolicy):
 LAZY = LazyPolicy()
 
 
+class NotAMessage(ValueError):
+    """The input is not a mail at all (empty, an Outlook .msg, text without a header); the
+    message is the reason intake quarantines it with."""
+
+
+def _header_block_broken(msg) -> bool:
+    return not msg.keys() or any(
+        isinstance(d, email.errors.MissingHeaderBodySeparatorDefect) for d in msg.defects
+    )
+
+
 def parse_bytes(raw: bytes, *, attachment_cap: int | None = None) -> ParsedMail:
-    """Parse ``raw`` with policy.default; on any failure of the walk, again with compat32."""
+    """Parse ``raw`` with policy.default; on any failure of the walk, again with compat32.
+
+    Raises ``NotAMessage`` when ``raw`` is no mail at all."""
+    if raw.startswith(repair.OLE_MAGIC):
+        raise NotAMessage(repair.why_not_mail(raw[:64], ()))
+    repaired = False
+    msg = email.parser.BytesParser(policy=LAZY).parsebytes(raw)
+    if _header_block_broken(msg):
+        fixed = repair.repair_header_block(raw)
+        if fixed is not None:
+            raw, repaired = fixed, True
+            msg = email.parser.BytesParser(policy=LAZY).parsebytes(raw)
+    reason = repair.why_not_mail(raw[:4096], msg.keys())
+    if reason is not None:
+        raise NotAMessage(reason)
     parsed = None
     try:
-        msg = email.parser.BytesParser(policy=LAZY).parsebytes(raw)
         parsed = _from_message(msg, attachment_cap)
     except Exception as exc:
         first_error = f"{type(exc).__name__}: {exc}"
         msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
         parsed = _from_message(msg, attachment_cap)
         parsed.defects.append(f"policy.default failed ({first_error}); compat32 used")
+    if repaired:
+        parsed.defects.append("garbage before the headers dropped")
     return parsed
 
 
@@ -297,7 +410,7 @@ def _filename(part) -> str | None:
         name = None
     if name is None:
         name = _param(part, "name")
-    return decode_header(name)[:500] if name else None
+    return repair.base_filename(decode_header(name)[:500]) if name else None
 
 
 def _disposition(part) -> str:
@@ -322,6 +435,51 @@ def _payload_bytes(part) -> bytes:
     return data
 
 
+def _is_body(ctype: str, disposition: str, filename: str | None, depth: int) -> bool:
+    """Text that is the mail's body, not a file: a text part with a file name is an
+    attachment, as mail clients show it, unless it is the whole (single-part) mail."""
+    if ctype not in ("text/plain", "text/html") or disposition == "attachment":
+        return False
+    return not (filename and depth > 0)
+
+
+def _raw_boundary(part) -> str | None:
+    """The ``boundary`` parameter as written, folding included (``_param`` unfolds it)."""
+    try:
+        value = part.get_param("boundary")
+    except Exception:
+        return None
+    if isinstance(value, tuple):
+        try:
+            value = email.utils.collapse_rfc2231_value(value)
+        except Exception:
+            value = value[2]
+    return str(value) if value else None
+
+
+def _resplit_multipart(part, ctype: str):
+    """A multipart the parser could not split (its boundary folded inside the value), parsed
+    again with the boundary its body really uses; None if no candidate is in the body."""
+    written = _raw_boundary(part)
+    if not written or "\n" not in written:
+        return None
+    payload = part.get_payload()
+    if not isinstance(payload, str):
+        return None
+    body = payload.encode("utf-8", "surrogateescape")
+    for boundary in repair.boundary_candidates(written):
+        delimiter = b"--" + boundary.encode("utf-8", "surrogateescape")
+        if not (body.startswith(delimiter) or b"\n" + delimiter in body):
+            continue
+        head = f'Content-Type: {ctype}; boundary="{email.utils.quote(boundary)}"'
+        resplit = email.parser.BytesParser(policy=LAZY).parsebytes(
+            head.encode("utf-8", "surrogateescape") + b"\r\n\r\n" + body
+        )
+        if resplit.is_multipart():
+            return resplit
+    return None
+
+
 class _Walker:
     """Collects body and attachments from a stdlib Message tree."""
 
@@ -344,7 +502,11 @@ class _Walker:
             for sub in payload if isinstance(payload, list) else []:
                 self.walk(sub, depth + 1)
             return
-        if ctype.startswith("multipart/"):  # boundary missing or broken: keep it as text
+        if ctype.startswith("multipart/"):  # boundary missing or broken
+            resplit = _resplit_multipart(part, ctype)
+            if resplit is not None:
+                self.walk(resplit, depth + 1)
+                return
             self.texts.append(decode_bytes(_payload_bytes(part), _param(part, "charset")))
             return
         if ctype == "message/delivery-status":
@@ -355,11 +517,27 @@ class _Walker:
             return
         disposition = _disposition(part)
         filename = _filename(part)
-        if ctype in ("text/plain", "text/html") and disposition != "attachment":
+        if _is_body(ctype, disposition, filename, depth):
             text = decode_bytes(_payload_bytes(part), _param(part, "charset"))
-            (self.texts if ctype == "text/plain" else self.htmls).append(text)
+            if ctype == "text/plain":
+                text = self._cut_uuencoded(text)
+                self.texts.append(text)
+            else:
+                self.htmls.append(text)
             return
         self._attachment(part, ctype, filename, disposition)
+
+    def _cut_uuencoded(self, text: str) -> str:
+        text, files = repair.extract_uuencoded(text)
+        for name, ctype, data in files:
+            if self.cap is not None and self.used + len(data) > self.cap:
+                self.parsed.oversize = True
+                continue
+            self.used += len(data)
+            self.parsed.attachments.append(
+                ParsedAttachment(filename=name, content_type=ctype, data=data, size=len(data))
+            )
+        return text
 
     def _alternative(self, parts, depth: int) -> None:
         """Pick one body of an alternative: HTML and text both kept for the choice later."""
@@ -505,7 +683,26 @@ def parse_stream(fh, *, attachment_cap: int | None = None, text_cap: int = 4 << 
     file store, text parts up to ``text_cap`` bytes stay in memory."""
     reader = _LineReader(fh)
     header_bytes = _read_headers(reader)
+    while not header_bytes:  # blank lines above the headers
+        line = reader.readline()
+        if not line:
+            break
+        if line.strip():
+            reader.push(line)
+            header_bytes = _read_headers(reader)
+    if header_bytes.startswith(repair.OLE_MAGIC):
+        raise NotAMessage(repair.why_not_mail(header_bytes[:64], ()))
+    split = repair.split_header_block(header_bytes)
+    if split is not None:  # junk lines among the headers go; text right after them is body
+        header_bytes, body_start, _ = split
+        if body_start:
+            reader.push(b"\r\n")  # the blank line _read_headers consumed
+            for line in reversed(body_start.splitlines(keepends=True)):
+                reader.push(line)
     top = email.parser.BytesHeaderParser(policy=LAZY).parsebytes(header_bytes)
+    reason = repair.why_not_mail(header_bytes[:4096], top.keys())
+    if reason is not None:
+        raise NotAMessage(reason)
     parsed = ParsedMail()
     _fill_headers(parsed, top.raw_items())
     parsed.content_type = _ctype(top)
@@ -561,7 +758,7 @@ def _stream_part(reader, headers, boundaries, parsed, state, cap, text_cap, dept
 
     ctype = _ctype(headers)
     if ctype.startswith("multipart/") and depth < 30:
-        boundary = _param(headers, "boundary")
+        boundary = repair.unfolded_boundary(_raw_boundary(headers))
         if boundary:
             bnd = boundary.encode("utf-8", "replace")
             boundaries = boundaries + [bnd]
@@ -577,7 +774,7 @@ def _stream_part(reader, headers, boundaries, parsed, state, cap, text_cap, dept
     cte = str(headers.get("content-transfer-encoding", "") or "").strip().lower()
     disposition = _disposition(headers)
     filename = _filename(headers)
-    is_body = ctype in ("text/plain", "text/html") and disposition != "attachment"
+    is_body = _is_body(ctype, disposition, filename, depth)
     decoder = _Decoder(cte if not ctype.startswith("message/") else "8bit")
     writer = None if is_body else StoreWriter(inline_limit=0)
     body = bytearray()
@@ -601,6 +798,8 @@ def _stream_part(reader, headers, boundaries, parsed, state, cap, text_cap, dept
     over = _emit(decoder.flush(), is_body, body, writer, state, cap, text_cap, over)
     if is_body:
         text = decode_bytes(bytes(body), _param(headers, "charset"))
+        if ctype == "text/plain":
+            text = _cut_uuencoded_streamed(text, parsed, state, cap)
         (state["texts"] if ctype == "text/plain" else state["htmls"]).append(text)
     elif over:
         writer.abort()
@@ -622,6 +821,20 @@ def _stream_part(reader, headers, boundaries, parsed, state, cap, text_cap, dept
             )
         )
     return hit
+
+
+def _cut_uuencoded_streamed(text: str, parsed: ParsedMail, state, cap) -> str:
+    """uuencoded files of a streamed plain body: attachments, as in the small-mail walk."""
+    text, files = repair.extract_uuencoded(text)
+    for name, ctype, data in files:
+        if cap is not None and state["used"] + len(data) > cap:
+            parsed.oversize = True
+            continue
+        state["used"] += len(data)
+        parsed.attachments.append(
+            ParsedAttachment(filename=name, content_type=ctype, data=data, size=len(data))
+        )
+    return text
 
 
 def _emit(chunk, is_body, body, writer, state, cap, text_cap, over) -> bool:
