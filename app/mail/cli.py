@@ -54,6 +54,25 @@ def mail_pipe(address: str, recipient: str | None):
     sys.exit(0)
 
 
+@mail_cli.command("drain-spool")
+def mail_drain_spool():
+    """Bring the mail ``bin/loopdesk-pipe`` spooled (``MAIL_SPOOL_DIR``) into the desk; exit 1
+    when some could not be stored (they stay in the spool for the next round)."""
+    from app.mail import spool
+
+    directory = spool.spool_dir()
+    if directory is None:
+        raise click.ClickException("MAIL_SPOOL_DIR is not set")
+    result = spool.drain(directory)
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(result.statuses.items()))
+    click.echo(f"Drained {directory}: {summary or 'nothing'}")
+    if result.rejected:
+        click.echo(f"{result.rejected} too large, moved to {directory / spool.REJECTED}", err=True)
+    if result.error:
+        click.echo(f"{result.left} left in the spool: {result.error}", err=True)
+        sys.exit(1)
+
+
 def _messages(paths):
     """Yield (reference, read) for every message in .eml files, folders, Maildirs, mboxes;
     ``read()`` returns its bytes (so counting them does not load them)."""

@@ -4,6 +4,7 @@
 * ``INTAKE_ATTACHMENTS_MAX_BYTES`` (30 MB): attachments taken in per message; above it the raw
   mail is kept, the case flagged and the sender told.
 * ``MAIL_ALLOW_REMOTE_IMAGES`` (off): let https images in mail HTML load (tracking pixels!).
+* ``MAIL_SPOOL_DIR`` (unset): the spool of ``bin/loopdesk-pipe``, drained every minute.
 * ``MAIL_FETCH_*``: how IMAP and POP3 mailboxes are fetched.
 """
 
@@ -31,6 +32,12 @@ SETTINGS = define(
             False,
             boolean,
             "load https images in mail HTML (they are tracking pixels)",
+        ),
+        Setting(
+            "MAIL_SPOOL_DIR",
+            None,
+            text,
+            "spool directory of bin/loopdesk-pipe the desk drains (unset: no spool)",
         ),
         Setting(
             "MAIL_FETCH_INTERVAL",

@@ -19,7 +19,7 @@ from app.core.timeutil import utcnow
 from app.extensions import db
 from app.jobs.context import in_app_context
 from app.jobs.queue import connection
-from app.mail import fetch
+from app.mail import fetch, spool
 
 log = logging.getLogger(__name__)
 
@@ -87,4 +87,7 @@ def periodic_jobs() -> list[PeriodicJob]:
     return [
         PeriodicJob(fetch.enqueue_fetch_jobs, "mail", fetch.fetch_interval()),
         PeriodicJob(process_stale_stored_job, "mail", INTERVAL_SECONDS),
+        # Cheap when MAIL_SPOOL_DIR is unset (returns at once), so always scheduled: setting it
+        # needs no change to rq cron's schedule.
+        PeriodicJob(spool.drain_spool_job, "mail", spool.INTERVAL_SECONDS),
     ]
