@@ -32,12 +32,12 @@ from app.extensions import db
 from app.mail import store
 from app.mail.models import Attachment
 from app.mailcore.identity import plus_address
+from app.organisation.models import NotificationMode
 from app.outbox import services as outbox
 from app.outbox.models import OutboxMail, OutboxStatus
 from app.security import rules
 from app.security.roles import ADMIN, role_names, user_may
 
-NOTIFICATION_MODES = ("full", "link")
 REPLY_MAX = 100_000
 
 
@@ -254,7 +254,7 @@ def _deliver(row: Reply) -> None:
     db.session.add(message)
     db.session.flush()
     reply_to = plus_address(mailbox.address, case.id) if mailbox else None
-    if (case.pool.notification_mode or "full") == "link":
+    if case.pool.notification_mode == NotificationMode.LINK:
         subject, text = render_notice("notice.link", case)
         mail = outbox.queue_mail(
             kind="notification",

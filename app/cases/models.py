@@ -1,5 +1,7 @@
 """Case, Message and the counter behind case numbers."""
 
+from enum import StrEnum
+
 from flask_appbuilder import Model
 from markupsafe import Markup
 from sqlalchemy import (
@@ -152,12 +154,13 @@ describe_fields(
 )
 
 
-class MessageDirection:
+class MessageDirection(StrEnum):
+    """What an entry of a case thread is: a mail in or out, an internal note, a consultation."""
+
     INBOUND = "inbound"
     OUTBOUND = "outbound"
     NOTE = "note"
     CONSULTATION = "consultation"
-    ALL = (INBOUND, OUTBOUND, NOTE, CONSULTATION)
 
 
 class Message(NeverDeleted, Model):
@@ -188,7 +191,7 @@ class Message(NeverDeleted, Model):
 
     @validates("direction")
     def _validate_direction(self, key, value):
-        if value not in MessageDirection.ALL:
+        if value not in set(MessageDirection):
             raise ValueError(f"unknown message direction {value!r}")
         return value
 

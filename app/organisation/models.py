@@ -1,5 +1,7 @@
 """Pool, Skill and Topic."""
 
+from enum import StrEnum
+
 from flask_appbuilder import Model
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import relationship
@@ -20,8 +22,8 @@ class Pool(Model):
     sla_hours = Column(Integer, nullable=True)
     # Mail to a closed case reopens it within this many days, else opens a linked new case.
     reopen_days = Column(Integer, nullable=False, default=14)
-    # How customers hear of a reply: "full" (the reply itself by mail) or "link" (a notice
-    # with a signed link to the case in the customer portal). See app/answering.
+    # How customers hear of a reply, a NotificationMode: "full" (the reply itself by mail) or
+    # "link" (a notice with a signed link to the case in the customer portal).
     notification_mode = Column(String(8), nullable=False, default="full", server_default="full")
     # Wrap-up questionnaire asked when a case of this pool is closed: one question per
     # line; a line starting with "*" is required.
@@ -37,6 +39,19 @@ class Pool(Model):
 
     def __repr__(self) -> str:
         return self.name
+
+
+class NotificationMode(StrEnum):
+    """How a pool's customers hear of a reply (``Pool.notification_mode``)."""
+
+    FULL = "full"  # the reply itself, by mail
+    LINK = "link"  # a notice with a signed link to the case in the portal
+
+
+NOTIFICATION_MODE_LABELS = {
+    NotificationMode.FULL: "Full reply by mail",
+    NotificationMode.LINK: "Link-only notice (portal)",
+}
 
 
 class Skill(Model):

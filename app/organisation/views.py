@@ -10,7 +10,7 @@ from wtforms import SelectField
 
 from app.core.priority import PRIORITY_CHOICES
 from app.core.views import DeskModelView
-from app.organisation.models import Pool, Skill, Topic
+from app.organisation.models import NOTIFICATION_MODE_LABELS, Pool, Skill, Topic
 
 
 class PoolView(DeskModelView):
@@ -51,7 +51,7 @@ class PoolView(DeskModelView):
     add_form_extra_fields = edit_form_extra_fields = {
         "notification_mode": SelectField(
             "Customer notification",
-            choices=[("full", "Full reply by mail"), ("link", "Link-only notice (portal)")],
+            choices=[(mode.value, label) for mode, label in NOTIFICATION_MODE_LABELS.items()],
         ),
     }
     base_order = ("name", "asc")
