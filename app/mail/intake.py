@@ -278,9 +278,13 @@ def open_automatic_as_case(raw: RawMessage, actor) -> Case:
             raise Conflict(f"raw message #{raw.id} is not automatic mail waiting for a case")
         try:
             (result,) = _Batch([raw], open_automatic=True).run()
-        except Exception:
+        except Exception as exc:  # nothing is written: the mail stays automatic mail
             db.session.rollback()
-            raise
+            cause = exc.__cause__ if isinstance(exc, _MailFailed) else exc
+            log.exception("raw message #%s could not be opened as a case", raw.id)
+            raise DeskError(
+                f"raw message #{raw.id} could not be opened as a case: {_error_text(cause)}"
+            ) from exc
     if result.case_id is None:  # it could not even be parsed again: quarantined
         raise DeskError(f"raw message #{raw.id} could not be opened: {result.error}")
     return db.session.get(Case, result.case_id)
