@@ -1,5 +1,7 @@
 """Raw mail, its attachments and the category rules (the mailbox is in ``app.mailcore``)."""
 
+import email.parser
+import email.policy
 from enum import StrEnum
 
 from flask_appbuilder import Model
@@ -18,6 +20,8 @@ from sqlalchemy.orm import relationship
 
 from app.audit.tracking import NeverDeleted
 from app.core.timeutil import utcnow
+from app.mail import store
+from app.mail.parsing import decode_header
 
 
 class RawMessageStatus(StrEnum):
@@ -90,6 +94,34 @@ class RawMessage(NeverDeleted, Model):
 
     def add_flags(self, *names: str) -> None:
         self.flags = ",".join(sorted(self.flag_set | {n for n in names if n})) or None
+
+    # Who sent it and about what, read from the stored header block: lists of raw mail (the
+    # Automatic mail list) show them so that a person can tell machine mail from a customer.
+    @property
+    def sender(self) -> str:
+        return self._header("from")
+
+    @property
+    def subject(self) -> str:
+        return self._header("subject")
+
+    def _header(self, name: str) -> str:
+        headers = getattr(self, "_headers", None)
+        if headers is None:
+            try:
+                with store.open_raw(self) as fh:
+                    head = fh.read(16384)
+                end = min(
+                    i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n"), len(head)) if i >= 0
+                )
+                parsed = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(
+                    head[:end]
+                )
+                headers = {k.lower(): parsed.get(k) for k in ("from", "subject")}
+            except Exception:  # a list must show even mail whose header block is garbage
+                headers = {}
+            self._headers = headers
+        return decode_header(headers.get(name))[:200]
 
     def __repr__(self) -> str:
         return f"raw #{self.id} ({self.status})"

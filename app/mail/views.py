@@ -1,7 +1,7 @@
 """Mailbox configuration, the raw-mail archive with its quarantine, category rules, and the
 download of attachments and raw mail (record rules apply to every row and every file)."""
 
-from flask import Response, abort, flash, redirect, send_file
+from flask import Response, abort, flash, redirect, send_file, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.filters import FilterEqual
@@ -257,12 +257,14 @@ class AutomaticMailView(DeskModelView):
     show_title = "Automatic mail"
     base_permissions = ["can_list", "can_show", "can_open_as_case"]
     base_filters = [["status", FilterEqual, RawMessageStatus.AUTOMATIC]]
-    list_columns = ["id", "received_at", "mailbox", "source", "flags", "message_id_header"]
+    list_columns = ["id", "received_at", "mailbox", "sender", "subject", "flags"]
     search_columns = ["mailbox", "received_at", "flags", "message_id_header"]
     show_columns = [
         "id",
         "received_at",
         "mailbox",
+        "sender",
+        "subject",
         "source",
         "source_ref",
         "recipient",
@@ -282,13 +284,17 @@ class AutomaticMailView(DeskModelView):
     )
     def open_as_case(self, items):
         items = items if isinstance(items, list) else [items]
+        opened = []
         for item in items:
             try:
                 case = open_automatic_as_case(item, current_actor())
             except DeskError as exc:
                 flash(f"raw #{item.id}: {exc}", "warning")
             else:
+                opened.append(case)
                 flash(f"raw #{item.id}: case {case.number} opened", "success")
+        if len(items) == 1 and opened:  # one mail: on to its new case
+            return redirect(url_for("CaseView.show", pk=opened[0].id))
         return redirect(self.get_redirect())
 
 

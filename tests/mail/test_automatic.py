@@ -116,6 +116,9 @@ def test_supervisor_lists_the_automatic_mail_of_his_pools_only(automatic, auth, 
     assert page.status_code == 200
     assert f"/automatic-mail/show/{raw_a}".encode() in page.data
     assert f"/automatic-mail/show/{raw_b}".encode() not in page.data
+    # Who sent it and its subject, to tell a robot from a person at a glance.
+    assert b"away@customer.test" in page.data and b"Out of office" in page.data
+    assert b"gone@other.test" not in page.data
     assert client.get(f"/automatic-mail/show/{raw_b}").status_code == 404
 
 
@@ -136,9 +139,11 @@ def test_open_as_case_opens_the_case_and_records_who(automatic, desk, auth, clie
     before = _cases()
     auth.login("supervisor_a")
     response = client.get(f"/automatic-mail/action/open_as_case/{raw_a}")
-    assert response.status_code == 302
     db.session.expire_all()
     row = db.session.get(RawMessage, raw_a)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/cases/show/{row.case_id}")
+    assert b"Out of office" in client.get(response.headers["Location"]).data
     assert row.status == "processed" and row.outcome == "new_case" and row.case_id
     case = row.case
     assert _cases() == before + 1 and case.pool == desk.pool_a

@@ -14,7 +14,7 @@ from app.audit.models import Event
 from app.cases.models import Case, Message
 from app.customers.models import Customer
 from app.extensions import db
-from app.mail import intake
+from app.mail import intake, intake_batch
 from app.mail import rules as category_rules
 from app.mail.intake import IncomingMail, receive_many
 from app.mail.models import RawMessage
@@ -144,14 +144,14 @@ def test_a_mail_that_fails_in_a_batch_is_quarantined_alone(desk, monkeypatch):
 
 
 def test_a_mail_that_cannot_be_parsed_in_a_batch_is_quarantined_alone(desk, monkeypatch):
-    real_parse = intake._parse
+    real_parse = intake_batch.parse_stored
 
     def parse(row):
         if b"unparsable" in (row.content or b""):
             raise ValueError("no sense in these bytes")
         return real_parse(row)
 
-    monkeypatch.setattr(intake, "_parse", parse)
+    monkeypatch.setattr(intake_batch, "parse_stored", parse)
     results = _many(
         desk, make_mail(subject="one"), make_mail(body="unparsable"), make_mail(subject="two")
     )

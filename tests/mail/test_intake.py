@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.cases.models import Case, Message
 from app.extensions import db
-from app.mail import intake
+from app.mail import intake_batch
 from app.mail.intake import receive, reprocess
 from app.mail.models import Attachment, RawMessage
 from app.mail.stats import intake_stats
@@ -36,7 +36,7 @@ def test_processing_error_quarantines_and_reprocess_recovers(desk, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("parser exploded")
 
-    monkeypatch.setattr(intake, "_parse", boom)
+    monkeypatch.setattr(intake_batch, "parse_stored", boom)
     result = receive(make_mail(), mailbox=desk.mailbox_a, source="test")
     assert result.status == "quarantined" and "parser exploded" in result.error
     row = db.session.get(RawMessage, result.raw_id)

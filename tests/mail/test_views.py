@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.cases.models import Case
 from app.extensions import db
-from app.mail import intake
+from app.mail import intake_batch
 from app.mail.intake import receive
 from app.mail.models import CategoryRule, RawMessage
 from app.organisation.models import Skill
@@ -22,7 +22,7 @@ def quarantined(desk, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("cannot parse this one")
 
-    monkeypatch.setattr(intake, "_parse", boom)
+    monkeypatch.setattr(intake_batch, "parse_stored", boom)
     a = receive(make_mail(subject="qa"), mailbox=desk.mailbox_a, source="t")
     b = receive(make_mail(subject="qb"), mailbox=desk.mailbox_b, source="t")
     monkeypatch.undo()
