@@ -74,7 +74,9 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     return _decode_bytes(data, charset).replace("\x00", "")
 
 
-_MULTIBYTE = re.compile(r"^(gb|big5|shift_jis|cp932|cp936|cp949|cp950|euc|iso2022|hz|johab|utf)")
+_MULTIBYTE = re.compile(r"^(gb|big5|shift-jis|cp932|cp936|cp949|cp950|euc|iso2022|hz|johab|utf)")
+# Charsets whose bytes may all be ASCII without being ASCII text (escapes, 16-bit units).
+_SEVEN_BIT = re.compile(r"^(utf-16|utf-32|utf-7|iso2022|hz)")
 
 
 def _plausible_utf8(text: str) -> bool:
@@ -132,15 +134,18 @@ def _decode_bytes(data: bytes, charset: str | None) -> str:
     are valid UTF-8 and not plain ASCII are read as UTF-8 first for those (real latin-1 text
     is almost never valid UTF-8); for multi-byte labels (``gb2312`` ...) UTF-8 wins only when
     its reading is plausible text."""
-    if data.isascii():
-        return data.decode("ascii")
     info = codec_for(charset) if charset else None
-    try:
-        utf8 = data.decode("utf-8")
-    except UnicodeDecodeError:
-        utf8 = None
+    name = info.name.replace("_", "-") if info is not None else ""
+    plain_ascii = data.isascii()
+    if plain_ascii and not _SEVEN_BIT.match(name):
+        return data.decode("ascii")
+    utf8 = None
+    if not plain_ascii:
+        try:
+            utf8 = data.decode("utf-8")
+        except UnicodeDecodeError:
+            utf8 = None
     if info is not None:
-        name = info.name.replace("_", "-")
         if name == "utf-8":
             if utf8 is not None:
                 return utf8

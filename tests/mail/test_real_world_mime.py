@@ -76,10 +76,12 @@ def test_right_charset_labels_are_still_honoured():
         ("请尽快回复我的订单问题", "gb2312"),
         ("Grüße aus Köln", "iso-8859-1"),
         ("Привет, мир", "koi8-r"),
+        ("こんにちは", "iso-2022-jp"),  # seven-bit bytes that are no ASCII text
+        ("中乐东", "utf-16-le"),  # 2D 4E 50 4E 1C 4E: every byte below 0x80
     ]:
         raw = (
             HEAD + b"Content-Type: text/plain; charset=" + label.encode() + b"\r\n\r\n"
-            b"" + text.encode(label) + b"\r\n"
+            b"" + (text + "\r\n").encode(label)
         )
         assert parse_bytes(raw).text == text, label
 
