@@ -7,10 +7,14 @@ parser somewhere. So:
 * the stdlib parser runs with ``policy.default`` and every step is guarded; if the structured
   walk fails, the message is parsed again with ``compat32`` and walked the legacy way;
 * headers are read raw (``raw_items``) and decoded here: RFC 2047 words, and raw 8-bit bytes
-  recovered as UTF-8, else cp1252. This is also the lazy part: no header object is built for
-  the dozens of headers nobody looks at;
+  recovered run by run (UTF-8 where they are UTF-8, cp1252 for the stray bytes). This is also
+  the lazy part: no header object is built for the dozens of headers nobody looks at;
 * charset labels are mapped the way browsers do (WHATWG: latin-1 is cp1252, gb2312 is gb18030
-  ...); undecodable bytes become U+FFFD instead of an exception;
+  ...) but not trusted: strict decoding, then UTF-8, then detection; only what is left
+  undecodable becomes U+FFFD, never an exception;
+* what real senders get wrong (folded boundaries, junk before the headers, unparseable sender
+  lines, uuencoded files, path names, input that is no mail) is repaired by ``app.mail.repair``
+  when the cheap test for it hits; input that is no mail raises ``NotAMessage``;
 * big mail (stored on disk) is split by a streaming MIME reader that decodes attachments
   straight into the file store, so a 25 MB attachment is never held in memory.
 """
@@ -108,6 +112,7 @@ def _detect(data: bytes) -> str | None:
     Short Western text fits several single-byte code pages equally well (``è`` is ``č`` in
     cp1250); among guesses as good as the best, cp1252 wins, as it does in browsers."""
     try:
+        # imported here: few mails need it, and the pipe starts the desk once per mail
         from charset_normalizer import from_bytes
 
         matches = from_bytes(data[:200_000])
