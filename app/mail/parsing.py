@@ -356,7 +356,7 @@ def parse_bytes(raw: bytes, *, attachment_cap: int | None = None) -> ParsedMail:
     """Parse ``raw`` with policy.default; on any failure of the walk, again with compat32.
 
     Raises ``NotAMessage`` when ``raw`` is no mail at all."""
-    if raw.startswith(repair.OLE_MAGIC):
+    if raw[:64].lstrip().startswith(repair.OLE_MAGIC):
         raise NotAMessage(repair.why_not_mail(raw[:64], ()))
     repaired = False
     msg = email.parser.BytesParser(policy=LAZY).parsebytes(raw)
