@@ -7,10 +7,14 @@ parser somewhere. So:
 * the stdlib parser runs with ``policy.default`` and every step is guarded; if the structured
   walk fails, the message is parsed again with ``compat32`` and walked the legacy way;
 * headers are read raw (``raw_items``) and decoded here: RFC 2047 words, and raw 8-bit bytes
-  recovered as UTF-8, else cp1252. This is also the lazy part: no header object is built for
-  the dozens of headers nobody looks at;
+  recovered run by run (UTF-8 where they are UTF-8, cp1252 for the stray bytes). This is also
+  the lazy part: no header object is built for the dozens of headers nobody looks at;
 * charset labels are mapped the way browsers do (WHATWG: latin-1 is cp1252, gb2312 is gb18030
-  ...); undecodable bytes become U+FFFD instead of an exception;
+  ...) but not trusted: strict decoding, then UTF-8, then detection; only what is left
+  undecodable becomes U+FFFD, never an exception;
+* what real senders get wrong (folded boundaries, junk before the headers, unparseable sender
+  lines, uuencoded files, path names, input that is no mail) is repaired by ``app.mail.repair``
+  when the cheap test for it hits; input that is no mail raises ``NotAMessage``;
 * big mail (stored on disk) is split by a streaming MIME reader that decodes attachments
   straight into the file store, so a 25 MB attachment is never held in memory.
 """
@@ -74,7 +78,9 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     return _decode_bytes(data, charset).replace("\x00", "")
 
 
-_MULTIBYTE = re.compile(r"^(gb|big5|shift_jis|cp932|cp936|cp949|cp950|euc|iso2022|hz|johab|utf)")
+_MULTIBYTE = re.compile(r"^(gb|big5|shift-jis|cp932|cp936|cp949|cp950|euc|iso2022|hz|johab|utf)")
+# Charsets whose bytes may all be ASCII without being ASCII text (escapes, 16-bit units).
+_SEVEN_BIT = re.compile(r"^(utf-16|utf-32|utf-7|iso2022|hz)")
 
 
 def _plausible_utf8(text: str) -> bool:
@@ -106,6 +112,7 @@ def _detect(data: bytes) -> str | None:
     Short Western text fits several single-byte code pages equally well (``è`` is ``č`` in
     cp1250); among guesses as good as the best, cp1252 wins, as it does in browsers."""
     try:
+        # imported here: few mails need it, and the pipe starts the desk once per mail
         from charset_normalizer import from_bytes
 
         matches = from_bytes(data[:200_000])
@@ -132,15 +139,18 @@ def _decode_bytes(data: bytes, charset: str | None) -> str:
     are valid UTF-8 and not plain ASCII are read as UTF-8 first for those (real latin-1 text
     is almost never valid UTF-8); for multi-byte labels (``gb2312`` ...) UTF-8 wins only when
     its reading is plausible text."""
-    if data.isascii():
-        return data.decode("ascii")
     info = codec_for(charset) if charset else None
-    try:
-        utf8 = data.decode("utf-8")
-    except UnicodeDecodeError:
-        utf8 = None
+    name = info.name.replace("_", "-") if info is not None else ""
+    plain_ascii = data.isascii()
+    if plain_ascii and not _SEVEN_BIT.match(name):
+        return data.decode("ascii")
+    utf8 = None
+    if not plain_ascii:
+        try:
+            utf8 = data.decode("utf-8")
+        except UnicodeDecodeError:
+            utf8 = None
     if info is not None:
-        name = info.name.replace("_", "-")
         if name == "utf-8":
             if utf8 is not None:
                 return utf8
@@ -346,7 +356,7 @@ def parse_bytes(raw: bytes, *, attachment_cap: int | None = None) -> ParsedMail:
     """Parse ``raw`` with policy.default; on any failure of the walk, again with compat32.
 
     Raises ``NotAMessage`` when ``raw`` is no mail at all."""
-    if raw.startswith(repair.OLE_MAGIC):
+    if raw[:64].lstrip().startswith(repair.OLE_MAGIC):
         raise NotAMessage(repair.why_not_mail(raw[:64], ()))
     repaired = False
     msg = email.parser.BytesParser(policy=LAZY).parsebytes(raw)

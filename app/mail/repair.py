@@ -65,7 +65,7 @@ def why_not_mail(raw_head: bytes, header_names) -> str | None:
     ``header_names`` are the names the parser found in the header block."""
     if not raw_head.strip():
         return f"{NOT_MAIL}: the input is empty"
-    if raw_head.startswith(OLE_MAGIC):
+    if raw_head.lstrip().startswith(OLE_MAGIC):
         return (
             f"{NOT_MAIL}: an Outlook .msg file (OLE compound document); "
             "save the mail as .eml and import that"

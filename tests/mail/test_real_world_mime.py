@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from app.cases.models import Case
 from app.extensions import db
-from app.mail.intake import receive
+from app.mail.intake import process_raw, receive, store_raw
 from app.mail.models import RawMessage
 from app.mail.parsing import parse_bytes, parse_stream
 from tests.mail.helpers import make_mail
@@ -76,10 +76,12 @@ def test_right_charset_labels_are_still_honoured():
         ("请尽快回复我的订单问题", "gb2312"),
         ("Grüße aus Köln", "iso-8859-1"),
         ("Привет, мир", "koi8-r"),
+        ("こんにちは", "iso-2022-jp"),  # seven-bit bytes that are no ASCII text
+        ("中乐东", "utf-16-le"),  # 2D 4E 50 4E 1C 4E: every byte below 0x80
     ]:
         raw = (
             HEAD + b"Content-Type: text/plain; charset=" + label.encode() + b"\r\n\r\n"
-            b"" + text.encode(label) + b"\r\n"
+            b"" + (text + "\r\n").encode(label)
         )
         assert parse_bytes(raw).text == text, label
 
@@ -223,6 +225,7 @@ OUTLOOK_MSG = (
 NOT_MAIL = {
     "empty": b"",
     "outlook_msg": OUTLOOK_MSG,
+    "big_outlook_msg": OUTLOOK_MSG + bytes(range(256)) * 6000,  # 1.5 MB: the file store
     "plain_text": b"Hello desk,\r\n\r\nmy kettle is broken. Please call me.\r\n\r\nCarol\r\n",
 }
 
@@ -230,7 +233,9 @@ NOT_MAIL = {
 @pytest.mark.parametrize("kind", sorted(NOT_MAIL))
 def test_input_that_is_not_mail_is_quarantined_and_opens_no_case(desk, kind):
     cases_before = db.session.scalar(select(func.count(Case.id)))
-    result = receive(NOT_MAIL[kind], mailbox=desk.mailbox_a, source="import")
+    row = store_raw(NOT_MAIL[kind], mailbox=desk.mailbox_a, source="import")
+    assert (row.content is None) == (kind == "big_outlook_msg")  # streamed from the store
+    result = process_raw(row)
     assert result.status == "quarantined"
     assert result.error.startswith("not an RFC 5322 message")
     assert result.case_id is None
