@@ -129,7 +129,7 @@ def test_agents_and_managers_get_no_automatic_mail(automatic, auth, client, user
     assert b"/automatic-mail/list/" not in client.get("/cases/list/").data  # no menu
     assert client.get("/automatic-mail/list/").status_code == 403
     before = _cases()
-    client.get(f"/automatic-mail/action/open_as_case/{raw_a}")  # refused, whatever the page
+    client.post(f"/automatic-mail/action/open_as_case/{raw_a}")  # refused, whatever the page
     db.session.expire_all()
     assert db.session.get(RawMessage, raw_a).status == "automatic" and _cases() == before
 
@@ -138,7 +138,7 @@ def test_open_as_case_opens_the_case_and_records_who(automatic, desk, auth, clie
     raw_a, raw_b = automatic
     before = _cases()
     auth.login("supervisor_a")
-    response = client.get(f"/automatic-mail/action/open_as_case/{raw_a}")
+    response = client.post(f"/automatic-mail/action/open_as_case/{raw_a}")
     db.session.expire_all()
     row = db.session.get(RawMessage, raw_a)
     assert response.status_code == 302
@@ -156,7 +156,7 @@ def test_open_as_case_opens_the_case_and_records_who(automatic, desk, auth, clie
     assert event.details["raw_message"] == raw_a
     assert f"/automatic-mail/show/{raw_a}".encode() not in client.get("/automatic-mail/list/").data
     # Another pool's mail stays out of his reach.
-    assert client.get(f"/automatic-mail/action/open_as_case/{raw_b}").status_code == 404
+    assert client.post(f"/automatic-mail/action/open_as_case/{raw_b}").status_code == 404
     db.session.expire_all()
     assert db.session.get(RawMessage, raw_b).status == "automatic"
     assert intake_stats()["automatic"] == 1
