@@ -21,7 +21,7 @@ from app.answering.models import Reply, ReplyAttachment, ReplyStatus, ResponseTe
 from app.answering.portal import portal_link
 from app.answering.templates import render_notice, render_template_for
 from app.audit.actor import current_actor
-from app.audit.tracking import _record
+from app.audit.tracking import record_event
 from app.cases import actions as case_actions
 from app.cases.models import Case, Message, MessageDirection
 from app.cases.workflow import CaseStatus
@@ -55,7 +55,7 @@ class Upload:
 
 
 def _event(case: Case, action: str, **details) -> None:
-    _record(
+    record_event(
         db.session,
         case,
         action,

@@ -19,7 +19,7 @@ from app.answering.models import ResponseTemplate
 from app.answering.portal import portal_link
 from app.audit.actor import current_actor
 from app.audit.models import Event
-from app.audit.tracking import _record
+from app.audit.tracking import record_event
 from app.cases import notices
 from app.cases.models import Case
 from app.core.timeutil import utcnow
@@ -139,7 +139,7 @@ def send_fresh_portal_link(case: Case) -> bool:
     if recent is not None:
         return False
     mail_id = send_notice(FRESH_LINK, case, "notification")
-    _record(
+    record_event(
         db.session,
         case,
         "portal link sent",

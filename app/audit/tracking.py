@@ -45,8 +45,12 @@ def _changes(obj):
         yield name, old, new
 
 
-def _record(session: Session, obj, action: str, field=None, old=None, new=None, details=None):
-    from app.audit.models import Event
+def record_event(session: Session, obj, action: str, field=None, old=None, new=None, details=None):
+    """Add an Event "who did what, when" about ``obj`` (a case, or a row that belongs to one)
+    to ``session``, as the acting user (``app.audit.actor``); it commits with the change it
+    tells of. Field changes of tracked models are recorded by themselves (``_before_flush``);
+    services call this for what is no field change (a reply sent, a link mailed)."""
+    from app.audit.models import Event  # not at the top: the models import NeverDeleted from here
 
     actor = current_actor()
     event_row = Event(
@@ -68,7 +72,7 @@ def _record(session: Session, obj, action: str, field=None, old=None, new=None, 
 
 
 def _before_flush(session: Session, flush_context, instances):
-    from app.audit.models import Event
+    from app.audit.models import Event  # not at the top: the models import NeverDeleted from here
 
     for obj in session.deleted:
         if isinstance(obj, (NeverDeleted, Event)):
@@ -85,20 +89,22 @@ def _before_flush(session: Session, flush_context, instances):
             for name, old, new in _changes(obj):
                 action = "status" if name == "status" else "changed"
                 details = getattr(obj, "_pending_event_details", None) if name == "status" else None
-                _record(session, obj, action, None if name == "status" else name, old, new, details)
+                record_event(
+                    session, obj, action, None if name == "status" else name, old, new, details
+                )
         if hasattr(obj, "_pending_event_details"):
             obj._pending_event_details = None
     for obj in list(session.new):
         if getattr(obj, "__tracked__", None) and obj.__tablename__ == "case":
             with session.no_autoflush:
-                _record(session, obj, "created", new=getattr(obj, "status", None))
+                record_event(session, obj, "created", new=getattr(obj, "status", None))
 
 
 def _refuse_bulk_deletes(orm_execute_state):
     """Bulk ``delete(Case)`` statements skip the flush hooks; refuse them here."""
     if not orm_execute_state.is_delete:
         return
-    from app.audit.models import Event
+    from app.audit.models import Event  # not at the top: the models import NeverDeleted from here
 
     mapper = orm_execute_state.bind_mapper
     cls = mapper.class_ if mapper is not None else None

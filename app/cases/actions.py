@@ -35,7 +35,7 @@ from sqlalchemy import select, update
 
 from app.agents.services import assignable_user, supervises
 from app.audit.actor import acting_as, current_actor, is_system
-from app.audit.tracking import _record
+from app.audit.tracking import record_event
 from app.cases import notices
 from app.cases.models import Case, Message, MessageDirection
 from app.cases.services import open_case
@@ -112,7 +112,7 @@ def ensure_open(case: Case) -> Case:
 
 def _event(case: Case, action: str, **details) -> None:
     """An explicit Event for an action (status and tracked fields record themselves)."""
-    _record(
+    record_event(
         db.session,
         case,
         action,

@@ -13,7 +13,7 @@ from datetime import timedelta
 from app.agents.models import AgentProfile, PoolMembership
 from app.answering.models import Reply, ReplyStatus
 from app.audit.actor import acting_as
-from app.audit.tracking import _record
+from app.audit.tracking import record_event
 from app.cases import services
 from app.cases.models import Message, MessageDirection
 from app.cases.workflow import CaseStatus, transition
@@ -418,7 +418,7 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
                 transition(case, CaseStatus.AWAITING_APPROVAL.value, reason="reply needs approval")
             elif fate == "closed":
                 if pool.wrap_up_questions:
-                    _record(
+                    record_event(
                         db.session,
                         case,
                         "wrap_up",

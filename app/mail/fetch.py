@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import select
 
+from app.audit.tracking import record_event
 from app.extensions import appbuilder, db
 from app.jobs.context import in_app_context
 from app.mail.settings import setting
@@ -151,14 +152,12 @@ def fetch_mailbox(mailbox_id: int) -> FetchResult:
 
 
 def _record_failure(mailbox, message: str) -> None:
-    from app.audit.tracking import _record
-
     first_of_streak = not mailbox.fetch_failures
     changed = (mailbox.last_error or "") != message
     mailbox.fetch_failures = (mailbox.fetch_failures or 0) + 1
     mailbox.last_error = message[:4000]
     if first_of_streak or changed:
-        _record(
+        record_event(
             db.session,
             mailbox,
             "mail.fetch_failed",
@@ -176,11 +175,10 @@ def _record_failure(mailbox, message: str) -> None:
 
 
 def _record_success(mailbox) -> None:
-    from app.audit.tracking import _record
     from app.core.timeutil import utcnow
 
     if mailbox.fetch_failures:
-        _record(
+        record_event(
             db.session,
             mailbox,
             "mail.fetch_recovered",

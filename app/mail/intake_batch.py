@@ -26,7 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.audit.actor import acting_as
-from app.audit.tracking import _record
+from app.audit.tracking import record_event
 from app.cases import services
 from app.cases.models import Case, Message, MessageDirection
 from app.cases.workflow import CaseStatus, transition
@@ -377,7 +377,7 @@ class _Batch:
             self.new_cases.append(case)
         mail.case = case
         if self.open_automatic:  # who decided that this machine mail needs a case
-            _record(
+            record_event(
                 db.session,
                 case,
                 "opened from automatic mail" if mail.new_case else "automatic mail added",
@@ -413,13 +413,13 @@ class _Batch:
         if match.rule:
             details["threaded_by"] = match.rule
         if match.refused:
-            _record(db.session, case, "subject tag refused", details={"reason": match.refused})
+            record_event(db.session, case, "subject tag refused", details={"reason": match.refused})
         if routing is not None and routing.rule is not None:
-            _record(db.session, case, "category rule", new=routing.rule.name)
+            record_event(db.session, case, "category rule", new=routing.rule.name)
         report = mail.report
         if report is not None and report.permanent:
             marked = self.lookups.mark_undeliverable(report.permanent)
-            _record(
+            record_event(
                 db.session,
                 case,
                 "bounce",
@@ -427,11 +427,13 @@ class _Batch:
                 details={"permanent": sorted(report.permanent), "marked": marked},
             )
         if flags & {"ooo", "auto_reply"} and not mail.new_case:
-            _record(db.session, case, "auto-reply received", details=details)
+            record_event(db.session, case, "auto-reply received", details=details)
         if "reused_message_id" in flags:
-            _record(db.session, case, "reused Message-ID", new=parsed.message_id, details=details)
+            record_event(
+                db.session, case, "reused Message-ID", new=parsed.message_id, details=details
+            )
         if "oversize" in flags:
-            _record(
+            record_event(
                 db.session,
                 case,
                 "attachments too large",
@@ -448,7 +450,7 @@ class _Batch:
         report = mail.report
         if report is not None and report.permanent:
             marked = self.lookups.mark_undeliverable(report.permanent)
-            _record(
+            record_event(
                 db.session,
                 mail.row,
                 "bounce",

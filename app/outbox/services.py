@@ -32,7 +32,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app.audit.tracking import _record
+from app.audit.tracking import record_event
 from app.cases.models import MessageDirection
 from app.core.timeutil import utcnow
 from app.errors import DeskError
@@ -346,7 +346,7 @@ def retry_mail(row: OutboxMail) -> OutboxMail:
     row.next_attempt_at = utcnow()
     row.claim_token = None
     row.handed_over_at = None
-    _record(
+    record_event(
         db.session,
         row,
         "mail.retry",

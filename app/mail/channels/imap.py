@@ -27,6 +27,7 @@ from imap_tools.errors import MailboxLoginError
 from imap_tools.utils import encode_folder
 from sqlalchemy import select
 
+from app.audit.tracking import record_event
 from app.extensions import db
 from app.mail.channels.common import (
     ChannelError,
@@ -279,10 +280,8 @@ def _fetch_folder(conn, mailbox, report: FetchReport) -> None:
     state = folder_state(mailbox, folder)
     if state.uidvalidity != uidvalidity:
         if state.uidvalidity is not None:
-            from app.audit.tracking import _record
-
             report.uidvalidity_reset = True
-            _record(
+            record_event(
                 db.session,
                 mailbox,
                 "mail.uidvalidity_changed",
