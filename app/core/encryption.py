@@ -71,14 +71,9 @@ def keys_of(config) -> tuple[str, ...]:
 
 
 def install_encryption(app) -> None:
-    """Take the app's keys as configured now (and say so when they are only derived from
-    SECRET_KEY). The cipher is built when a secret is first read or written: a process that
-    touches none (``mail pipe``) does not import cryptography."""
-    if not app.config.get("SECRETS_KEY") and not app.config.get("TESTING"):
-        log.warning(
-            "SECRETS_KEY is unset: mailbox passwords and tokens are encrypted with a key "
-            "derived from SECRET_KEY; set SECRETS_KEY in production (see README, Security)"
-        )
+    """Take the app's keys as configured now. The cipher is built when a secret is first
+    read or written: a process that touches none (``mail pipe``) does not import
+    cryptography, and the warning about a derived key comes where it matters."""
     app.extensions.pop(_EXTENSION, None)
 
 
@@ -88,7 +83,13 @@ def _fernet():
         # Imported on first use (see install_encryption).
         from cryptography.fernet import Fernet, MultiFernet
 
-        fernet = MultiFernet([Fernet(k.encode()) for k in keys_of(current_app.config)])
+        config = current_app.config
+        if not config.get("SECRETS_KEY") and not config.get("TESTING"):
+            log.warning(
+                "SECRETS_KEY is unset: mailbox passwords and tokens are encrypted with a key "
+                "derived from SECRET_KEY; set SECRETS_KEY in production (see README, Security)"
+            )
+        fernet = MultiFernet([Fernet(k.encode()) for k in keys_of(config)])
         current_app.extensions[_EXTENSION] = fernet
     return fernet
 

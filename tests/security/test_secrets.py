@@ -146,10 +146,17 @@ def test_a_bad_key_stops_the_desk_with_one_line(app_config):
         create_app(app_config)
 
 
-def test_without_secrets_key_the_key_is_derived_from_secret_key(app_config, db_url):
+def test_without_secrets_key_the_key_is_derived_from_secret_key(
+    app_config, db_url, caplog, monkeypatch
+):
+    import logging
+
     from app import create_app
 
-    app_config.update(SECRETS_KEY=None, SQLALCHEMY_DATABASE_URI=db_url)
+    # Alembic's fileConfig (the session's migrations) disables the loggers that exist then.
+    monkeypatch.setattr(logging.getLogger("app.core.encryption"), "disabled", False)
+
+    app_config.update(SECRETS_KEY=None, SQLALCHEMY_DATABASE_URI=db_url, TESTING=False)
     first = create_app(app_config)
     with first.app_context():
         from app.organisation.models import Pool
@@ -160,6 +167,7 @@ def test_without_secrets_key_the_key_is_derived_from_secret_key(app_config, db_u
         db.session.commit()
         box_id = box.id
         assert _raw(box_id)["smtp_secret"].startswith(PREFIX)
+        assert "SECRETS_KEY is unset" in caplog.text
         db.session.remove()
     again = create_app(app_config)  # same SECRET_KEY: same key, the secret reads
     with again.app_context():
