@@ -14,6 +14,7 @@ import os
 import secrets
 from pathlib import Path
 
+from app.core.encryption import parse_keys
 from app.core.settings import (
     Setting,
     address,
@@ -121,6 +122,14 @@ SETTINGS = define(
             url("http", "https"),
             "public address of the desk, used in links sent to customers; unset: the address "
             "the desk is reached at (the request's host, else LOOPDESK_HOST:LOOPDESK_PORT)",
+        ),
+        Setting(
+            "SECRETS_KEY",
+            None,
+            parse_keys,
+            "Fernet key(s), comma-separated, that encrypt mailbox passwords and tokens: the "
+            "first encrypts, all decrypt (rotation); unset: derived from SECRET_KEY",
+            secret=True,
         ),
         Setting(
             "LOGIN_FAILURES_PER_ACCOUNT",

@@ -10,6 +10,7 @@ from flask_appbuilder import AppBuilder
 from app import features
 from app.audit.tracking import install_tracking
 from app.cli import register_cli
+from app.core.encryption import install_encryption
 from app.core.settings import resolve_into
 from app.errors import ConfigurationError, DeskError
 from app.extensions import db, migrate
@@ -37,6 +38,7 @@ def create_app(
     if test_config:
         app.config.update(test_config)
     resolve_into(app.config, features.settings())  # a bad value stops here, with one line
+    install_encryption(app)
 
     features.import_models()
     install_tracking()

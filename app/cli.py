@@ -66,6 +66,20 @@ def desk_credentials():
     click.echo(f"user: {name}\npassword: {password}")
 
 
+@desk_cli.command("rotate-secrets")
+def desk_rotate_secrets():
+    """Re-encrypt every stored secret (mailbox passwords and tokens) under the first key of
+    SECRETS_KEY; afterwards the older keys may be removed from it."""
+    from flask_appbuilder import Model
+
+    from app.core.encryption import rotate_secrets
+    from app.extensions import db
+
+    with db.engine.begin() as connection:
+        count = rotate_secrets(connection, Model.metadata)
+    click.echo(f"Re-encrypted {count} secret(s) under the first key of SECRETS_KEY.")
+
+
 @demo_cli.command("seed")
 @click.option("--cases", default=300, show_default=True, help="How many cases to create.")
 @click.option("--seed", "random_seed", default=7, show_default=True)

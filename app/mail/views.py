@@ -49,7 +49,8 @@ class MailboxView(DeskModelView):
     ]
     search_columns = ["address", "pool", "inbound_protocol", "active"]
     # Passwords and tokens are never sent back to the browser: the form has empty password
-    # fields, and an empty field keeps the stored secret (see _apply_secrets).
+    # fields, and an empty field keeps the stored secret (see _apply_secrets). They are
+    # stored encrypted (app.core.encryption).
     add_fieldsets = edit_fieldsets = [
         ("Mailbox", {"fields": ["address", "display_name", "pool", "active"]}),
         (
@@ -68,7 +69,7 @@ class MailboxView(DeskModelView):
                     "inbound_flag",
                     "inbound_processed_folder",
                     "inbound_max_size",
-                    "webhook_secret",
+                    "new_webhook_secret",
                 ]
             },
         ),
@@ -124,6 +125,13 @@ class MailboxView(DeskModelView):
             validators=[Optional()],
             description="Leave empty to keep the stored one.",
         ),
+        "new_webhook_secret": PasswordField(
+            "Webhook token",
+            validators=[Optional()],
+            description="Leave empty to keep the stored one. POST raw MIME to "
+            "/inbound/<address> with header X-Loopdesk-Token, or sign the body: "
+            "X-Loopdesk-Signature: sha256=<hex HMAC>",
+        ),
     }
     show_exclude_columns = ["inbound_secret", "smtp_secret", "webhook_secret"]
     label_columns = {
@@ -135,8 +143,6 @@ class MailboxView(DeskModelView):
     description_columns = {
         "auto_response_text": "Placeholders: {case_number} {case_tag} {subject} {due} {hours} "
         "{customer_name}",
-        "webhook_secret": "POST raw MIME to /inbound/<address> with header X-Loopdesk-Token, "
-        "or sign the body: X-Loopdesk-Signature: sha256=<hex HMAC>",
     }
     base_order = ("address", "asc")
 
@@ -151,6 +157,7 @@ def _apply_secrets(item) -> None:
     for field, column in (
         ("new_inbound_secret", "inbound_secret"),
         ("new_smtp_secret", "smtp_secret"),
+        ("new_webhook_secret", "webhook_secret"),
     ):
         value = getattr(item, field, None)
         if value:

@@ -4,6 +4,8 @@ from flask_appbuilder import Model
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import relationship
 
+from app.core.encryption import EncryptedText
+
 
 class Mailbox(Model):
     """A supervised mailbox: where mail comes from (inbound) and whom replies come from."""
@@ -23,10 +25,13 @@ class Mailbox(Model):
     inbound_port = Column(Integer, nullable=True)
     inbound_security = Column(String(16), nullable=False, default="ssl")  # ssl, starttls, none
     inbound_username = Column(String(256), nullable=True)
-    inbound_secret = Column(String(512), nullable=True)  # password or OAuth2 token
+    # Secrets are stored encrypted (app.core.encryption) and never shown again.
+    inbound_secret = Column(
+        EncryptedText(sqlite_length=512), nullable=True
+    )  # password or OAuth2 token
     inbound_auth = Column(String(16), nullable=False, default="password")  # password, xoauth2
     inbound_folder = Column(String(256), nullable=False, default="INBOX")
-    webhook_secret = Column(String(128), nullable=True)
+    webhook_secret = Column(EncryptedText(sqlite_length=128), nullable=True)
     last_fetch_at = Column(DateTime, nullable=True)
     last_success_at = Column(DateTime, nullable=True)
     last_error = Column(Text, nullable=True)
@@ -45,7 +50,7 @@ class Mailbox(Model):
     smtp_port = Column(Integer, nullable=True)
     smtp_security = Column(String(16), nullable=True)
     smtp_username = Column(String(256), nullable=True)
-    smtp_secret = Column(String(512), nullable=True)
+    smtp_secret = Column(EncryptedText(sqlite_length=512), nullable=True)
 
     # Auto-response for new cases from this mailbox; empty: the pool's setting decides.
     auto_response_enabled = Column(Boolean, nullable=True)
