@@ -178,11 +178,18 @@ def _check_filter(name: str, index: int, column: str, values: list[str]) -> None
     if index >= len(offered):
         raise DeskError(f"{name}: there is no such filter")
     datamodel = view.datamodel
-    if datamodel.is_integer(column) or datamodel.is_relation(column):
-        for value in values:
-            number = value.strip().lstrip("+-")
-            if number.isascii() and number.isdigit() and int(number) >= 2**63:
-                raise DeskError(f"{name}: {value[:40]!r} is not a valid value")
+    if datamodel.is_boolean(column) and any(value != "y" for value in values):
+        # FAB turns only "y" into True and hands anything else to the database as text,
+        # which PostgreSQL refuses to compare with a boolean.
+        raise DeskError(f"{name}: a yes/no filter takes 'y'")
+    for value in values:
+        number = value.strip().lstrip("+-")
+        is_number = number.isascii() and number.isdigit()
+        if datamodel.is_relation(column) and not (is_number and int(number) < 2**63):
+            # a related row's id: FAB looks it up as given, and PostgreSQL refuses "abc"
+            raise DeskError(f"{name}: {value[:40]!r} is not a valid choice")
+        if datamodel.is_integer(column) and is_number and int(number) >= 2**63:
+            raise DeskError(f"{name}: {value[:40]!r} is not a valid value")
 
 
 def refuse_bad_list_arguments() -> None:
