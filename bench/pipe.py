@@ -184,8 +184,23 @@ def raw_count(url: str, store: Path) -> dict:
     return counts
 
 
+def run_pipe_client(
+    url: str, store: Path, messages: list[bytes], instance: Path, port: int, workers: int = 2
+) -> float:
+    """The pipe phase of ``bench/ingest.py``: ``messages`` through the thin client against a
+    gunicorn desk on ``port``, one process per mail; mails per second per pipe process."""
+    enable_webhook(url, store)
+    desk = start_desk(desk_env(url, store, instance, instance / "spool"), free_port(port), workers)
+    try:
+        webhook = ["--url", f"http://127.0.0.1:{port}", "--token", TOKEN, "--mailbox", MAILBOX]
+        return run_client(messages, webhook, "loopdesk-pipe to gunicorn")
+    finally:
+        stop_desk(desk)
+
+
 def free_port(port: int) -> int:
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
