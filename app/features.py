@@ -25,6 +25,7 @@ FEATURES = (
     "app.answering",
     "app.audit",
     "app.jobs",
+    "app.health",
     "forms_designer",
     "reports",
 )

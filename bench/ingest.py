@@ -8,6 +8,9 @@ bounces, some with attachments) and ingests them through the intake service:
   own app: both cores);
 * one ``receive`` call per mail (what the webhook and the pipe do), in one process;
 * through ``flask --app run mail pipe``, one process per message (a small N);
+* through the thin MTA pipe client ``bin/loopdesk-pipe`` to the desk served by gunicorn on
+  ``--port``, one process per message (``msgs_per_s_pipe_client``; ``bench/pipe.py`` has the
+  details: the spool, the drain, where the time goes);
 * one 25 MB message streamed through the intake in a child process, measuring the peak growth
   of its resident memory (``peak_rss_mb_25mb_message``: the whole growth, message included,
   so never negative; ``rss_mb_above_message_size``: max(0, growth - size), the target's measure).
@@ -520,6 +523,17 @@ def bench_backend(kind: str, args, n: int, pipe_n: int, big: bool) -> dict:
                 figures["pipe"] = run_pipe(
                     db.url, store, generate(pipe_n, case_ids, seed=17), workdir / label
                 )
+            if label == "one" and args.pipe_client_n:
+                # bench/pipe.py builds on this module: imported here, not at the top.
+                from bench.pipe import run_pipe_client
+
+                figures["pipe_client"] = run_pipe_client(
+                    db.url,
+                    store,
+                    generate(args.pipe_client_n, case_ids, seed=37),
+                    workdir / label,
+                    args.port,
+                )
             if label == "one" and big:
                 figures["big"] = run_big_message(db.url, store, workdir / label)
             db.drop()
@@ -528,11 +542,27 @@ def bench_backend(kind: str, args, n: int, pipe_n: int, big: bool) -> dict:
     return figures
 
 
+def _rounded(figure: float | None) -> float | None:
+    return round(figure, 1) if figure is not None else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
     parser.add_argument("-n", type=int, default=None, help="messages per run")
     parser.add_argument("--pipe-n", type=int, default=None, help="messages through mail pipe")
+    parser.add_argument(
+        "--pipe-client-n",
+        type=int,
+        default=None,
+        help="messages through bin/loopdesk-pipe (0: skip that phase)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("BENCH_PORT", 5104)),
+        help="port of the gunicorn desk the pipe client talks to",
+    )
     parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL"),
@@ -551,6 +581,8 @@ def main() -> None:
         args.batch = BATCH_SIZE
     n = args.n or (300 if args.quick else 4000)
     pipe_n = args.pipe_n if args.pipe_n is not None else (2 if args.quick else 20)
+    if args.pipe_client_n is None:
+        args.pipe_client_n = 40 if args.quick else 200
     result: dict = {"n": n, "batch": args.batch}
     # The 25 MB message runs on PostgreSQL when a URL is given (the target backend).
     big_backend = "postgresql" if args.database_url else "sqlite"
@@ -560,6 +592,7 @@ def main() -> None:
         sqlite_msgs_per_s_one_process=round(sqlite["one"], 1),
         sqlite_msgs_per_s_one_mail_per_call=round(sqlite["single"], 1),
         sqlite_msgs_per_s_pipe=round(sqlite["pipe"], 2) if "pipe" in sqlite else None,
+        sqlite_msgs_per_s_pipe_client=_rounded(sqlite.get("pipe_client")),
     )
     big = sqlite.get("big")
     if args.database_url:
@@ -571,6 +604,7 @@ def main() -> None:
             msgs_per_s_one_process=round(pg["one"], 1),
             msgs_per_s_one_mail_per_call=round(pg["single"], 1),
             msgs_per_s_pipe=round(pg["pipe"], 2) if "pipe" in pg else None,
+            msgs_per_s_pipe_client=_rounded(pg.get("pipe_client")),
             backend="postgresql",
         )
     else:
@@ -579,6 +613,7 @@ def main() -> None:
             msgs_per_s_one_process=result["sqlite_msgs_per_s_one_process"],
             msgs_per_s_one_mail_per_call=result["sqlite_msgs_per_s_one_mail_per_call"],
             msgs_per_s_pipe=result["sqlite_msgs_per_s_pipe"],
+            msgs_per_s_pipe_client=result["sqlite_msgs_per_s_pipe_client"],
             backend="sqlite",
         )
     # The whole peak RSS growth while one 25 MB message is ingested (the message included,

@@ -3,9 +3,10 @@
 When the desk does not answer, the pipe client writes each mail into ``MAIL_SPOOL_DIR`` the
 way a Maildir is written (``tmp/``, fsync, rename into ``new/``, fsync the folder), so the MTA
 may forget the mail: it is on disk. This module brings those files into the desk through the
-normal store-first intake, and removes a file only once its raw row is committed. A crash
-between the commit and the removal leaves the file; the next round stores the same bytes again,
-which the intake recognises as a duplicate (identical bytes), so nothing is lost nor doubled.
+normal store-first intake, and removes a file only once its raw row is committed (and before
+the row is processed). A crash between the commit and the removal leaves the file; the next
+round stores the same bytes again, which the intake recognises as a duplicate (identical bytes),
+so nothing is lost nor doubled.
 
 File format (written by the client, which imports no app code and so repeats it): a first line
 ``LOOPDESK-SPOOL/1 {"mailbox": …, "recipient": …}``, then the raw mail unchanged. A file
@@ -25,6 +26,7 @@ from app.extensions import db
 from app.jobs.context import in_app_context
 from app.jobs.queue import connection
 from app.mail import intake
+from app.mail.models import RawMessage
 from app.mail.settings import setting
 from app.mail.store import TooLarge
 from app.mailcore.models import Mailbox
@@ -114,8 +116,13 @@ def _drain_one(path: Path, directory: Path) -> str:
         recipient = envelope.get("recipient")
         box = _mailbox(envelope.get("mailbox"), recipient)
         try:
-            outcome = intake.receive(
-                fh, mailbox=box, source="pipe", source_ref=path.name, recipient=recipient
+            stored = intake.receive(
+                fh,
+                mailbox=box,
+                source="pipe",
+                source_ref=path.name,
+                recipient=recipient,
+                process=False,
             )
         except TooLarge:
             rejected = directory / REJECTED
@@ -123,10 +130,12 @@ def _drain_one(path: Path, directory: Path) -> str:
             os.replace(path, rejected / path.name)
             log.error("spool: %s is larger than INBOUND_MAX_BYTES, moved to %s", path, rejected)
             return REJECTED
-    # The raw row is committed (receive stores first): only now may the file go.
+    # The raw row is committed: only now may the file go, and before processing, which may
+    # take a while (a crash during it leaves the row stored, for the stale-rows job).
     path.unlink(missing_ok=True)
     _fsync_dir(path.parent)
-    return outcome.status
+    row = db.session.get(RawMessage, stored.raw_id)
+    return intake.process_raw(row).status if row is not None else stored.status
 
 
 def _mailbox(ref, recipient):

@@ -1,5 +1,6 @@
-"""Mail through a real MTA: Postfix delivers to ``flask --app run mail pipe`` and retries what
-the desk could not store (exit 75)."""
+"""Mail through a real MTA: Postfix delivers to ``flask --app run mail pipe`` or to the thin
+client ``bin/loopdesk-pipe``, retries what the desk could not store (exit 75) and bounces what
+it can never store (65)."""
 
 from __future__ import annotations
 
@@ -115,3 +116,130 @@ def test_postfix_delivers_through_the_pipe_and_retries_when_the_desk_is_down(mta
     assert retried.status == "processed" and retried.case.subject == "Still there?"
     assert db.session.scalar(select(func.count(RawMessage.id))) == 3
     assert "status=bounced" not in server.log()
+
+
+# --- the thin client ----------------------------------------------------------------------------
+
+CLIENT = ROOT / "bin" / "loopdesk-pipe"
+TOKEN = "postfix-pipe-token"
+
+
+@pytest.fixture
+def thin_mta(databases, tmp_path):
+    """Postfix whose pipe transport runs ``bin/loopdesk-pipe`` against the desk served over
+    HTTP; ``desk.up()``/``desk.down()`` start and stop the desk's web server."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from app.mailcore.models import Mailbox
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    app, url, _pipe_env = separate_desk(databases, tmp_path, ADDRESS)
+    with app.app_context():
+        db.session.scalar(select(Mailbox)).webhook_secret = TOKEN
+        db.session.commit()
+
+    class Desk:
+        server = None
+        port = None
+        spool = tmp_path / "spool"
+        max_bytes = 50 << 20
+
+        def up(self):
+            self.server = make_server("127.0.0.1", self.port or 0, app, threaded=True)
+            self.port = self.server.server_port
+            threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+        def down(self):
+            self.server.shutdown()
+            self.server.server_close()
+
+    desk = Desk()
+    desk.up()
+
+    def deliver(recipient: str, sender: str, raw: bytes) -> int:
+        """The pipe line of the README: ``--mailbox ${user}@${domain} --recipient ${recipient}``."""
+        local, _, domain = recipient.partition("@")
+        return subprocess.run(
+            [sys.executable, "-S", str(CLIENT), "--url", f"http://127.0.0.1:{desk.port}"]
+            + ["--token", TOKEN, "--spool", str(desk.spool), "--max-bytes", str(desk.max_bytes)]
+            + ["--mailbox", f"{local.split('+', 1)[0]}@{domain}", "--recipient", recipient],
+            input=raw,
+            capture_output=True,
+            timeout=120,
+        ).returncode
+
+    server = start_postfix(deliver)
+    try:
+        with app.app_context():
+            yield server, desk, app
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        server.stop()
+        desk.down()
+        databases.drop(url)
+
+
+def test_postfix_through_the_thin_client_spools_bounces_and_retries(thin_mta):
+    from app.mail import spool
+
+    server, desk, app = thin_mta
+
+    # 1. The desk answers: the mail is stored (and processed right after the answer).
+    server.send(
+        "carol@customer.test",
+        [ADDRESS],
+        b"From: carol@customer.test\r\nTo: support@desk.test\r\nSubject: Kettle broken\r\n"
+        b"Message-ID: <t1@customer.test>\r\n\r\nIt leaks.\r\n",
+    )
+    server.wait_for(_settled(1), "the first mail in the desk")
+    assert _rows()[0].source == "webhook" and _rows()[0].case.subject == "Kettle broken"
+
+    # 2. The desk is down: the client spools, Postfix counts the mail as delivered.
+    desk.down()
+    server.send(
+        "dave@customer.test",
+        [ADDRESS],
+        b"From: dave@customer.test\r\nTo: support@desk.test\r\nSubject: While down\r\n\r\nHi\r\n",
+    )
+    server.wait_for(lambda: (ADDRESS, 0) in server.deliveries[1:], "the spooled delivery")
+    assert len(spool.pending(desk.spool)) == 1 and len(_rows()) == 1
+    app.config["MAIL_SPOOL_DIR"] = str(desk.spool)
+    assert spool.drain().statuses == {"processed": 1}
+    assert _rows()[1].case.subject == "While down" and spool.pending(desk.spool) == []
+
+    # 3. Too large for the pipe: 65, Postfix bounces it at once instead of retrying for days.
+    desk.max_bytes = 2000
+    server.send(
+        "erin@customer.test",
+        [ADDRESS],
+        b"From: erin@customer.test\r\nTo: support@desk.test\r\nSubject: Huge\r\n\r\n"
+        + b"x" * 5000
+        + b"\r\n",
+    )
+    server.wait_for(lambda: (ADDRESS, 65) in server.deliveries, "the refused delivery")
+    server.wait_for(lambda: "status=bounced" in server.log(), "postfix to bounce it")
+    desk.max_bytes = 50 << 20
+
+    # 4. Desk down and the spool unwritable: 75, Postfix keeps the mail and retries later.
+    blocked = desk.spool.parent / "blocked"
+    blocked.write_text("a file where the spool's folder should be")
+    desk.spool = blocked / "spool"
+    server.send(
+        "fred@customer.test",
+        [ADDRESS],
+        b"From: fred@customer.test\r\nTo: support@desk.test\r\nSubject: Retried\r\n\r\nHi\r\n",
+    )
+    server.wait_for(lambda: (ADDRESS, 75) in server.deliveries, "a deferred delivery")
+    server.wait_for(lambda: "status=deferred" in server.log(), "postfix to defer it")
+    assert "fred@customer.test" in server.queue()
+
+    desk.up()  # back on the same port: the retry reaches it
+    server.flush()
+    server.wait_for(_settled(3), "the retried mail in the desk")
+    assert _rows()[2].case.subject == "Retried"
+    assert db.session.scalar(select(func.count(RawMessage.id))) == 3

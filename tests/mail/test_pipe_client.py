@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,17 @@ TOKEN = "pipe-token-123"
 def _raw_count() -> int:
     db.session.rollback()  # see what the server's threads committed
     return db.session.scalar(select(func.count(RawMessage.id)))
+
+
+def _processed_newest(timeout: float = 20.0) -> RawMessage:
+    """The newest raw row once it is no longer ``stored`` (processing follows the answer)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        db.session.rollback()
+        row = db.session.scalar(select(RawMessage).order_by(RawMessage.id.desc()))
+        if row.status != "stored" or time.monotonic() > deadline:
+            return row
+        time.sleep(0.05)
 
 
 def _free_port() -> int:
@@ -71,17 +83,26 @@ def pipe(raw: bytes, *args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_the_client_imports_neither_flask_nor_the_desk():
-    """Its start-up is the point: no Flask, no app (only the standard library)."""
-    probe = (
-        "import runpy, sys; sys.argv = ['loopdesk-pipe']\n"
-        f"runpy.run_path({str(CLIENT)!r}, run_name='probe')\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('flask', 'app', 'sqlalchemy', 'werkzeug', 'click')))"
+def test_the_client_imports_neither_flask_nor_the_desk_nor_slow_stdlib_modules():
+    """Its start-up is the point: no Flask, no app, and none of the standard library's modules
+    that cost tens of milliseconds per mail (urllib and http.client load the email package,
+    argparse and json the regular-expression engine, socket its enums)."""
+    result = subprocess.run(
+        [sys.executable, "-S", "-X", "importtime", str(CLIENT)]
+        + ["--mailbox", "a@desk.test", "--url", f"http://127.0.0.1:{_free_port()}"],
+        input=make_mail().decode(),
+        capture_output=True,
+        text=True,
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
+    assert result.returncode == 75  # it ran: the desk is down and there is no spool
+    imported = {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "_socket" in imported
+    slow = {"flask", "app", "sqlalchemy", "email", "http", "urllib", "argparse", "json", "re"}
+    assert not imported & (slow | {"socket", "enum"})
 
 
 def test_desk_reachable_stores_the_mail_and_exits_zero(served, hooked, tmp_path):
@@ -98,8 +119,9 @@ def test_desk_reachable_stores_the_mail_and_exits_zero(served, hooked, tmp_path)
         LOOPDESK_SPOOL_DIR=str(tmp_path / "spool"),
     )
     assert result.returncode == 0, result.stderr
+    assert b'"status":"stored"' in result.stdout  # the answer came once the mail was safe
     assert _raw_count() == before + 1
-    row = db.session.scalar(select(RawMessage).order_by(RawMessage.id.desc()))
+    row = _processed_newest()  # and the desk processed it right after answering
     assert row.source == "webhook" and row.status == "processed"
     assert row.recipient == plus and row.case_id == hooked.case_a.id  # the envelope went along
     assert spool.pending(tmp_path / "spool") == []  # nothing spooled when the desk answered
@@ -262,3 +284,19 @@ def test_a_refused_token_is_75_not_a_spooled_mail(served, tmp_path):
 def test_a_bad_command_line_keeps_the_mail_queued():
     result = pipe(make_mail(), "--max-bytes", "lots")
     assert result.returncode == 75
+
+
+def test_webhook_process_later_answers_once_stored_then_processes(hooked, client):
+    """What the client asks for: 202 with ``stored`` as soon as the mail is safe; the case is
+    opened after the answer has gone out."""
+    response = client.post(
+        "/inbound/a@desk.test?process=later",
+        data=make_mail(subject="answered before processing"),
+        headers={"X-Loopdesk-Token": TOKEN},
+    )
+    assert response.status_code == 202
+    assert response.json["status"] == "stored" and response.json["case_id"] is None
+    response.close()  # the server is done sending: now the desk processes it
+    row = db.session.get(RawMessage, response.json["raw_id"])
+    db.session.refresh(row)
+    assert row.status == "processed" and row.case.subject == "answered before processing"
