@@ -49,7 +49,7 @@ DEFAULT_NOTICES = {
         "{{ postponed_until }} (UTC).\n\n{{ desk_name }}",
     ),
     FRESH_LINK: (
-        "A new link to your case {{ case_number }}",
+        "A new link to your case",
         "Dear {{ customer_name }},\n\nyou asked for a new link to your case {{ case_number }} "
         "({{ case_subject }}). Here it is:\n{{ case_link }}\n\n"
         "If you did not ask for it, you can ignore this mail.\n\n{{ desk_name }}",
