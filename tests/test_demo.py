@@ -18,6 +18,11 @@ def test_desk_init_creates_admin_and_demo_desk(app, runner, client, tmp_path, mo
     assert db.session.query(Pool).count() == 3
     assert db.session.query(Case).count() == 300
     assert db.session.query(Message).filter_by(direction="outbound").count() > 50
+    # machine mail reached the intake and opened no case: it waits on Automatic mail
+    from app.mail.models import RawMessage, RawMessageStatus
+
+    automatic = db.session.query(RawMessage).filter_by(status=RawMessageStatus.AUTOMATIC)
+    assert automatic.count() == 3 and all(row.case_id is None for row in automatic)
 
     response = client.post("/login/", data={"username": "admin", "password": password})
     assert response.status_code == 302
@@ -27,6 +32,10 @@ def test_desk_init_creates_admin_and_demo_desk(app, runner, client, tmp_path, mo
     assert all(case.number in page for case in most_urgent)
     next_page = db.session.query(Case).order_by(Case.sla_due_at, Case.id).offset(25).first()
     assert next_page.number not in page
+
+    client.get("/logout/")
+    client.post("/login/", data={"username": "supervisor", "password": password})
+    assert "Out of office" in client.get("/automatic-mail/list/").get_data(as_text=True)
 
     # demo users of every role log in with the same password and see their own slice
     client.get("/logout/")

@@ -21,6 +21,7 @@ from app.core.priority import Priority
 from app.core.timeutil import utcnow
 from app.customers.models import Customer
 from app.extensions import db
+from app.mail.intake import receive
 from app.mailcore.models import Mailbox
 from app.organisation.models import Pool, Skill, Topic
 from app.security.bootstrap import create_user
@@ -431,7 +432,43 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
         if i % 50 == 49:
             db.session.commit()
     db.session.commit()
+    automatic = seed_automatic_mail([m for ms in mailboxes.values() for m in ms])
     return (
         f"{len(pools)} pools, {sum(len(m) for m in mailboxes.values())} mailboxes, "
-        f"{len(users)} users, {len(customers)} customers, {cases} cases"
+        f"{len(users)} users, {len(customers)} customers, {cases} cases, "
+        f"{automatic} automatic mails"
     )
+
+
+# Machine mail that threads to no case: the intake keeps it out of the queues, on the
+# supervisors' Automatic mail list (Archive), where one can still open a case for it.
+AUTOMATIC_MAIL = [
+    (
+        "From: Lena Park <lena.park@example.org>\r\nSubject: Out of office: your enquiry\r\n"
+        "Auto-Submitted: auto-replied\r\nX-Autoreply: yes\r\n",
+        "I am out of the office until Monday and will read your message then.\r\n",
+    ),
+    (
+        "From: Mail Delivery System <mailer-daemon@mx.example.net>\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nAuto-Submitted: auto-replied\r\n",
+        "This is the mail system. Your message could not be delivered to "
+        "nobody@example.net: user unknown.\r\n",
+    ),
+    (
+        "From: Office Supplies Weekly <news@supplies.example>\r\nSubject: This week's offers\r\n"
+        "Precedence: bulk\r\nList-Unsubscribe: <mailto:leave@supplies.example>\r\n",
+        "Paper, toner and more at this week's prices.\r\n",
+    ),
+]
+
+
+def seed_automatic_mail(mailboxes) -> int:
+    """Hand a few automatic mails (out-of-office, a bounce, a newsletter) to the real intake."""
+    for n, (headers, body) in enumerate(AUTOMATIC_MAIL):
+        mailbox = mailboxes[n % len(mailboxes)]
+        raw = (
+            f"{headers}To: {mailbox.address}\r\nMessage-ID: <demo-auto-{n}@example.org>\r\n"
+            f"Date: Thu, 03 Dec 2026 08:0{n}:00 +0000\r\n\r\n{body}"
+        ).encode()
+        receive(raw, mailbox=mailbox, source="import", source_ref="demo")
+    return len(AUTOMATIC_MAIL)
