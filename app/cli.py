@@ -35,7 +35,7 @@ def _credentials_file() -> Path:
 @click.option("--demo/--no-demo", default=False, help="Seed demo data into an empty desk.")
 def desk_init(admin_name: str, password: str | None, demo: bool):
     """Create the roles and an admin account (once); optionally seed the demo desk."""
-    # Not at the top: the models and the account set-up load only when a command runs.
+    # Not at the top: the app package imports this module first thing, before any model.
     from app.cases.models import Case
     from app.security.bootstrap import create_user, ensure_roles
 
