@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
 from flask_appbuilder import AppBuilder
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from app import features
 from app.audit.tracking import install_tracking
@@ -13,8 +17,9 @@ from app.cli import register_cli
 from app.core.encryption import install_encryption
 from app.core.settings import resolve_into
 from app.errors import ConfigurationError, DeskError
-from app.extensions import db, migrate
+from app.extensions import db, install_sqlite_pragmas, migrate
 from app.extensions import mail as flask_mail
+from app.jobs.queue import make_connection
 from app.security.throttle import DeskSecurityManager, install_login_throttle
 from app.security.web import install_web_protection
 
@@ -59,13 +64,12 @@ def create_app(
         # CSRFProtect is already there.
         install_web_protection(app)
         install_login_throttle(app)
-        from app.extensions import install_sqlite_pragmas
-
         install_sqlite_pragmas(db.engine, wal=app.config.get("SQLITE_WAL", True))
         if check_services:
             check_database(app)
         app.extensions["loopdesk_redis"] = _redis(app, check_services)
-        # The pages (and what they import) load only for a desk that serves them.
+        # Not at the top: the start page imports the cases' pages, and this package's top is
+        # run by every `import app.<anything>` (the worker, the CLI, the models).
         from app.views import DeskIndexView
 
         appbuilder = AppBuilder(
@@ -75,7 +79,7 @@ def create_app(
         )
         appbuilder.init_app(app, db.session)
         if views:
-            from app.core.views import refuse_bad_list_arguments
+            from app.core.views import refuse_bad_list_arguments  # not at the top: a page module
 
             app.before_request(refuse_bad_list_arguments)
             features.register_views(appbuilder)
@@ -104,21 +108,15 @@ def freeze_startup_objects() -> None:
     the RQ worker's app), not by ``create_app``: frozen objects are never freed, so a process
     that builds many apps (the tests) would keep them all.
     """
-    import gc
-
     gc.freeze()
 
 
 def _migrations_dir():
-    from pathlib import Path
-
     return Path(__file__).resolve().parent.parent / "migrations"
 
 
 def check_database(app: Flask) -> None:
     """Connect once; raise ConfigurationError with one readable line if that fails."""
-    from sqlalchemy import text
-
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     try:
         with db.engine.connect() as conn:
@@ -130,8 +128,6 @@ def check_database(app: Flask) -> None:
 
 
 def _redis(app: Flask, check: bool):
-    from app.jobs.queue import make_connection
-
     url = app.config.get("REDIS_URL")
     try:
         conn = make_connection(url)
@@ -151,8 +147,6 @@ def _first_line(exc: BaseException) -> str:
 
 def _redact(url: str | None) -> str:
     """Hide a password in a URL before it is printed."""
-    from sqlalchemy.engine import make_url
-
     if not url:
         return "(unset)"
     try:

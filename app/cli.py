@@ -13,13 +13,18 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup
+from flask_appbuilder import Model
+
+from app.core.encryption import rotate_secrets
+from app.extensions import appbuilder, db
+from app.features import register_cli as register_feature_cli
 
 desk_cli = AppGroup("desk", help="Set up and inspect the desk.")
 demo_cli = AppGroup("demo", help="Demo data for a living desk.")
 
 
 def _credentials_file() -> Path:
-    from config import INSTANCE_DIR
+    from config import INSTANCE_DIR  # not at the top: config imports app, which imports this
 
     return INSTANCE_DIR / "admin-credentials.txt"
 
@@ -30,8 +35,8 @@ def _credentials_file() -> Path:
 @click.option("--demo/--no-demo", default=False, help="Seed demo data into an empty desk.")
 def desk_init(admin_name: str, password: str | None, demo: bool):
     """Create the roles and an admin account (once); optionally seed the demo desk."""
+    # Not at the top: the app package imports this module first thing, before any model.
     from app.cases.models import Case
-    from app.extensions import appbuilder, db
     from app.security.bootstrap import create_user, ensure_roles
 
     ensure_roles()
@@ -45,7 +50,7 @@ def desk_init(admin_name: str, password: str | None, demo: bool):
         creds.chmod(0o600)
         click.echo(f"Created admin account {admin_name!r}.")
     if demo and db.session.query(Case.id).first() is None:
-        from app.demo.seed import seed_demo
+        from app.demo.seed import seed_demo  # not at the top: heavy, only for --demo
 
         summary = seed_demo(password=_read_credentials()[1])
         click.echo(f"Seeded demo desk: {summary}")
@@ -70,11 +75,6 @@ def desk_credentials():
 def desk_rotate_secrets():
     """Re-encrypt every stored secret (mailbox passwords and tokens) under the first key of
     SECRETS_KEY; afterwards the older keys may be removed from it."""
-    from flask_appbuilder import Model
-
-    from app.core.encryption import rotate_secrets
-    from app.extensions import db
-
     with db.engine.begin() as connection:
         count = rotate_secrets(connection, Model.metadata)
     click.echo(f"Re-encrypted {count} secret(s) under the first key of SECRETS_KEY.")
@@ -85,6 +85,7 @@ def desk_rotate_secrets():
 @click.option("--seed", "random_seed", default=7, show_default=True)
 def demo_seed(cases: int, random_seed: int):
     """Create pools, mailboxes, agents of every role, topics and cases with threads."""
+    # Not at the top: the demo data loads every feature's models, only when this runs.
     from app.demo.seed import seed_demo
     from app.security.bootstrap import ensure_roles
 
@@ -95,8 +96,6 @@ def demo_seed(cases: int, random_seed: int):
 
 
 def register_cli(app) -> None:
-    from app.features import register_cli as register_feature_cli
-
     for group in (desk_cli, demo_cli):
         app.cli.add_command(group)
     register_feature_cli(app)

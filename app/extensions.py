@@ -5,10 +5,14 @@ views on a second app (see shared notes, stack.md §1.6), so ``create_app`` buil
 keeps it as ``app.appbuilder``.
 """
 
+import sqlite3
+
+from flask import current_app
 from flask_appbuilder.utils.legacy import get_sqla_class
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import event
 
 db = get_sqla_class()()
 migrate = Migrate()
@@ -20,9 +24,6 @@ def install_sqlite_pragmas(engine, *, wal: bool) -> None:
     """The embedded SQLite default: enforce foreign keys as PostgreSQL does, wait for a busy
     database instead of failing, and (``SQLITE_WAL``) use WAL so the web server and the
     in-process worker can read while the other writes."""
-    import sqlite3
-
-    from sqlalchemy import event
 
     def on_connect(dbapi_connection, connection_record):
         if isinstance(dbapi_connection, sqlite3.Connection):
@@ -40,6 +41,4 @@ def install_sqlite_pragmas(engine, *, wal: bool) -> None:
 def appbuilder():
     """The current app's AppBuilder (``create_app`` keeps one per app as ``app.appbuilder``),
     so callers need not reach for an attribute Flask does not declare."""
-    from flask import current_app
-
     return current_app.appbuilder  # type: ignore[attr-defined]

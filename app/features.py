@@ -14,6 +14,8 @@ import importlib
 import config
 from app.core.features import Feature, PeriodicJob, resolve
 from app.core.settings import Setting
+from app.security import rules
+from app.security.roles import compose_roles, grant_menu_access
 
 FEATURES = (
     "app.cases",
@@ -64,8 +66,6 @@ def settings() -> list[Setting]:
 
 def install_record_rules() -> None:
     """Hand every feature's record rules to the rule engine (``app.security.rules``)."""
-    from app.security import rules
-
     for feature in features():
         if feature.record_rules:
             rules.register(resolve(feature.record_rules))
@@ -94,8 +94,6 @@ def register_views(appbuilder) -> None:
         for item in appbuilder.menu.menu
         if item.childs or item.name not in dict(MENU_CATEGORIES)
     ]
-    from app.security.roles import grant_menu_access
-
     grant_menu_access(appbuilder)
 
 
@@ -116,6 +114,4 @@ def periodic_jobs() -> list[PeriodicJob]:
 
 def fab_roles() -> dict[str, list[list[str]]]:
     """Flask-AppBuilder's built-in roles, from every feature's permissions (``FAB_ROLES``)."""
-    from app.security.roles import compose_roles
-
     return compose_roles(feature.permissions for feature in features())

@@ -10,6 +10,7 @@ Migrations add database triggers with the same rule, so raw SQL cannot do it eit
 
 from __future__ import annotations
 
+from flask_appbuilder import Model
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
@@ -122,8 +123,6 @@ def install_tracking() -> None:
         return
     event.listen(Session, "before_flush", _before_flush)
     event.listen(Session, "do_orm_execute", _refuse_bulk_deletes)
-    from flask_appbuilder import Model
-
     for mapper in Model.registry.mappers:
         for name in getattr(mapper.class_, "__tracked__", ()):
             # active_history: load the old value on assignment even if it was expired, so

@@ -80,7 +80,7 @@ def install_encryption(app) -> None:
 def _fernet():
     fernet = current_app.extensions.get(_EXTENSION)
     if fernet is None:
-        # Imported on first use (see install_encryption).
+        # Not at the top: imported on first use (see install_encryption).
         from cryptography.fernet import Fernet, MultiFernet
 
         config = current_app.config
@@ -95,7 +95,7 @@ def _fernet():
 
 
 def _invalid_token() -> type[Exception]:
-    from cryptography.fernet import InvalidToken
+    from cryptography.fernet import InvalidToken  # not at the top: see install_encryption
 
     return InvalidToken
 

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, has_app_context
 
@@ -197,8 +198,6 @@ def limits(value: Any) -> tuple[tuple[int, int], ...]:
 
 
 def timezone(value: Any) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     name = str(value).strip()
     try:
         ZoneInfo(name)

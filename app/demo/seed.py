@@ -11,7 +11,14 @@ import random
 from datetime import timedelta
 
 from app.agents.models import AgentProfile, PoolMembership
-from app.answering.models import Reply, ReplyStatus
+from app.answering.models import (
+    Document,
+    DocumentVersion,
+    PoolLayout,
+    Reply,
+    ReplyStatus,
+    ResponseTemplate,
+)
 from app.audit.actor import acting_as
 from app.audit.tracking import record_event
 from app.cases import services
@@ -211,8 +218,6 @@ TEMPLATES = [
 def seed_answering(pools: dict, users: dict) -> None:
     """Templates, a header and footer per pool, wrap-up questions, auto-responses and one
     library document, so the answering tools have something to show."""
-    from app.answering.models import Document, DocumentVersion, PoolLayout, ResponseTemplate
-
     for name, language, subject, body in TEMPLATES:
         _get_or_create(
             ResponseTemplate, {"subject": subject, "body": body}, name=name, language=language

@@ -12,6 +12,7 @@ import functools
 from flask import has_app_context
 
 from app.core.features import resolve
+from app.extensions import db
 
 # The worker process builds the desk the way gunicorn does from "run:app": by name, since
 # the job machinery sits below every feature and must not import the factory that wires
@@ -38,8 +39,6 @@ def in_app_context(func):
             return func(*args, **kwargs)
         app = worker_app()
         with app.app_context():
-            from app.extensions import db
-
             try:
                 return func(*args, **kwargs)
             finally:

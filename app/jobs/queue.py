@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 from flask import current_app
+from redis import Redis
 from rq import Queue
 
 _EMBEDDED = "loopdesk_redis_embedded"  # app.extensions: the fakeredis, once somebody asked
@@ -20,8 +21,6 @@ def make_connection(redis_url: str | None):
     """A Redis client for ``redis_url``, or None when it is empty: the app then gets a
     private fakeredis server on first use (see ``connection``)."""
     if redis_url:
-        from redis import Redis
-
         return Redis.from_url(redis_url)
     return None
 
@@ -37,7 +36,7 @@ def connection(app=None):
     with _embedded_lock:  # the web threads and the embedded worker share one server
         conn = app.extensions.get(_EMBEDDED)
         if conn is None:
-            import fakeredis
+            import fakeredis  # not at the top: a third of a second, see above
 
             conn = fakeredis.FakeStrictRedis(server=fakeredis.FakeServer())
             app.extensions[_EMBEDDED] = conn

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import socket
 
+from app.audit.models import Event
 from app.core.features import PeriodicJob
+from app.extensions import db
 from app.jobs.context import in_app_context
 
 
@@ -16,9 +18,6 @@ def heartbeat(token: str | None = None) -> dict:
     Scheduled every few minutes; the production smoke test enqueues it by hand and waits for
     the Event it writes.
     """
-    from app.audit.models import Event
-    from app.extensions import db
-
     where = f"{socket.gethostname()}:{os.getpid()}"
     db.session.add(
         Event(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import current_app
 
 from app.mailcore import identity
+from app.outbox import services as outbox
 
 DEFAULT_TEXT = (
     "Hello {customer_name},\n\n"
@@ -58,14 +59,12 @@ def render(text: str, case, customer_name: str | None) -> str:
 
 def queue_auto_response(case, parsed, mailbox):
     """Queue the acknowledgement for a new case; returns the OutboxMail row or None."""
-    from app.outbox.services import queue_mail
-
     enabled, text = settings(mailbox, case.pool)
     to = parsed.reply_to or parsed.from_address
     if not enabled or not to:
         return None
     references = " ".join(filter(None, [parsed.references, parsed.message_id])) or None
-    return queue_mail(
+    return outbox.queue_mail(
         kind="auto_response",
         to=to,
         case=case,
@@ -83,8 +82,6 @@ def queue_auto_response(case, parsed, mailbox):
 
 def queue_oversize_notice(case, parsed, mailbox, cap: int):
     """Tell the sender that attachments were too big to take in (the raw mail is kept)."""
-    from app.outbox.services import queue_mail
-
     to = parsed.reply_to or parsed.from_address
     if not to:
         return None
@@ -93,7 +90,7 @@ def queue_oversize_notice(case, parsed, mailbox, cap: int):
         f"its attachments exceed our limit of {cap // (1 << 20)} MB, so we could not take "
         "them in. Please send them in smaller parts or as a download link.\n"
     )
-    return queue_mail(
+    return outbox.queue_mail(
         kind="oversize_notice",
         to=to,
         case=case,

@@ -42,6 +42,7 @@ def analyse(parsed, raw: bytes | None = None) -> BounceReport:
             report.temporary.add(recipient)
     if not (report.permanent or report.temporary) and raw is not None:
         try:
+            # not at the top: 15 ms and 29 modules, needed only for a bounce without a DSN
             from flufl.bounce import all_failures
 
             msg = email.message_from_bytes(raw, policy=email.policy.compat32)

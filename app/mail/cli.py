@@ -15,8 +15,16 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
+from app.errors import DeskError
+from app.extensions import appbuilder, db
 from app.mail.channels.cli import fetch_command
+from app.mail.models import RawMessage, RawMessageStatus
+from app.mail.stats import intake_stats
+from app.mailcore.addresses import forget_own_addresses
+from app.mailcore.models import Mailbox
+from app.organisation.models import Pool
 
 EX_TEMPFAIL = 75
 
@@ -32,6 +40,7 @@ mailbox_cli = AppGroup("mailbox", help="Supervised mailboxes.")
 def mail_pipe(address: str, recipient: str | None):
     """Read one message on stdin (MTA pipe). Exit 0 once stored (a quarantined message is
     stored), 75 (EX_TEMPFAIL) when it could not be stored, so the MTA keeps it and retries."""
+    # not at the top: create_app loads every command module, the intake only when it runs
     from app.mail.intake import mailbox_for, receive
 
     try:
@@ -58,6 +67,7 @@ def mail_pipe(address: str, recipient: str | None):
 def mail_drain_spool():
     """Bring the mail ``bin/loopdesk-pipe`` spooled (``MAIL_SPOOL_DIR``) into the desk; exit 1
     when some could not be stored (they stay in the spool for the next round)."""
+    # not at the top: the spool loads the intake, only when the command runs
     from app.mail import spool
 
     directory = spool.spool_dir()
@@ -112,6 +122,7 @@ def _reader(box, key):
 
 def _recipient_mailbox(raw: bytes, cache: dict):
     """The mailbox of the first of our addresses among Delivered-To, X-Original-To, To, Cc."""
+    # not at the top: create_app loads every command module, the intake only when it runs
     from app.mail.intake import mailbox_for
 
     try:
@@ -145,6 +156,7 @@ def mail_import(paths, address: str | None):
     Messages are read one at a time and handed over in batches of at most ``BATCH_SIZE``
     messages or ``BATCH_BYTES``: one commit stores a batch, one transaction processes it.
     """
+    # not at the top: create_app loads every command module, the intake only when it runs
     from app.mail.intake import BATCH_BYTES, BATCH_SIZE, IncomingMail, mailbox_for
 
     box = None
@@ -178,6 +190,7 @@ def mail_import(paths, address: str | None):
 def _import_batch(batch, counts: Counter) -> None:
     """Store a batch (one commit), then process it. If the batch cannot be stored, its
     messages are tried one by one, so that one bad message does not keep its neighbours out."""
+    # not at the top: create_app loads every command module, the intake only when it runs
     from app.mail.intake import process_in_batches, receive, store_many
 
     if not batch:
@@ -209,11 +222,8 @@ def _import_batch(batch, counts: Counter) -> None:
 @click.option("--quarantined", is_flag=True, help="Re-process every quarantined message.")
 def mail_reprocess(raw_ids, quarantined: bool):
     """Run the intake again for stored or quarantined raw messages."""
-    from sqlalchemy import select
-
-    from app.extensions import db
+    # not at the top: create_app loads every command module, the intake only when it runs
     from app.mail.intake import Quarantine, reprocess
-    from app.mail.models import RawMessage, RawMessageStatus
 
     ids = list(raw_ids)
     if quarantined:
@@ -244,10 +254,8 @@ def mail_reprocess(raw_ids, quarantined: bool):
 @click.option("--as", "username", default=None, help="Act as this user (record rules apply).")
 def mail_open_as_case(raw_id: int, username: str | None):
     """Open a case for automatic mail (status automatic) that opened none."""
-    from app.errors import DeskError
-    from app.extensions import appbuilder, db
+    # not at the top: create_app loads every command module, the intake only when it runs
     from app.mail.intake import open_automatic_as_case
-    from app.mail.models import RawMessage
 
     actor = None
     if username is not None:
@@ -268,8 +276,6 @@ def mail_open_as_case(raw_id: int, username: str | None):
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 def mail_stats(as_json: bool):
     """Intake counts since the start (from the database)."""
-    from app.mail.stats import intake_stats
-
     stats = intake_stats()
     if as_json:
         click.echo(json.dumps(stats, sort_keys=True))
@@ -297,13 +303,6 @@ def mailbox_create(
     display_name: str | None,
 ):
     """Create a mailbox in a pool (for scripted set-ups)."""
-    from sqlalchemy import select
-
-    from app.extensions import db
-    from app.mailcore.addresses import forget_own_addresses
-    from app.mailcore.models import Mailbox
-    from app.organisation.models import Pool
-
     address = address.strip().lower()
     if "@" not in address:
         raise click.BadParameter("not an e-mail address", param_hint="ADDRESS")

@@ -13,13 +13,23 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 from sqlalchemy import select
 
+from app.agents.models import AgentProfile, PoolMembership
+from app.audit.actor import acting_as
 from app.audit.tracking import record_event
+from app.core.timeutil import utcnow
 from app.extensions import appbuilder, db
 from app.jobs.context import in_app_context
+from app.jobs.queue import connection, get_queue
+from app.mail.channels import imap, pop3
+from app.mail.channels.common import ChannelError, FetchReport
 from app.mail.settings import setting
 from app.mailcore.models import Mailbox
+from app.outbox import services as outbox
+from app.security.roles import ADMIN
 
 log = logging.getLogger(__name__)
 
@@ -74,18 +84,13 @@ def fetchable_mailboxes():
 
 def _channel(protocol: str):
     if protocol == "imap":
-        from app.mail.channels import imap
-
         return imap
-    from app.mail.channels import pop3
 
     return pop3
 
 
 def _lock(mailbox_id: int):
     """A Redis lock so two workers never fetch the same mailbox at once."""
-    from app.jobs.queue import connection
-
     return connection().lock(
         f"loopdesk:fetch:{mailbox_id}", timeout=max(600, fetch_interval() * 10), blocking=False
     )
@@ -93,10 +98,6 @@ def _lock(mailbox_id: int):
 
 def fetch_mailbox(mailbox_id: int) -> FetchResult:
     """One fetching round for one mailbox; never raises for server or mail trouble."""
-    from app.audit.actor import acting_as
-    from app.core.timeutil import utcnow
-    from app.mail.channels.common import ChannelError, FetchReport
-
     mailbox = db.session.get(Mailbox, mailbox_id)
     if mailbox is None:
         return FetchResult(mailbox=f"#{mailbox_id}", protocol="?", error="no such mailbox")
@@ -175,8 +176,6 @@ def _record_failure(mailbox, message: str) -> None:
 
 
 def _record_success(mailbox) -> None:
-    from app.core.timeutil import utcnow
-
     if mailbox.fetch_failures:
         record_event(
             db.session,
@@ -193,9 +192,6 @@ def _record_success(mailbox) -> None:
 
 def supervisor_addresses(mailbox) -> list[str]:
     """E-mail addresses of the supervisors of the mailbox's pool (admins if it has none)."""
-    from app.agents.models import AgentProfile, PoolMembership
-    from app.security.roles import ADMIN
-
     User = appbuilder().sm.user_model
     stmt = (
         select(User.email)
@@ -217,8 +213,6 @@ def supervisor_addresses(mailbox) -> list[str]:
 
 def alert_supervisors(mailbox, message: str) -> int:
     """Queue one alert mail per supervisor (in the caller's transaction); return how many."""
-    from app.outbox.services import queue_mail
-
     since = (
         mailbox.last_success_at.strftime("%Y-%m-%d %H:%M UTC")
         if mailbox.last_success_at
@@ -237,7 +231,7 @@ def alert_supervisors(mailbox, message: str) -> int:
     queued = 0
     for address in addresses:
         try:
-            queue_mail(
+            outbox.queue_mail(
                 kind="alert",
                 to=address,
                 subject=f"Mail fetch failing: {mailbox.address}",
@@ -290,11 +284,6 @@ def enqueue_fetch_jobs() -> list[str]:
     A mailbox whose previous job is still waiting or running gets no second one, so a slow
     server does not pile up jobs.
     """
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
-
-    from app.jobs.queue import connection, get_queue
-
     queue = get_queue("mail")
     enqueued = []
     for mailbox in fetchable_mailboxes():

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 import webencodings
 
 from app.mail import repair
+from app.mail.sanitize import html_to_text
+from app.mail.store import StoreWriter
 
 HEADER_CAP = 998
 TEXT_CAP = 2_000_000  # characters of body text kept per message
@@ -647,8 +649,6 @@ class _Walker:
 def choose_body(parsed: ParsedMail, texts: list[str], htmls: list[str]) -> None:
     """Text body: the plain parts, unless they are empty beside real HTML (then the HTML as
     text). The first HTML part is kept for display after sanitising."""
-    from app.mail.sanitize import html_to_text
-
     text = "\n\n".join(t for t in texts if t is not None).strip()
     html = next((h for h in htmls if h and h.strip()), None)
     if not text and html:
@@ -764,8 +764,6 @@ class _Decoder:
 
 def _stream_part(reader, headers, boundaries, parsed, state, cap, text_cap, depth):
     """Read one part whose headers are parsed; returns the boundary hit that ended it."""
-    from app.mail.store import StoreWriter
-
     ctype = _ctype(headers)
     if ctype.startswith("multipart/") and depth < 30:
         boundary = repair.unfolded_boundary(_raw_boundary(headers))

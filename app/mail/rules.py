@@ -8,6 +8,7 @@ owned by a pool applies only to mail that arrives in that pool's mailboxes.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
@@ -58,8 +59,6 @@ def matches(rule: CategoryRule, parsed, recipient: str | None = None) -> bool:
 def _active_rule_ids(pool_id: int) -> list[int]:
     """Ids of the rules that apply to a pool's mailboxes, in order; cached on the session for
     a few seconds (a session lives for one request, job or import run)."""
-    import time
-
     cache = db.session.info.setdefault("loopdesk_category_rules", {})
     hit = cache.get(pool_id)
     now = time.monotonic()

@@ -19,7 +19,8 @@ from app.core.timeutil import utcnow
 from app.extensions import db
 from app.jobs.context import in_app_context
 from app.jobs.queue import connection
-from app.mail import fetch, spool
+from app.mail import fetch, intake, spool
+from app.mail.models import RawMessage, RawMessageStatus
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,6 @@ INTERVAL_SECONDS = 300
 
 
 def stale_stored_ids(older_than: timedelta = STALE_AFTER, limit: int = 1000) -> list[int]:
-    from app.mail.models import RawMessage, RawMessageStatus
-
     return list(
         db.session.scalars(
             select(RawMessage.id)
@@ -47,9 +46,6 @@ def stale_stored_ids(older_than: timedelta = STALE_AFTER, limit: int = 1000) -> 
 
 def process_stale_stored(older_than: timedelta = STALE_AFTER) -> dict:
     """Process raw rows left ``stored`` for longer than ``older_than``; one runner at a time."""
-    from app.mail import intake
-    from app.mail.models import RawMessage, RawMessageStatus
-
     lock = connection().lock("loopdesk:intake:stale", timeout=3600, blocking=False)
     if not lock.acquire():
         return {"skipped": "another run is busy"}

@@ -24,6 +24,7 @@ from sqlalchemy import exists, select
 from app.cases.models import Case, Message, MessageDirection
 from app.extensions import db
 from app.mailcore import identity
+from app.outbox.models import OutboxMail
 
 
 @dataclass
@@ -120,8 +121,6 @@ class DatabaseLookups:
 
     def case_by_message_ids(self, ids: list[str]) -> Case | None:
         """The case of the newest message with one of ``ids``, else of our outbox mail."""
-        from app.outbox.models import OutboxMail
-
         ids = ids[-MAX_REFERENCES:]
         case_id = db.session.scalar(
             select(Message.case_id)

@@ -15,8 +15,10 @@ from app.core.priority import PRIORITY_CHOICES
 from app.core.views import DeskModelView
 from app.errors import AccessDenied, DeskError
 from app.extensions import db
-from app.mail.intake import open_automatic_as_case
+from app.mail import store
+from app.mail.intake import open_automatic_as_case, reprocess
 from app.mail.models import Attachment, CategoryRule, RawMessage, RawMessageStatus
+from app.mail.webhook import register_webhook
 from app.mailcore.models import Mailbox
 from app.security.rules import ensure_visible
 
@@ -218,8 +220,6 @@ class RawMessageView(DeskModelView):
     @has_access
     def download(self, pk):
         """The raw .eml exactly as received."""
-        from app.mail import store
-
         row = self._visible_or_404(pk)
         return send_file(
             store.open_raw(row),
@@ -230,8 +230,6 @@ class RawMessageView(DeskModelView):
 
     @action("reprocess", "Re-process", "Run the intake again for the selected mail?", "fa-refresh")
     def reprocess(self, items):
-        from app.mail.intake import reprocess
-
         items = items if isinstance(items, list) else [items]
         for item in items:
             ensure_visible(item)
@@ -371,8 +369,6 @@ class AttachmentView(BaseView):
     @expose("/attachment/<int:attachment_id>")
     @has_access
     def attachment(self, attachment_id):
-        from app.mail import store
-
         row = db.session.get(Attachment, attachment_id)
         if row is None:
             abort(404)
@@ -398,8 +394,6 @@ class AttachmentView(BaseView):
 
 
 def register(appbuilder) -> None:
-    from app.mail.webhook import register_webhook
-
     appbuilder.add_view(MailboxView, "Mailboxes", icon="fa-envelope", category="Configuration")
     appbuilder.add_view(
         CategoryRuleView, "Category rules", icon="fa-random", category="Configuration"

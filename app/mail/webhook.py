@@ -28,6 +28,12 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
 from app.extensions import db
+from app.mail import intake
+from app.mail.models import RawMessage
+from app.mail.sanitize import split_quoted
+from app.mail.settings import setting
+from app.mail.store import TooLarge
+from app.mailcore.models import Mailbox
 
 log = logging.getLogger(__name__)
 bp = Blueprint("inbound", __name__)
@@ -38,8 +44,6 @@ PROCESS_LATER = "later"
 
 
 def max_bytes() -> int:
-    from app.mail.settings import setting
-
     return int(setting("INBOUND_MAX_BYTES"))
 
 
@@ -49,8 +53,6 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def _mailbox(ref: str):
-    from app.mailcore.models import Mailbox
-
     if ref.isdigit():
         return db.session.get(Mailbox, int(ref))
     return db.session.scalar(select(Mailbox).where(Mailbox.address == ref.strip().lower()))
@@ -62,9 +64,6 @@ def _too_large():
 
 @bp.post("/inbound/<mailbox_ref>")
 def inbound(mailbox_ref: str):
-    from app.mail.intake import receive
-    from app.mail.store import TooLarge
-
     mailbox = _mailbox(mailbox_ref)
     if mailbox is None or not mailbox.webhook_secret or not mailbox.active:
         return jsonify(error="no such mailbox, or its webhook is not enabled"), 404
@@ -81,7 +80,7 @@ def inbound(mailbox_ref: str):
         if token:
             if not hmac.compare_digest(token.encode(), secret.encode()):
                 return jsonify(error="wrong token"), 403
-            result = receive(
+            result = intake.receive(
                 request.stream, mailbox=mailbox, source="webhook", recipient=recipient, process=now
             )
         else:
@@ -90,7 +89,7 @@ def inbound(mailbox_ref: str):
                 return _too_large()
             if not hmac.compare_digest(signature.strip(), sign(secret, body)):
                 return jsonify(error="wrong signature"), 403
-            result = receive(
+            result = intake.receive(
                 body, mailbox=mailbox, source="webhook", recipient=recipient, process=now
             )
     except TooLarge:
@@ -108,14 +107,11 @@ def inbound(mailbox_ref: str):
 
 def _process_after_answer(app, raw_id: int) -> None:
     """Process a mail stored by a ``?process=later`` call, once its answer has gone out."""
-    from app.mail.intake import process_raw
-    from app.mail.models import RawMessage
-
     with app.app_context():
         try:
             row = db.session.get(RawMessage, raw_id)
             if row is not None and row.status == "stored":
-                process_raw(row)
+                intake.process_raw(row)
         except Exception:  # the row stays stored: the stale-rows job processes it
             log.exception("webhook: raw #%s stored, processing it failed", raw_id)
         finally:
@@ -125,8 +121,6 @@ def _process_after_answer(app, raw_id: int) -> None:
 def register_webhook() -> None:
     """Add the blueprint to the app being built (exempt from CSRF: it is authenticated by
     secret, not by session) and the ``fold_quotes`` template filter for the case thread."""
-    from app.mail.sanitize import split_quoted
-
     app = current_app._get_current_object()
     app.register_blueprint(bp)
     csrf = app.extensions.get("csrf")

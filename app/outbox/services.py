@@ -29,14 +29,17 @@ from datetime import datetime
 from email.headerregistry import Address
 
 from flask import current_app, has_app_context
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from app.audit.actor import actor_label, current_actor
+from app.audit.models import Event
 from app.audit.tracking import record_event
 from app.cases.models import MessageDirection
 from app.core.timeutil import utcnow
 from app.errors import DeskError
 from app.extensions import db
+from app.jobs.queue import enqueue
 from app.mailcore import identity
 from app.outbox.compose import (
     AUTO_GENERATED,
@@ -53,6 +56,7 @@ from app.outbox.limits import limiter as auto_mail_limiter
 from app.outbox.limits import may_send_automatic
 from app.outbox.models import OutboxMail, OutboxStatus
 from app.outbox.settings import setting
+from app.outbox.tasks import deliver_outbox
 from app.security import rules
 
 log = logging.getLogger(__name__)
@@ -242,9 +246,6 @@ def _thread_parent(case) -> tuple[str | None, str | None]:
 
 def _record_suppressed(row: OutboxMail) -> None:
     """Suppression is a decision the desk took: it leaves an Event on the case."""
-    from app.audit.actor import actor_label, current_actor
-    from app.audit.models import Event
-
     actor = current_actor()
     db.session.add(
         Event(
@@ -283,9 +284,6 @@ def _after_commit(session: Session) -> None:
     if not has_app_context() or not setting("OUTBOX_ENQUEUE_ON_COMMIT"):
         return
     try:  # a head start only: the periodic round delivers the row anyway
-        from app.jobs.queue import enqueue
-        from app.outbox.tasks import deliver_outbox
-
         if _waiting_delivery_job():
             return  # a delivery job that has not started yet will see this commit's rows
         job = enqueue(deliver_outbox, queue="mail", job_result_ttl=60)
@@ -361,8 +359,6 @@ def retry_mail(row: OutboxMail) -> OutboxMail:
 
 def mails_of_case(case, statuses=None) -> list[OutboxMail]:
     """The outbox rows of a case the acting user may see, newest first."""
-    from sqlalchemy import select
-
     rules.ensure_visible(case)
     stmt = select(OutboxMail).where(OutboxMail.case_id == case.id)
     if statuses:

@@ -15,6 +15,8 @@ ROUND_BUDGET_SECONDS = 50  # a scheduled round stops claiming after this; the ne
 @in_app_context
 def deliver_outbox() -> dict:
     """Deliver every due outbox row (scheduled every few seconds, and after new mail commits)."""
+    # not at the top: the delivery (and its SMTP client, ~10 ms) loads only where mail is sent; the
+    # services import this module to name the job on every start of the desk
     from app.outbox.delivery import RoundReport, deliver_due
 
     report = RoundReport()
@@ -30,6 +32,7 @@ def deliver_outbox() -> dict:
 @in_app_context
 def deliver_mail(outbox_id: int) -> dict:
     """Deliver one outbox row now, if it is due and nobody else is sending it."""
+    # not at the top: see deliver_outbox
     from app.outbox.delivery import deliver_one
 
     return deliver_one(int(outbox_id)).as_dict()

@@ -14,6 +14,7 @@ from flask.cli import with_appcontext
 @with_appcontext
 def fetch_command(address: str | None):
     """Fetch new mail from IMAP/POP3 mailboxes once and print a summary."""
+    # not at the top: the fetch and its IMAP/POP3 clients load only when the command runs
     from app.mail.fetch import fetch_all
 
     results = fetch_all(address)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from app.extensions import db
+from app.mail import intake
 from app.mail.models import RawMessage, RawMessageStatus
 from app.mail.settings import setting
 
@@ -123,8 +124,6 @@ def store_batch(
     rows, and copies stored before whose processing never ran (the process died in between).
     Raises ChannelError when the batch could not be stored: nothing of it was.
     """
-    from app.mail import intake
-
     digests = [sha256(raw) for raw, _ in items]
     known = already_stored(mailbox, source, digests)
     new, taken = [], set(known)
@@ -154,8 +153,6 @@ def store_batch(
 
 def process_batch(raw_ids: list[int]) -> None:
     """Run the intake's processing for stored mail (quarantining what fails)."""
-    from app.mail import intake
-
     if not raw_ids:
         return
     intake.process_in_batches(
