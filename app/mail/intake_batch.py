@@ -24,6 +24,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm.attributes import flag_modified
 
 from app.audit.actor import acting_as
 from app.audit.tracking import record_event
@@ -47,6 +48,9 @@ from app.security.roles import ADMIN, SUPERVISOR, role_names
 from app.security.rules import ensure_visible
 
 log = logging.getLogger(__name__)
+
+# What finishing a raw row sets (``_Batch._finish``).
+_SETTLED_COLUMNS = ("status", "outcome", "error", "case_id", "flags", "processed_at")
 
 # Machine mail is added to its case but never changes the case's state (no reopen); threaded
 # to no case, it opens none (status ``automatic``).
@@ -469,6 +473,16 @@ class _Batch:
     # -- after the flush (every case has its id and number): mail out, the raw row -----------
 
     def _finish(self, mail: _Mail) -> None:
+        self._settle(mail)
+        # Every raw row of the batch updates the same columns, whatever its outcome: the
+        # flush then sends one executemany UPDATE for the batch. Rows that change different
+        # columns (automatic mail has no case, most mail no new flag) break it into a
+        # statement per run of alike rows: 146 instead of 5 for the bench's 1,000 mails.
+        for column in _SETTLED_COLUMNS:
+            if column in mail.row.__dict__:
+                flag_modified(mail.row, column)
+
+    def _settle(self, mail: _Mail) -> None:
         row = mail.row
         row.processed_at = utcnow()
         if mail.error is not None:

@@ -114,6 +114,13 @@ def _commit_rows(pairs) -> list[RawMessage]:
                 received_at=utcnow(),
                 recipient=(mail.recipient or None)
                 and mail.recipient.strip().lower().replace("\x00", "")[:320],
+                # Named, so that they are loaded: processing sets them without a query and
+                # every row of a batch updates the same columns (see _Batch._finish).
+                case_id=None,
+                outcome=None,
+                error=None,
+                flags=None,
+                processed_at=None,
             )
             if isinstance(mail.mailbox, Mailbox):
                 row.mailbox = mail.mailbox  # no lazy load later

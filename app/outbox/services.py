@@ -47,10 +47,9 @@ from app.outbox.compose import (
     InvalidMail,
     MailParts,
     bracket,
-    build_message,
     parse_addresses,
     references_after,
-    to_bytes,
+    render,
 )
 from app.outbox.limits import limiter as auto_mail_limiter
 from app.outbox.limits import may_send_automatic
@@ -227,7 +226,7 @@ def _finish(row: OutboxMail, parts: MailParts, case) -> None:
         if parts.reply_to is None and row.mailbox is not None:
             parts.reply_to = identity.plus_address(row.mailbox.address, case.id)
         row.subject = identity.tag_subject(parts.subject, case.number)[:998]
-    row.content = to_bytes(build_message(parts))
+    row.content = render(parts)
     if row.message is not None and not row.message.message_id:
         row.message.message_id = row.message_id
 
