@@ -82,7 +82,7 @@ _PERMISSION_VIEW = {"claim": CASE, "release": CASE, "transition": CASE, "edit": 
 UNCHANGED = object()  # reroute: leave this one as it is
 
 
-def _acting(permission: str, *, person: bool = False):
+def acting_user(permission: str, *, person: bool = False):
     """The acting user if his role may do ``permission``; None for the desk itself (jobs, CLI
     without ``--as``) unless the action needs a person (it records who did it)."""
     actor = current_actor()
@@ -146,7 +146,7 @@ def claim(case: Case) -> Case:
     who claim the same case at the same moment exactly one gets it and the other is told who
     did (409); the in-memory copy of the case is never trusted for that decision.
     """
-    actor = _acting("claim", person=True)
+    actor = acting_user("claim", person=True)
     ensure_open(case)
     if case.assignee_id != actor.id and not _take(case, actor):
         db.session.rollback()
@@ -185,7 +185,7 @@ def take_on_answer(case: Case, actor) -> None:
 
 def release(case: Case) -> Case:
     """Give a case back to its pool: its assignee, or a supervisor of the pool, may."""
-    actor = _acting("release")
+    actor = acting_user("release")
     ensure_open(case)
     if case.assignee_id is None:
         raise Conflict(f"{case.number} is not assigned to anyone.")
@@ -202,7 +202,7 @@ def release(case: Case) -> Case:
 def assign(case: Case, assignee_id) -> Case:
     """A supervisor of the case's pool gives the case to a colleague of that pool (an empty
     ``assignee_id`` takes it from whoever has it). Agents forward with a note instead."""
-    actor = _acting("assign")
+    actor = acting_user("assign")
     ensure_open(case)
     if actor is not None and not supervises(case.pool_id, actor):
         raise Forbidden(
@@ -223,7 +223,7 @@ def forward(case: Case, *, note, assignee_id=None, pool_id=None) -> Case:
 
     Moving it to another pool keeps the assignee only if he works there too.
     """
-    actor = _acting("forward", person=True)
+    actor = acting_user("forward", person=True)
     ensure_open(case)
     text = parse_text(
         note,
@@ -286,7 +286,7 @@ def _works_in(user_id: int, pool: Pool) -> bool:
 def reroute(case: Case, *, topic_id=UNCHANGED, required_skill_id=UNCHANGED, note=None) -> Case:
     """Change what the case is about (topic) and what it needs (skill): both steer who picks
     it, so they change here, with an Event, and not through the generic edit."""
-    actor = _acting("reroute")
+    actor = acting_user("reroute")
     ensure_open(case)
     text = parse_text(note, field="note", max_length=NOTE_MAX)
     topic, skill = case.topic, case.required_skill
@@ -321,7 +321,7 @@ def reroute(case: Case, *, topic_id=UNCHANGED, required_skill_id=UNCHANGED, note
 
 def add_note(case: Case, text) -> Message:
     """An internal note (never sent to the customer), with its Event; closed cases too."""
-    actor = _acting("note", person=True)
+    actor = acting_user("note", person=True)
     _visible(case)
     body = parse_text(
         text, field="text", max_length=NOTE_MAX, required=True, what="A note needs some text."
@@ -362,7 +362,7 @@ def change_status(
         return close(case, answers=answers, reason=reason)
     if status is S.IN_PROGRESS and case.status == S.CLOSED:
         return reopen(case, reason=reason)
-    _acting("transition")
+    acting_user("transition")
     _visible(case)
     check_transition(case.status, status.value)
     if status is S.AWAITING_APPROVAL:
@@ -389,7 +389,7 @@ def postpone(case: Case, until, *, reason=None, notify=True) -> Case:
 
     ``until`` is a datetime or ISO text, with or without an offset (without one it is UTC).
     """
-    _acting("postpone")
+    acting_user("postpone")
     _visible(case)
     check_transition(case.status, S.POSTPONED.value)  # closed or postponed: 409 names why
     moment = parse_time(until, field="until")
@@ -442,7 +442,7 @@ def wrap_up_questions(pool) -> list[tuple[str, bool]]:
 
 def close(case: Case, *, answers=None, reason=None) -> Case:
     """Close a case; with a wrap-up questionnaire, its required answers first."""
-    _acting("close")
+    acting_user("close")
     ensure_open(case)
     check_transition(case.status, S.CLOSED.value)
     if answers is None:
@@ -472,7 +472,7 @@ def close(case: Case, *, answers=None, reason=None) -> Case:
 
 def reopen(case: Case, *, reason=None) -> Case:
     """Open a closed case again (closed → in progress)."""
-    _acting("reopen")
+    acting_user("reopen")
     _visible(case)
     if case.status != S.CLOSED:
         raise Conflict(f"{case.number} is not closed.")
@@ -505,7 +505,7 @@ RULED_FIELDS = {
 
 def ensure_editable(case: Case) -> Case:
     """A case the actor may edit: his role may, he sees it, and it is not closed."""
-    _acting("edit")
+    acting_user("edit")
     _visible(case)
     if case.status == S.CLOSED:
         raise Conflict(f"{case.number} is closed; reopen it to change it.")
@@ -560,7 +560,7 @@ def open_for_customer(
 ) -> Case:
     """Open a case on a customer's behalf (phone, counter) and confirm it to him by mail
     with the case number and the expected answer time."""
-    actor = _acting("open", person=True)
+    actor = acting_user("open", person=True)
     pool_number = parse_id(pool_id, field="pool_id")
     pool = db.session.get(Pool, pool_number) if pool_number is not None else None
     if pool is None or not pool.active or not rules.is_visible(pool):

@@ -14,7 +14,7 @@ from flask_appbuilder.api import BaseApi, expose, protect, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 
-from app.cases import actions, services
+from app.cases import actions, routing, services
 from app.cases.models import Case, Message
 from app.cases.views import CASE_ACTION_PERMISSIONS
 from app.core.views import DeskModelRestApi
@@ -134,6 +134,7 @@ class CaseApi(DeskModelRestApi):
         "put": "put",
         "transition": "transition",
         "claim": "claim",
+        "next_case": "claim",
         "release": "release",
         "thread": "thread",
     }
@@ -144,6 +145,7 @@ class CaseApi(DeskModelRestApi):
         "put",
         "transition",
         "claim",
+        "next_case",
         "release",
         "thread",
     }
@@ -240,6 +242,29 @@ class CaseApi(DeskModelRestApi):
               description: someone else has the case (or it is closed)
         """
         return answer(self, lambda: case_json(actions.claim(self._case(pk))))
+
+    @expose("/next", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("claim")
+    def next_case(self):
+        """Get next case: the most urgent case the caller may take becomes his, in progress.
+        ---
+        post:
+          responses:
+            200:
+              description: the case that is now the caller's
+            404:
+              description: no case is waiting for the caller in his pools
+        """
+        try:
+            case = routing.claim_next_case()
+        except DeskError as exc:
+            db.session.rollback()
+            return self.response(exc.status_code, message=str(exc))
+        if case is None:
+            return self.response(404, message="No case is waiting for you in your pools.")
+        return self.response(200, result=case_json(case))
 
     @expose("/<int:pk>/release", methods=["POST"])
     @protect()

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import relationship, validates
 
@@ -50,6 +51,15 @@ class Case(NeverDeleted, Model):
     __table_args__ = (
         Index("ix_case_pool_status_due", "pool_id", "status", "sla_due_at"),
         Index("ix_case_assignee_status", "assignee_id", "status"),
+        # Get next case (app.cases.routing): the cases waiting for an agent, in pick order.
+        Index(
+            "ix_case_waiting",
+            "pool_id",
+            "sla_due_at",
+            "received_at",
+            postgresql_where=text("assignee_id IS NULL AND status IN ('received', 'in_progress')"),
+            sqlite_where=text("assignee_id IS NULL AND status IN ('received', 'in_progress')"),
+        ),
     )
 
     id = Column(Integer, primary_key=True)

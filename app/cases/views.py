@@ -17,7 +17,7 @@ from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.security.sqla.models import User
 from wtforms import SelectField
 
-from app.cases import actions, services
+from app.cases import actions, routing, services
 from app.cases.models import Case
 from app.cases.workflow import CaseStatus
 from app.core.priority import PRIORITY_CHOICES
@@ -122,6 +122,7 @@ class CaseView(DeskModelView):
         "transition": "transition",
         "note": "case_action",
         "claim_case": "claim",
+        "next_case": "claim",
         "release_case": "release",
     }
     list_columns = [
@@ -279,6 +280,23 @@ class CaseView(DeskModelView):
         """Claim the case from its page."""
         case = self._case_or_404(pk)
         return run_on_case(case, lambda: actions.claim(case), f"{case.number} is yours.")
+
+    @expose("/next", methods=["POST"])
+    @has_access
+    @permission_name("claim")
+    def next_case(self):
+        """Get next case: on to the most urgent case the agent may take, now his."""
+        try:
+            case = routing.claim_next_case()
+        except DeskError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+            return redirect(OPEN_CASES_URL)
+        if case is None:
+            flash("No case is waiting for you in your pools.", "info")
+            return redirect(OPEN_CASES_URL)
+        flash(f"{case.number} is yours.", "success")
+        return redirect(url_for("CaseView.show", pk=case.id))
 
     @expose("/release/<pk>", methods=["POST"])
     @has_access

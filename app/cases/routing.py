@@ -1,0 +1,96 @@
+"""Get next case: the most urgent case an agent may take, made his in one atomic step.
+
+Order: his pools in his own pick priority (``PoolMembership.priority``, lower first), then the
+earliest SLA due time (cases without one last), then first come first served. Only cases
+nobody has, that are waiting for work (received, or in progress after a release: not
+postponed, under consultation or awaiting approval), and whose required skill he has.
+
+Atomic under many agents pressing at once: no case goes to two agents and none is skipped.
+On PostgreSQL one statement picks and takes the case (a CTE with ``FOR UPDATE SKIP LOCKED``,
+then ``UPDATE … FROM`` it ``RETURNING`` the id; the partial index ``ix_case_waiting`` serves
+the pick), so concurrent agents each lock a different row instead of queueing on the same one.
+SQLite writes one transaction at a time: there a guarded ``UPDATE … WHERE assignee_id IS NULL``
+on the best candidates, one after the other, gives the same answer.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select, update
+
+from app.agents.models import AgentProfile, PoolMembership, agent_skill
+from app.audit.tracking import record_event
+from app.cases.actions import acting_user, start_work
+from app.cases.models import Case
+from app.cases.workflow import CaseStatus
+from app.extensions import db
+
+#: Statuses of a case that waits for an agent to work on it.
+WAITING = (CaseStatus.RECEIVED.value, CaseStatus.IN_PROGRESS.value)
+_SQLITE_CANDIDATES = 20  # tried one after the other when another agent was faster
+
+
+def _candidates(user_id: int):
+    """The ordered pick for the agent with login ``user_id`` (a SELECT of case ids)."""
+    profile = select(AgentProfile.id).where(AgentProfile.user_id == user_id).scalar_subquery()
+    skills = select(agent_skill.c.skill_id).where(agent_skill.c.agent_id == profile)
+    return (
+        select(Case.id)
+        .join(PoolMembership, PoolMembership.pool_id == Case.pool_id)
+        .where(
+            PoolMembership.agent_id == profile,
+            Case.assignee_id.is_(None),
+            Case.status.in_(WAITING),
+            or_(Case.required_skill_id.is_(None), Case.required_skill_id.in_(skills)),
+        )
+        .order_by(
+            PoolMembership.priority,
+            Case.sla_due_at.asc().nulls_last(),
+            Case.received_at,
+            Case.id,
+        )
+    )
+
+
+def _take_next(user_id: int) -> int | None:
+    """Assign the best waiting case to ``user_id`` in the database; its id, or None."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        pick = (
+            _candidates(user_id)
+            .limit(1)
+            .with_for_update(skip_locked=True, of=Case)
+            .cte("next_case")
+        )
+        return db.session.execute(
+            update(Case)
+            .where(Case.id == pick.c.id, Case.assignee_id.is_(None))
+            .values(assignee_id=user_id)
+            .returning(Case.id)
+            .execution_options(synchronize_session=False)
+        ).scalar()
+    for case_id in db.session.scalars(_candidates(user_id).limit(_SQLITE_CANDIDATES)).all():
+        taken = db.session.execute(
+            update(Case)
+            .where(Case.id == case_id, Case.assignee_id.is_(None))
+            .values(assignee_id=user_id)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount == 1:
+            return case_id
+    return None
+
+
+def claim_next_case() -> Case | None:
+    """Give the acting agent the most urgent case he may take (see the module docstring):
+    it becomes his and "in progress", recorded, committed at once. None when nothing waits
+    for him. Raises Forbidden for a role that may not claim cases."""
+    actor = acting_user("claim", person=True)
+    case_id = _take_next(actor.id)
+    if case_id is None:
+        db.session.rollback()
+        return None
+    case = db.session.get(Case, case_id, populate_existing=True)
+    # The UPDATE bypassed the ORM's change tracking: record the assignment as it would.
+    record_event(db.session, case, "changed", "assignee", None, actor)
+    start_work(case, "get next")
+    db.session.commit()
+    return case
