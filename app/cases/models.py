@@ -57,6 +57,7 @@ class Case(NeverDeleted, Model):
             "pool_id",
             "sla_due_at",
             "received_at",
+            "id",
             postgresql_where=text("assignee_id IS NULL AND status IN ('received', 'in_progress')"),
             sqlite_where=text("assignee_id IS NULL AND status IN ('received', 'in_progress')"),
         ),

@@ -7,8 +7,10 @@ postponed, under consultation or awaiting approval), and whose required skill he
 
 Atomic under many agents pressing at once: no case goes to two agents and none is skipped.
 On PostgreSQL one statement picks and takes the case (a CTE with ``FOR UPDATE SKIP LOCKED``,
-then ``UPDATE … FROM`` it ``RETURNING`` the id; the partial index ``ix_case_waiting`` serves
-the pick), so concurrent agents each lock a different row instead of queueing on the same one.
+then ``UPDATE … FROM`` it ``RETURNING`` the id), so concurrent agents each lock a different
+row instead of queueing on the same one. The pick runs per priority level of the agent's
+pools, in the order of the partial index ``ix_case_waiting`` (pool, due time, arrival, id),
+so it reads a few index entries however many cases wait.
 SQLite writes one transaction at a time: there a guarded ``UPDATE … WHERE assignee_id IS NULL``
 on the best candidates, one after the other, gives the same answer.
 """
@@ -29,45 +31,68 @@ WAITING = (CaseStatus.RECEIVED.value, CaseStatus.IN_PROGRESS.value)
 _SQLITE_CANDIDATES = 20  # tried one after the other when another agent was faster
 
 
-def _candidates(user_id: int):
-    """The ordered pick for the agent with login ``user_id`` (a SELECT of case ids)."""
+def pick_levels(user_id: int) -> list[list[int]]:
+    """The agent's pools grouped by his pick priority, first level first: ``[[3], [1, 7]]``."""
+    rows = db.session.execute(
+        select(PoolMembership.priority, PoolMembership.pool_id)
+        .join(AgentProfile, AgentProfile.id == PoolMembership.agent_id)
+        .where(AgentProfile.user_id == user_id)
+        .order_by(PoolMembership.priority, PoolMembership.pool_id)
+    ).all()
+    levels: dict[int, list[int]] = {}
+    for priority, pool_id in rows:
+        levels.setdefault(priority, []).append(pool_id)
+    return list(levels.values())
+
+
+def _candidates(user_id: int, pool_ids: list[int]):
+    """The ordered pick among ``pool_ids`` (one priority level) for the agent ``user_id``: a
+    SELECT of case ids that the partial index ``ix_case_waiting`` serves in its own order."""
     profile = select(AgentProfile.id).where(AgentProfile.user_id == user_id).scalar_subquery()
     skills = select(agent_skill.c.skill_id).where(agent_skill.c.agent_id == profile)
+    pools = Case.pool_id == pool_ids[0] if len(pool_ids) == 1 else Case.pool_id.in_(pool_ids)
     return (
         select(Case.id)
-        .join(PoolMembership, PoolMembership.pool_id == Case.pool_id)
         .where(
-            PoolMembership.agent_id == profile,
+            pools,
             Case.assignee_id.is_(None),
             Case.status.in_(WAITING),
             or_(Case.required_skill_id.is_(None), Case.required_skill_id.in_(skills)),
         )
-        .order_by(
-            PoolMembership.priority,
-            Case.sla_due_at.asc().nulls_last(),
-            Case.received_at,
-            Case.id,
-        )
+        .order_by(Case.sla_due_at.asc().nulls_last(), Case.received_at, Case.id)
     )
 
 
 def _take_next(user_id: int) -> int | None:
-    """Assign the best waiting case to ``user_id`` in the database; its id, or None."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        pick = (
-            _candidates(user_id)
-            .limit(1)
-            .with_for_update(skip_locked=True, of=Case)
-            .cte("next_case")
-        )
-        return db.session.execute(
-            update(Case)
-            .where(Case.id == pick.c.id, Case.assignee_id.is_(None))
-            .values(assignee_id=user_id)
-            .returning(Case.id)
-            .execution_options(synchronize_session=False)
-        ).scalar()
-    for case_id in db.session.scalars(_candidates(user_id).limit(_SQLITE_CANDIDATES)).all():
+    """Assign the best waiting case to ``user_id`` in the database; its id, or None. The
+    priority levels are tried in turn, so each pick is one short index scan."""
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    for pool_ids in pick_levels(user_id):
+        case_id = _take_pg(user_id, pool_ids) if postgres else _take_guarded(user_id, pool_ids)
+        if case_id is not None:
+            return case_id
+    return None
+
+
+def _take_pg(user_id: int, pool_ids: list[int]) -> int | None:
+    pick = (
+        _candidates(user_id, pool_ids)
+        .limit(1)
+        .with_for_update(skip_locked=True, of=Case)
+        .cte("next_case")
+    )
+    return db.session.execute(
+        update(Case)
+        .where(Case.id == pick.c.id, Case.assignee_id.is_(None))
+        .values(assignee_id=user_id)
+        .returning(Case.id)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+
+
+def _take_guarded(user_id: int, pool_ids: list[int]) -> int | None:
+    candidates = _candidates(user_id, pool_ids).limit(_SQLITE_CANDIDATES)
+    for case_id in db.session.scalars(candidates).all():
         taken = db.session.execute(
             update(Case)
             .where(Case.id == case_id, Case.assignee_id.is_(None))

@@ -25,7 +25,7 @@ def upgrade():
     op.create_index(
         'ix_case_waiting',
         'case',
-        ['pool_id', 'sla_due_at', 'received_at'],
+        ['pool_id', 'sla_due_at', 'received_at', 'id'],
         postgresql_where=sa.text(WAITING),
         sqlite_where=sa.text(WAITING),
     )
