@@ -17,7 +17,7 @@ on the best candidates, one after the other, gives the same answer.
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from app.agents.models import AgentProfile, PoolMembership, agent_skill
 from app.audit.tracking import record_event
@@ -56,7 +56,12 @@ def _candidates(user_id: int, pool_ids: list[int]):
         .where(
             pools,
             Case.assignee_id.is_(None),
-            Case.status.in_(WAITING),
+            # Written into the SQL, not bound: a prepared statement's generic plan could not
+            # prove that a bound list matches the partial index's predicate, and would sort
+            # every case of the pool instead (100,000 cases: 24 instead of 160 claims/s).
+            Case.status.in_(
+                bindparam("waiting", list(WAITING), expanding=True, literal_execute=True)
+            ),
             or_(Case.required_skill_id.is_(None), Case.required_skill_id.in_(skills)),
         )
         .order_by(Case.sla_due_at.asc().nulls_last(), Case.received_at, Case.id)
