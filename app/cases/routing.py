@@ -29,6 +29,7 @@ from app.extensions import db
 #: Statuses of a case that waits for an agent to work on it.
 WAITING = (CaseStatus.RECEIVED.value, CaseStatus.IN_PROGRESS.value)
 _SQLITE_CANDIDATES = 20  # tried one after the other when another agent was faster
+_SQLITE_ROUNDS = 10  # fresh looks when others took all of them meanwhile
 
 
 def pick_levels(user_id: int) -> list[list[int]]:
@@ -96,16 +97,26 @@ def _take_pg(user_id: int, pool_ids: list[int]) -> int | None:
 
 
 def _take_guarded(user_id: int, pool_ids: list[int]) -> int | None:
-    candidates = _candidates(user_id, pool_ids).limit(_SQLITE_CANDIDATES)
-    for case_id in db.session.scalars(candidates).all():
-        taken = db.session.execute(
-            update(Case)
-            .where(Case.id == case_id, Case.assignee_id.is_(None))
-            .values(assignee_id=user_id)
-            .execution_options(synchronize_session=False)
-        )
-        if taken.rowcount == 1:
-            return case_id
+    """SQLite: try the best candidates with a guarded update each. The candidates come from
+    the transaction's snapshot, which other processes may have overtaken: when all of them
+    were gone, look again with a fresh one (nothing has been written yet) rather than tell
+    the agent that nothing waits."""
+    for _round in range(_SQLITE_ROUNDS):
+        candidates = db.session.scalars(
+            _candidates(user_id, pool_ids).limit(_SQLITE_CANDIDATES)
+        ).all()
+        if not candidates:
+            return None
+        for case_id in candidates:
+            taken = db.session.execute(
+                update(Case)
+                .where(Case.id == case_id, Case.assignee_id.is_(None))
+                .values(assignee_id=user_id)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount == 1:
+                return case_id
+        db.session.rollback()
     return None
 
 

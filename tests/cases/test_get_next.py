@@ -18,7 +18,6 @@ from app.core.timeutil import utcnow
 from app.extensions import db
 from app.organisation.models import Skill
 from app.security.bootstrap import create_user
-from tests.support.databases import BACKEND
 from tests.support.records import agent_profile, refresh
 
 NOW = utcnow().replace(microsecond=0)
@@ -142,11 +141,6 @@ def test_a_manager_may_not_take_cases(queue, client, auth):
     assert "Get next case" not in client.get("/cases/list/").get_data(as_text=True)
 
 
-@pytest.mark.skipif(
-    BACKEND != "postgresql",
-    reason="concurrent claims need PostgreSQL (LOOPDESK_TEST_BACKEND=postgresql); SQLite "
-    "writes one transaction at a time",
-)
 def test_twenty_agents_at_once_no_case_twice_and_none_skipped(app, desk):
     cases = [_case(desk.pool_a, f"case {n}", due_in_hours=n % 7) for n in range(40)]
     agents = []
