@@ -28,7 +28,7 @@ from app.jobs.queue import connection
 from app.mail import intake
 from app.mail.models import RawMessage
 from app.mail.settings import setting
-from app.mail.store import TooLarge
+from app.mail.store import TooLarge, fsync_dir
 from app.mailcore.models import Mailbox
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def _drain_one(path: Path, directory: Path) -> str:
     # The raw row is committed: only now may the file go, and before processing, which may
     # take a while (a crash during it leaves the row stored, for the stale-rows job).
     path.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     row = db.session.get(RawMessage, stored.raw_id)
     return intake.process_raw(row).status if row is not None else stored.status
 
@@ -144,19 +144,6 @@ def _mailbox(ref, recipient):
     ref = str(ref or "").strip()
     box = db.session.get(Mailbox, int(ref)) if ref.isdigit() else intake.mailbox_for(ref)
     return box or intake.mailbox_for(recipient)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def drain_with_lock() -> dict:

@@ -94,7 +94,7 @@ class StoreWriter:
         target.parent.mkdir(parents=True, exist_ok=True)
         created = not target.exists()
         os.replace(self.tmp_name, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
         self.tmp_name = None
         return Stored(sha, self.size, relative_path(sha), None, created)
 
@@ -105,7 +105,8 @@ class StoreWriter:
             os.unlink(self.tmp_name)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in ``path`` durable (where the platform allows it)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
