@@ -42,9 +42,7 @@ def test_close_through_the_api_names_every_missing_and_wrong_answer(asked, clien
     assert refresh(case).status == "received"
     assert _rows(case) == []
 
-    ok = client.post(
-        f"/api/v1/caseaction/{case.id}/close", headers=headers, json={"answers": GOOD}
-    )
+    ok = client.post(f"/api/v1/caseaction/{case.id}/close", headers=headers, json={"answers": GOOD})
     assert ok.status_code == 200, ok.json
     assert refresh(case).status == "closed"
 
@@ -144,7 +142,9 @@ def test_the_close_form_renders_each_kind_and_refuses_missing_answers(asked, cli
     case = asked.case_a
     auth.login("agent_a")
     page = client.get(f"/cases/show/{case.id}").get_data(as_text=True)
-    form = page[page.index('id="close-form"') : page.index("</form>", page.index('id="close-form"'))]
+    form = page[
+        page.index('id="close-form"') : page.index("</form>", page.index('id="close-form"'))
+    ]
     q = asked.q
     assert f'<select class="form-control input-sm" id="q-wrapup{q["Which product?"].id}"' in form
     assert form.count(f'type="checkbox" name="wrapup::{q["Channels used"].id}"') == 3
