@@ -22,7 +22,7 @@ from app.answering import documents, replies, templates
 from app.answering.models import Reply
 from app.answering.views import REPLY_PERMISSIONS
 from app.cases import actions as case_actions
-from app.cases.api import answer, case_json, load_case, request_body
+from app.cases.api import answer, case_json, if_match, load_case, request_body
 from app.errors import AccessDenied, DeskError
 from app.extensions import db
 
@@ -203,6 +203,7 @@ class ReplyApi(BaseApi):
                 document_ids=document_ids,
                 uploads=uploads,
                 language=body.get("language"),
+                expected_version=if_match(),
             )
             return _reply_json(row)
 

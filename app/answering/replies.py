@@ -136,11 +136,14 @@ def reply(
     document_ids=(),
     uploads=(),
     language: str | None = None,
+    expected_version=None,
 ) -> Reply:
     """Answer the customer. Sends now, or waits for a supervisor when the agent's replies
-    need approval (case → awaiting approval)."""
+    need approval (case → awaiting approval). With ``expected_version`` (the page's
+    ``case_version``, the API's ``If-Match``) a case that changed since is refused (409)."""
     actor = _acting("reply")
     case_actions.ensure_open(case)
+    case_actions.check_version(case, expected_version)
     if case.status == CaseStatus.AWAITING_APPROVAL:
         raise Conflict(f"A reply to {case.number} is already waiting for approval.")
     customer = case.customer
