@@ -186,7 +186,9 @@ def describe_last_change(case: Case) -> str:
         return f"{kind}{who} at {message.created_at:%Y-%m-%d %H:%M}"
     if event is None:
         return "it was changed"
-    return f"{event.summary} by {event.actor_name} at {event.created_at:%Y-%m-%d %H:%M}"
+    who = event.actor.username if event.actor is not None else event.actor_name
+    what = " ".join(event.summary.split())
+    return f"{what} by {who} at {event.created_at:%Y-%m-%d %H:%M}"
 
 
 def _event(case: Case, action: str, **details) -> None:

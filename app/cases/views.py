@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -151,7 +160,15 @@ def changed_answer(case: Case, exc: CaseChanged):
     and the way back to the case as it is now. Nothing was changed."""
     if is_htmx():
         return str(exc), 409
-    return render_template("cases/changed.html", case=case, message=str(exc)), 409
+    appbuilder = current_app.appbuilder
+    page = render_template(
+        "cases/changed.html",
+        case=case,
+        message=str(exc),
+        appbuilder=appbuilder,
+        base_template=appbuilder.base_template,
+    )
+    return page, 409
 
 
 def case_page_choices(case: Case, offered) -> dict:
