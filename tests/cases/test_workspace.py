@@ -273,9 +273,6 @@ def test_notes_look_different_from_mail_and_attachments_are_listed(app, desk):
 def _queries(client, case) -> int:
     statements = []
 
-    def count(*_args):
-        statements.append(1)
-
     def count(_conn, _cursor, statement, *_args):
         statements.append(statement)
 
