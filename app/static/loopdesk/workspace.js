@@ -64,7 +64,9 @@
       document.activeElement.blur();
       return;
     }
-    if (typing(event.target) || document.querySelector(".modal.in")) { return; }
+    var open = document.querySelector(".modal.in");
+    if (open && event.key === "Escape" && window.jQuery) { window.jQuery(open).modal("hide"); return; }
+    if (typing(event.target) || open) { return; }
     var handled = true;
     switch (event.key) {
       case "r": focusReply(); break;
