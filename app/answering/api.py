@@ -22,7 +22,7 @@ from app.answering import documents, replies, templates
 from app.answering.models import Reply
 from app.answering.views import REPLY_ANSWER_PREFIX, REPLY_PERMISSIONS
 from app.cases import actions as case_actions
-from app.cases.api import answer, case_json, load_case, request_body
+from app.cases.api import answer, case_json, if_match, load_case, request_body
 from app.cases.views import form_answers
 from app.errors import AccessDenied, DeskError
 from app.extensions import db
@@ -215,6 +215,7 @@ class ReplyApi(BaseApi):
                     if request.is_json
                     else form_answers(request.form, REPLY_ANSWER_PREFIX)
                 ),
+                expected_version=if_match(),
             )
             return _reply_json(row)
 

@@ -139,12 +139,16 @@ def reply(
     uploads=(),
     language: str | None = None,
     answers=None,
+    expected_version=None,
 ) -> Reply:
     """Answer the customer. Sends now, or waits for a supervisor when the agent's replies
     need approval (case → awaiting approval). The pool's questions asked on reply
-    (``app.questionnaires``) are answered with it: all problems refused at once."""
+    (``app.questionnaires``) are answered with it: all problems refused at once. With
+    ``expected_version`` (the page's ``case_version``, the API's ``If-Match``) a case that
+    changed since is refused (409)."""
     actor = _acting("reply")
     case_actions.ensure_open(case)
+    case_actions.check_version(case, expected_version)
     if case.status == CaseStatus.AWAITING_APPROVAL:
         raise Conflict(f"A reply to {case.number} is already waiting for approval.")
     customer = case.customer

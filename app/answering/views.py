@@ -35,7 +35,7 @@ from app.cases.models import Case
 from app.cases.views import form_answers, run_on_case
 from app.cases.workflow import CaseStatus
 from app.core.views import DeskModelView
-from app.errors import DeskError
+from app.errors import CaseChanged, DeskError
 from app.extensions import db
 from app.questionnaires import services as questionnaires
 from app.questionnaires.models import Moment
@@ -277,16 +277,9 @@ class ReplyView(BaseView):
     def _compose_page(self, case, *, text="", template_id=None, preview=None, selected=()):
         return self.render_template(
             "answering/compose.html",
-            case=case,
-            text=text,
-            template_id=template_id,
-            templates=templates.templates_for(case),
-            documents=documents.documents_for(case),
-            selected_documents={int(d) for d in selected if str(d).isdigit()},
-            may_attach=replies.may_attach_files(current_user),
-            preview=preview,
-            data_uri=rendering.data_uri,
-            reply_questions=questionnaires.questions_for(case, Moment.REPLY),
+            **composer_context(
+                case, text=text, template_id=template_id, preview=preview, selected=selected
+            ),
         )
 
     @expose("/<int:pk>/preview", methods=["POST"])
@@ -324,18 +317,20 @@ class ReplyView(BaseView):
                 document_ids=request.form.getlist("document_ids"),
                 uploads=_uploads(request.files),
                 answers=form_answers(request.form, REPLY_ANSWER_PREFIX),
+                expected_version=request.form.get("case_version") or None,
             )
         except DeskError as exc:
             db.session.rollback()
             if exc.status_code in (403, 404):
                 raise
             flash(str(exc), "danger")
+            # The text stays; a case that changed meanwhile answers 409 (nothing was sent).
             return self._compose_page(
                 case,
                 text=request.form.get("text", ""),
                 template_id=request.form.get("template_id") or None,
                 selected=request.form.getlist("document_ids"),
-            )
+            ), (409 if isinstance(exc, CaseChanged) else 200)
         if row.status == "pending_approval":
             flash("Your reply waits for a supervisor's approval.", "info")
         else:
@@ -367,6 +362,25 @@ class ReplyView(BaseView):
             lambda: replies.reject_reply(row, request.form.get("reason", "")),
             "Reply sent back to the agent.",
         )
+
+
+def composer_context(case: Case, *, text="", template_id=None, preview=None, selected=()):
+    """What the reply editor (``answering/composer.html``) needs, on the compose page and in
+    the case workspace (called from its template as ``answering_composer(case)``)."""
+    return {
+        "case": case,
+        "text": text,
+        "template_id": template_id,
+        "templates": templates.templates_for(case),
+        "documents": documents.documents_for(case),
+        "selected_documents": {int(d) for d in selected if str(d).isdigit()},
+        "may_attach": replies.may_attach_files(current_user),
+        "preview": preview,
+        "data_uri": rendering.data_uri,
+        "reply_questions": questionnaires.questions_for(case, Moment.REPLY),
+        # kept from the workspace's form: a reply to a case that changed since is refused
+        "case_version": request.form.get("case_version") if request.method == "POST" else None,
+    }
 
 
 def case_panel(case: Case) -> dict:
@@ -554,3 +568,4 @@ def register(appbuilder) -> None:
     appbuilder.add_api(ReplyApi)
     app.register_blueprint(portal_blueprint)
     app.jinja_env.globals["answering_panel"] = case_panel
+    app.jinja_env.globals["answering_composer"] = composer_context
