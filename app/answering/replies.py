@@ -112,7 +112,8 @@ def _reply_text(case: Case, text, template_id, body_html=None) -> Written:
     plain text; a template fills an empty reply."""
     if text is not None and not isinstance(text, str):
         raise DeskError("'text' must be text.")
-    template, subject, body = None, None, (text or "").strip()
+    # A browser's textarea sends CRLF line ends: the mail's paragraphs need plain newlines.
+    template, subject, body = None, None, (text or "").replace("\r\n", "\n").strip()
     html: str | None = None
     if body_html not in (None, ""):
         editor = richtext.reply_body(body_html)

@@ -58,6 +58,7 @@ class ReplyBody:
 
 def text_to_html(text: str) -> str:
     """Plain text as HTML paragraphs (blank line = new paragraph, newline = ``<br>``)."""
+    text = text.replace("\r\n", "\n")
     return "<p>" + html_lib.escape(text).replace("\n\n", "</p><p>").replace("\n", "<br>") + "</p>"
 
 

@@ -287,3 +287,38 @@ def test_agent_of_another_pool_cannot_fill_or_preview(answering, client, auth):
         f"/caseaction/{case.id}/preview", data={"text": "x"}, headers={"HX-Request": "true"}
     )
     assert r.status_code == 404
+
+
+def test_textarea_line_ends_of_a_browser_make_proper_paragraphs(answering, client, auth, mails):
+    auth.login("agent_a")
+    case = answering.case_a
+    client.post(
+        f"/caseaction/{case.id}/reply",
+        data={"text": "First paragraph.\r\n\r\nSecond one,\r\nsame paragraph."},
+        content_type="multipart/form-data",
+    )
+    [mail] = mails.of_kind("reply")
+    assert "First paragraph.\n\nSecond one,\nsame paragraph." in mail["text"]
+    assert "<p>First paragraph.</p><p>Second one,<br>same paragraph.</p>" in mail["html"]
+
+
+def test_the_partial_renders_with_only_the_case_for_embedding(answering, app):
+    """The case page embeds the composer with ``{% include "answering/_composer.html" %}``."""
+    from flask import g, render_template_string
+    from flask_login import login_user
+
+    from app.extensions import db
+
+    case = answering.case_a
+    with app.test_request_context(f"/cases/show/{case.id}"):
+        login_user(answering.user("agent_a"))
+        g.user = answering.user("agent_a")  # what Flask-AppBuilder's before_request sets
+        html = render_template_string('{% include "answering/_composer.html" %}', case=case)
+        assert 'id="ld-composer"' in html and 'name="text"' in html
+        assert "greeting (en)" in html and "Price list" in html
+        assert html.count("vendor/quill/quill.js") == 1
+        case.status = "closed"
+        db.session.flush()
+        closed = render_template_string('{% include "answering/_composer.html" %}', case=case)
+        assert "reopen it to reply" in closed and 'name="text"' not in closed
+        db.session.rollback()

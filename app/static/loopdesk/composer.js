@@ -16,6 +16,31 @@
   var FORMATS = ["bold", "italic", "list", "link"];
   var TOOLBAR = [["bold", "italic"], [{ list: "bullet" }, { list: "ordered" }], ["link"], ["clean"]];
 
+  var TITLES = {
+    bold: "Bold (Ctrl+B)",
+    italic: "Italic (Ctrl+I)",
+    "list:bullet": "Bulleted list (or type - and a space)",
+    "list:ordered": "Numbered list (or type 1. and a space)",
+    link: "Link (Ctrl+K)",
+    clean: "Remove formatting"
+  };
+
+  function nameButtons(quill) {
+    var toolbar = quill.getModule("toolbar");
+    if (!toolbar || !toolbar.container) {
+      return;
+    }
+    toolbar.container.setAttribute("aria-label", "Formatting");
+    toolbar.container.querySelectorAll("button").forEach(function (button) {
+      var format = (button.className.match(/ql-(\w+)/) || [])[1];
+      var key = button.value ? format + ":" + button.value : format;
+      if (TITLES[key]) {
+        button.title = TITLES[key];
+        button.setAttribute("aria-label", TITLES[key]);
+      }
+    });
+  }
+
   function escapeHtml(text) {
     return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   }
@@ -67,6 +92,7 @@
       placeholder: textarea.getAttribute("placeholder") || "",
       modules: { toolbar: TOOLBAR }
     });
+    nameButtons(quill);
     quill.root.setAttribute("aria-label", "Your reply");
     quill.root.setAttribute("aria-multiline", "true");
     quill.root.setAttribute("role", "textbox");
