@@ -23,7 +23,8 @@ import re
 from collections.abc import Sequence
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import event, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from app.audit.actor import acting_as, current_actor
 from app.audit.tracking import record_event
@@ -255,6 +256,8 @@ def find_consultation(parsed, extra_ids: Sequence[str] = ()) -> Consultation | N
     # A client that kept neither the ids nor the subject may still have kept our body marker
     # or written to the case's plus-address: from the department itself, that is its answer
     # (else it would join the case as customer mail).
+    if sender not in department_addresses():
+        return None
     named = mail_threading.case_ids_named_by(parsed, None, extra_ids)
     if named:
         return db.session.scalars(
@@ -264,6 +267,36 @@ def find_consultation(parsed, extra_ids: Sequence[str] = ()) -> Consultation | N
             .order_by(Consultation.id.desc())
         ).first()
     return None
+
+
+_ADDRESSES = "loopdesk_department_addresses"  # session.info: until the transaction ends
+
+
+def department_addresses() -> frozenset[str]:
+    """Every department's address (lower case), read once per transaction: an intake batch
+    asks it for each of its mails."""
+    info = db.session.info
+    if _ADDRESSES not in info:
+        info[_ADDRESSES] = frozenset(
+            e.lower() for e in db.session.scalars(select(Department.email)) if e
+        )
+    return info[_ADDRESSES]
+
+
+def _forget_addresses(session: Session, *args) -> None:
+    session.info.pop(_ADDRESSES, None)
+
+
+_hooked = False
+
+
+def install_hooks() -> None:
+    """Forget the department addresses when a transaction ends (once per process)."""
+    global _hooked
+    if not _hooked:
+        event.listen(Session, "after_commit", _forget_addresses)
+        event.listen(Session, "after_soft_rollback", _forget_addresses)
+        _hooked = True
 
 
 def claim_reply(parsed, flags, extra_ids: Sequence[str] = ()) -> SideReply | None:

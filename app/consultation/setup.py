@@ -9,5 +9,6 @@ from app.mail import side_replies
 
 
 def connect() -> None:
+    services.install_hooks()
     side_replies.install(services.claim_reply)
     texts.register_placeholders()

@@ -210,3 +210,22 @@ def test_the_reminder_job_reminds_once_when_run_twice(app, departments, sink):
     deliver_due()
     assert [e.rcpt_tos for e in sink.envelopes] == [["finance@company.test"]] * 2
     assert len(events(desk.case_a, "consultation reminder sent")) == 1
+
+
+def test_an_answer_with_neither_ids_nor_tag_from_the_department_still_is_one(
+    app, departments, sink, runner
+):
+    """A client that drops In-Reply-To and rewrites the subject keeps our body marker (and
+    writes to the case's plus-address): from the department's address it is its answer, not
+    customer mail the customer would see."""
+    desk = departments
+    consultation = _consult(desk, desk.finance)
+    sent = _delivered(sink)
+    raw = _answer(sent, refs=False).replace(
+        f"[Consultation {consultation.id}]".encode(), b"(our reply)"
+    )
+    _pipe(runner, raw, recipient=sent["Reply-To"])
+    assert refresh(consultation).status == ConsultationStatus.ANSWERED
+    assert all(
+        "refund the 12 EUR" not in (m.body_text or "") for m in portal.portal_thread(desk.case_a)
+    )
