@@ -223,3 +223,13 @@ def test_only_admins_keep_departments_and_one_in_use_is_deactivated(
     client.post(f"/consultation/departments/delete/{spare_id}")
     db.session.expire_all()
     assert db.session.get(Department, spare_id) is None
+
+
+def test_the_demo_desk_has_departments_and_consultations_to_show(app, runner):
+    result = runner.invoke(args=["demo", "seed", "--cases", "60"])
+    assert result.exit_code == 0, result.output
+    assert db.session.query(Department).count() == 3
+    rows = db.session.query(Consultation).all()
+    assert rows and all(r.message is not None for r in rows)
+    open_rows = [r for r in rows if r.status != "answered"]
+    assert open_rows and all(r.case.status == "under_consultation" for r in open_rows)
