@@ -225,6 +225,8 @@ def _our_ids(*headers) -> list[str]:
     ids = []
     for header in headers:
         for token in _ID_RE.findall(header or ""):
+            if "<ld.consultation" not in token:
+                continue  # not ours or another kind: no signature to check
             parsed = identity.parse_message_id(token)
             if parsed is not None and parsed[0] in _OUR_KINDS:
                 ids.append(token)
