@@ -368,7 +368,8 @@ def record_reply(consultation: Consultation, message: Message, *, automatic: boo
 
 
 def send_reminders(now=None) -> list[int]:
-    """Remind every department whose consultation is past its deadline, once each.
+    """Remind every department whose consultation is past its deadline, once each (not
+    for a case closed meanwhile).
 
     The guarded ``UPDATE … WHERE reminded_at IS NULL`` is the claim: two runs at once (or a
     job run twice) send one reminder, since only the run whose update hit the row queues the
@@ -379,10 +380,12 @@ def send_reminders(now=None) -> list[int]:
     with acting_as(None):
         due = db.session.scalars(
             select(Consultation)
+            .join(Case, Case.id == Consultation.case_id)
             .where(
                 Consultation.status != ConsultationStatus.ANSWERED.value,
                 Consultation.deadline_at < now,
                 Consultation.reminded_at.is_(None),
+                Case.status != CaseStatus.CLOSED.value,  # nobody waits for the answer now
             )
             .order_by(Consultation.deadline_at, Consultation.id)
         ).all()

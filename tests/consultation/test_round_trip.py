@@ -229,3 +229,11 @@ def test_an_answer_with_neither_ids_nor_tag_from_the_department_still_is_one(
     assert all(
         "refund the 12 EUR" not in (m.body_text or "") for m in portal.portal_thread(desk.case_a)
     )
+
+
+def test_no_reminder_for_a_case_closed_meanwhile(app, departments, sink):
+    desk = departments
+    _consult(desk, desk.finance)
+    with acting_as(desk.user("agent_a")):
+        actions.close(refresh(desk.case_a))
+    assert services.send_reminders(now=utcnow() + timedelta(hours=5)) == []
