@@ -26,6 +26,7 @@ FEATURES = (
     "app.outbox",
     "app.answering",
     "app.consultation",
+    "app.questionnaires",
     "app.audit",
     "app.jobs",
     "app.health",

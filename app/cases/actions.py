@@ -1,7 +1,7 @@
 """Case actions: the only code that changes a case once it exists.
 
 Claim, release, assign, forward, change topic and skill (reroute), note, postpone, close with
-the wrap-up questionnaire, reopen, plain status moves, the plain-field edit, opening a case for
+the wrap-up questions (asked through ``app.cases.questions``), reopen, plain status moves, the plain-field edit, opening a case for
 a customer, and the job that brings postponed cases back. The case page and its forms, the
 list actions, the REST API (``/api/v1/case/…`` and ``/api/v1/caseaction/…``), the CLI and the
 jobs are thin doors onto these functions; each function
@@ -21,7 +21,7 @@ Other features' services change a case's status through the *steps* at the end o
 (``start_work``, ``await_approval``, ``record_answer``, ``send_back``): they run inside the
 caller's transaction, after the caller checked its own rules.
 
-Customer notices (postponed, confirmation) are queued in the same transaction as the change
+Customer notices (postponed, confirmation, closed) are queued in the same transaction as the change
 through ``app.cases.notices``, which answering serves (cases never import answering).
 """
 
@@ -36,7 +36,7 @@ from sqlalchemy import select, update
 from app.agents.services import assignable_user, supervises
 from app.audit.actor import acting_as, current_actor, is_system
 from app.audit.tracking import record_event
-from app.cases import notices
+from app.cases import notices, questions
 from app.cases.models import Case, Message, MessageDirection
 from app.cases.services import open_case
 from app.cases.workflow import ALLOWED, CaseStatus, check_transition, transition
@@ -46,7 +46,7 @@ from app.core.timeutil import utcnow
 from app.customers.models import Customer
 from app.errors import AccessDenied, Conflict, DeskError, Forbidden, IllegalTransition
 from app.extensions import db
-from app.organisation.models import Pool, Skill, Topic
+from app.organisation.models import ClosePolicy, Pool, Skill, Topic
 from app.security import rules
 from app.security.roles import user_may
 
@@ -428,44 +428,46 @@ def return_postponed_cases(now: datetime | None = None) -> list[str]:
     return [c.number for c in due]
 
 
-def wrap_up_questions(pool) -> list[tuple[str, bool]]:
-    """(question, required) pairs of the pool's wrap-up questionnaire."""
-    questions = []
-    for line in (getattr(pool, "wrap_up_questions", None) or "").splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        required = line.startswith("*")
-        questions.append((line.lstrip("*").strip(), required))
-    return questions
+def may_close(case: Case, user) -> bool:
+    """Whether ``user`` may close the case under its pool's close policy (the desk itself,
+    e.g. the inactivity job, always may)."""
+    if user is None or case.pool is None:
+        return True
+    if case.pool.close_policy == ClosePolicy.SUPERVISORS:
+        return supervises(case.pool_id, user)
+    return True
 
 
 def close(case: Case, *, answers=None, reason=None) -> Case:
-    """Close a case; with a wrap-up questionnaire, its required answers first."""
-    acting_user("close")
+    """Close a case: the pool's close policy first (agents, or only supervisors and the
+    customer), then the wrap-up questions asked on close (``app.cases.questions``: every
+    problem named at once). The customer is told by mail, with the link to the exit survey
+    (he closes his case himself in the portal with ``close_for_customer``)."""
+    actor = acting_user("close")
     ensure_open(case)
     check_transition(case.status, S.CLOSED.value)
-    if answers is None:
-        answers = {}
-    if not isinstance(answers, Mapping):
+    if not may_close(case, actor):
+        raise Forbidden(f"In pool {case.pool.name} only supervisors and the customer close cases.")
+    if answers is not None and not isinstance(answers, Mapping):
         raise DeskError("'answers' must be an object of question: answer.")
-    questions = wrap_up_questions(case.pool)
-    given = {}
-    for key, value in answers.items():
-        if value is not None and not isinstance(value, (str, int, float)):
-            raise DeskError(f"The answer to {key!r} must be text.")
-        given[str(key).strip()] = "" if value is None else str(value).strip()[:REASON_MAX]
-    known = {q for q, _ in questions}
-    unknown = [k for k in given if k not in known]
-    if unknown:
-        raise DeskError(f"Unknown wrap-up question(s): {', '.join(unknown)}.")
-    missing = [q for q, required in questions if required and not given.get(q)]
-    if missing:
-        raise DeskError("Answer the wrap-up questions before closing: " + "; ".join(missing))
     reason = _reason(reason)
-    if questions:
-        _event(case, "wrap_up", answers={q: given.get(q, "") for q, _ in questions})
+    questions.record_answers(case, questions.CLOSE, answers)
     transition(case, S.CLOSED.value, reason=reason)
+    if actor is not None and case.customer is not None and case.customer.email:
+        mail_id = notices.send(notices.CLOSED, case, kind="notification")
+        _event(case, "closing notice sent", to=case.customer.email, notice_outbox_id=mail_id)
+    db.session.commit()
+    return case
+
+
+def close_for_customer(case: Case) -> Case:
+    """The customer closes his own case in the portal (the caller checked his signed link):
+    no wrap-up, no mail (he is there and gets the exit survey on the page)."""
+    if case.status == S.CLOSED:
+        raise Conflict(f"{case.number} is closed already.")
+    check_transition(case.status, S.CLOSED.value)
+    transition(case, S.CLOSED.value, reason="closed by the customer")
+    _event(case, "closed by the customer")
     db.session.commit()
     return case
 
@@ -644,7 +646,7 @@ def offered_actions(case: Case, user=None) -> frozenset[str]:
             offered.add(action)
     if may("postpone") and S.POSTPONED in ALLOWED[status]:
         offered.add("postpone")
-    if may("close"):
+    if may("close") and may_close(case, user):
         offered.add("close")
     # Consulting a department is app.consultation's form; the permission exists only on a
     # desk with that feature, so cases need not know it.

@@ -18,6 +18,7 @@ from flask_appbuilder.security.sqla.models import User
 from wtforms import SelectField
 
 from app.cases import actions, routing, services
+from app.cases import questions as case_questions
 from app.cases.models import Case
 from app.cases.workflow import CaseStatus
 from app.core.priority import PRIORITY_CHOICES
@@ -50,9 +51,19 @@ def _priority_field():
     return SelectField("Priority", choices=PRIORITY_CHOICES, coerce=int)
 
 
-def form_answers(form) -> dict:
-    """The wrap-up answers of a close form (fields named ``wrapup::<question>``)."""
-    return {key[len("wrapup::") :]: form.get(key, "") for key in form if key.startswith("wrapup::")}
+ANSWER_PREFIX = "wrapup::"
+
+
+def form_answers(form, prefix: str = ANSWER_PREFIX) -> dict:
+    """The answers of a form with questions (fields named ``<prefix><question id or text>``,
+    see templates/questionnaires/_questions.html); a field sent several times (checkboxes of
+    a multiple choice) gives a list."""
+    answers = {}
+    for key in form:
+        if key.startswith(prefix):
+            values = form.getlist(key) if hasattr(form, "getlist") else [form.get(key)]
+            answers[key[len(prefix) :]] = values[0] if len(values) == 1 else values
+    return answers
 
 
 def run_on_case(case: Case, func, success: str):
@@ -212,7 +223,11 @@ class CaseView(DeskModelView):
             events=list(case.events),
             offered=offered,
             moves=actions.plain_moves(case) if "transition" in offered else [],
-            questions=actions.wrap_up_questions(case.pool) if "close" in offered else [],
+            questions=(
+                case_questions.questions_for(case, case_questions.CLOSE)
+                if "close" in offered
+                else []
+            ),
             choices=case_page_choices(case, offered),
             CaseStatus=CaseStatus,
         )

@@ -1,7 +1,7 @@
 """departments and consultations
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-03 14:30:00
 
 Consultation of departments: the desk-wide list of departments (e-mail address, response
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0012'
-down_revision = '0010'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
