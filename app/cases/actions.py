@@ -755,6 +755,12 @@ def offered_actions(case: Case, user=None) -> frozenset[str]:
         offered.add("postpone")
     if may("close") and may_close(case, user):
         offered.add("close")
+    # Consulting a department is app.consultation's form; the permission exists only on a
+    # desk with that feature, so cases need not know it.
+    if may("consult") and (
+        status is S.UNDER_CONSULTATION or S.UNDER_CONSULTATION in ALLOWED[status]
+    ):
+        offered.add("consult")
     if may("transition") and plain_moves(case):
         offered.add("transition")
     return frozenset(offered)
