@@ -1,7 +1,9 @@
 """Case, Message and the counter behind case numbers."""
 
+from datetime import timedelta
 from enum import StrEnum
 
+from flask import current_app, has_app_context
 from flask_appbuilder import Model
 from markupsafe import Markup
 from sqlalchemy import (
@@ -18,6 +20,7 @@ from sqlalchemy.orm import relationship, validates
 
 from app.audit.labels import describe_fields
 from app.audit.tracking import NeverDeleted
+from app.cases.settings import DUE_SOON_DEFAULT
 from app.cases.workflow import OPEN_STATUSES, CaseStatus, check_transition
 from app.core.priority import Priority, priority_label
 from app.core.timeutil import utcnow
@@ -132,13 +135,24 @@ class Case(NeverDeleted, Model):
     def priority_label(self) -> str:
         return priority_label(self.priority)
 
+    @property
+    def is_due_soon(self) -> bool:
+        """Open, not overdue, and due within ``DUE_SOON_HOURS`` (a postponed case is not:
+        its clock waits)."""
+        hours = due_soon_hours()
+        if not hours or self.sla_due_at is None or not self.is_open or self.is_postponed:
+            return False
+        now = utcnow()
+        return now <= self.sla_due_at < now + timedelta(hours=hours)
+
     def due_badge(self) -> Markup:
-        """The due time, red with a warning icon when the case is overdue; a postponed case
-        shows when it comes back instead."""
+        """The due time with its mark, by colour and by icon and words (not colour alone):
+        overdue red with a warning icon, due soon (``DUE_SOON_HOURS``) amber with a clock; a
+        postponed case shows when it comes back instead, with a pause icon."""
         if self.is_postponed and self.postponed_until is not None:
             return Markup(
                 '<span class="ld-postponed" title="Postponed: the due time waits">'
-                '<i class="fa fa-clock-o"></i> postponed until {}</span>'
+                '<i class="fa fa-pause-circle" aria-hidden="true"></i> postponed until {}</span>'
             ).format(f"{self.postponed_until:%Y-%m-%d %H:%M}")
         if self.sla_due_at is None:
             return Markup("–")
@@ -146,9 +160,23 @@ class Case(NeverDeleted, Model):
         if self.is_overdue:
             return Markup(
                 '<span class="ld-overdue" title="Overdue">'
-                '<i class="fa fa-exclamation-triangle"></i> {}</span>'
+                '<i class="fa fa-exclamation-triangle" aria-hidden="true"></i>'
+                '<span class="sr-only">Overdue:</span> {}</span>'
+            ).format(text)
+        if self.is_due_soon:
+            return Markup(
+                '<span class="ld-due-soon" title="Due soon">'
+                '<i class="fa fa-clock-o" aria-hidden="true"></i>'
+                '<span class="sr-only">Due soon:</span> {}</span>'
             ).format(text)
         return Markup("<span>{}</span>").format(text)
+
+
+def due_soon_hours() -> int:
+    """``DUE_SOON_HOURS`` of the running desk (its default outside one)."""
+    if has_app_context():
+        return int(current_app.config.get("DUE_SOON_HOURS", DUE_SOON_DEFAULT))
+    return DUE_SOON_DEFAULT
 
 
 describe_fields(

@@ -467,7 +467,9 @@ OPEN_CASE_LIMITS = {
 
 def register(appbuilder) -> None:
     from app.cases.api import CaseActionApi, CaseApi, MessageApi  # the API imports this module
+    from app.cases.queue_views import register as register_lists  # imports the API
 
+    register_lists(appbuilder)
     add_link(
         appbuilder,
         "Open cases",
