@@ -12,7 +12,6 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.actions import action
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.security.sqla.models import User
 from wtforms import SelectField
@@ -21,7 +20,7 @@ from app.cases import actions, routing, services
 from app.cases.models import Case
 from app.cases.workflow import CaseStatus
 from app.core.priority import PRIORITY_CHOICES
-from app.core.views import DeskModelView, column_max_length
+from app.core.views import DeskModelView, PrefetchingInterface, column_max_length
 from app.customers.models import Customer
 from app.errors import DeskError
 from app.extensions import db
@@ -102,7 +101,7 @@ def case_page_choices(case: Case, offered) -> dict:
 class CaseView(DeskModelView):
     """Cases of the user's pools; overdue cases are marked red with a warning icon."""
 
-    datamodel = SQLAInterface(Case)
+    datamodel = PrefetchingInterface(Case, prefetch=("customer", "pool", "assignee"))
     class_permission_name = "Case"
     route_base = "/cases"
     list_title = "Cases"
