@@ -64,6 +64,15 @@ class Case(NeverDeleted, Model):
             postgresql_where=text("assignee_id IS NULL AND status IN ('received', 'in_progress')"),
             sqlite_where=text("assignee_id IS NULL AND status IN ('received', 'in_progress')"),
         ),
+        # My pools' queue (app.cases.queues): the same cases across pools, most urgent first.
+        Index(
+            "ix_case_waiting_due",
+            "sla_due_at",
+            "received_at",
+            "id",
+            postgresql_where=text("assignee_id IS NULL AND status IN ('received', 'in_progress')"),
+            sqlite_where=text("assignee_id IS NULL AND status IN ('received', 'in_progress')"),
+        ),
     )
 
     id = Column(Integer, primary_key=True)
@@ -120,12 +129,27 @@ class Case(NeverDeleted, Model):
     def is_overdue(self) -> bool:
         """Past its due time and still open; a postponed case is not overdue: its clock
         waits until the postponement ends."""
-        return bool(
-            self.is_open
-            and not self.is_postponed
-            and self.sla_due_at
-            and self.sla_due_at < utcnow()
-        )
+        return self.due_state() == "overdue"
+
+    @property
+    def is_due_soon(self) -> bool:
+        """Open, not overdue, and due within ``DUE_SOON_HOURS`` (a postponed case is not:
+        its clock waits)."""
+        return self.due_state() == "soon"
+
+    def due_state(self, now=None) -> str | None:
+        """ "overdue", "soon" (within ``DUE_SOON_HOURS``) or None, for an open case that is
+        not postponed and has a due time."""
+        due = self.sla_due_at
+        if due is None or self.status == CaseStatus.POSTPONED or self.status not in OPEN_STATUSES:
+            return None
+        now = utcnow() if now is None else now
+        if due < now:
+            return "overdue"
+        hours = due_soon_hours()
+        if hours and due < now + timedelta(hours=hours):
+            return "soon"
+        return None
 
     @property
     def status_label(self) -> str:
@@ -134,16 +158,6 @@ class Case(NeverDeleted, Model):
     @property
     def priority_label(self) -> str:
         return priority_label(self.priority)
-
-    @property
-    def is_due_soon(self) -> bool:
-        """Open, not overdue, and due within ``DUE_SOON_HOURS`` (a postponed case is not:
-        its clock waits)."""
-        hours = due_soon_hours()
-        if not hours or self.sla_due_at is None or not self.is_open or self.is_postponed:
-            return False
-        now = utcnow()
-        return now <= self.sla_due_at < now + timedelta(hours=hours)
 
     def due_badge(self) -> Markup:
         """The due time with its mark, by colour and by icon and words (not colour alone):
@@ -156,20 +170,21 @@ class Case(NeverDeleted, Model):
             ).format(f"{self.postponed_until:%Y-%m-%d %H:%M}")
         if self.sla_due_at is None:
             return Markup("–")
-        text = f"{self.sla_due_at:%Y-%m-%d %H:%M}"
-        if self.is_overdue:
+        text = f"{self.sla_due_at:%Y-%m-%d %H:%M}"  # digits only: nothing to escape
+        state = self.due_state()
+        if state == "overdue":
             return Markup(
                 '<span class="ld-overdue" title="Overdue">'
                 '<i class="fa fa-exclamation-triangle" aria-hidden="true"></i>'
-                '<span class="sr-only">Overdue:</span> {}</span>'
-            ).format(text)
-        if self.is_due_soon:
+                f'<span class="sr-only">Overdue:</span> {text}</span>'
+            )
+        if state == "soon":
             return Markup(
                 '<span class="ld-due-soon" title="Due soon">'
                 '<i class="fa fa-clock-o" aria-hidden="true"></i>'
-                '<span class="sr-only">Due soon:</span> {}</span>'
-            ).format(text)
-        return Markup("<span>{}</span>").format(text)
+                f'<span class="sr-only">Due soon:</span> {text}</span>'
+            )
+        return Markup(f"<span>{text}</span>")
 
 
 def due_soon_hours() -> int:

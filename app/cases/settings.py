@@ -16,5 +16,12 @@ SETTINGS = define(
             "hours before its due time from which an open case is marked due soon (amber, "
             "clock icon) in the lists; 0 turns the mark off",
         ),
+        Setting(
+            "QUEUE_COUNTS_CACHE_SECONDS",
+            5,
+            integer(minimum=0, maximum=300),
+            "seconds the desk keeps its count of waiting cases per pool (the navigation's "
+            "queue counts) in Redis before counting again; 0 counts on every page",
+        ),
     ]
 )

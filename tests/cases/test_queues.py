@@ -17,6 +17,7 @@ from app.cases import actions, queues, services
 from app.cases.models import Case
 from app.core.timeutil import utcnow
 from app.extensions import db
+from app.jobs.queue import connection
 from app.organisation.models import Pool, Skill
 from tests.support.records import agent_profile, refresh
 
@@ -223,6 +224,7 @@ def _statements(app, client, url) -> int:
     # The test's app context outlives the request: drop what an earlier request memoised, as
     # a real request starts without it.
     g.pop("_record_rule_cache", None)
+    connection().delete(queues.COUNTS_KEY)  # the desk's counts too: the page counts again
     db.session.expire_all()
     engine = db.engine
     event.listen(engine, "before_cursor_execute", count)
@@ -252,3 +254,21 @@ def test_the_queue_page_runs_a_bounded_number_of_statements(app, client, auth, d
     assert big <= 12
     page = client.get("/desk/queue").data.decode()
     assert len(_rows(page)) == queues.PAGE_SIZE
+
+
+def test_the_desks_queue_counts_are_kept_a_few_seconds(app, desk):
+    with acting_as(desk.user("agent_a")):
+        assert queues.counts().pools[0].waiting == 1
+    g.pop("_record_rule_cache", None)
+    _case(desk.pool_a, "New")
+    with acting_as(desk.user("agent_a")):
+        assert queues.counts().pools[0].waiting == 1  # counted a moment ago
+    g.pop("_record_rule_cache", None)
+    connection().delete(queues.COUNTS_KEY)  # the seconds have passed
+    with acting_as(desk.user("agent_a")):
+        assert queues.counts().pools[0].waiting == 2
+    app.config["QUEUE_COUNTS_CACHE_SECONDS"] = 0
+    g.pop("_record_rule_cache", None)
+    _case(desk.pool_a, "Newer")
+    with acting_as(desk.user("agent_a")):
+        assert queues.counts().pools[0].waiting == 3
