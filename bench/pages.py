@@ -6,7 +6,8 @@ and created again; never the shared test database): migrates it, seeds pools, ag
 customers and open cases with bulk inserts, the cases first in the pick order with 200
 messages each. Serves the desk with gunicorn (``--workers``, default 3) on ``--port``
 (default 5103), logs every agent in through the login form (session cookie, CSRF token), and
-lets them all go at the same moment, one thread per agent, no think time: each round is
+lets them all go at the same moment, one thread per agent (no think time unless
+``--think-ms`` gives one, the pause before each click): each round is
 ``POST /cases/next`` (Get next, answered with a redirect to the case), ``GET`` of that case
 page (the workspace) and ``GET /desk/queue`` (My pools' queue; every page also shows the
 navigation's counts). Prints progress; the last line is JSON with ``workspace_p50_ms``,
@@ -276,7 +277,7 @@ class Agent:
         self.csrf = CSRF.search(page).group(1)
 
 
-def run(port: int, agents: int, rounds: int) -> dict:
+def run(port: int, agents: int, rounds: int, think: float = 0.0) -> dict:
     timings: dict[str, list[float]] = {"next": [], "workspace": [], "queue": []}
     lock = threading.Lock()
     errors: list[str] = []
@@ -288,6 +289,8 @@ def run(port: int, agents: int, rounds: int) -> dict:
     done = [0]
 
     def timed(kind: str, func):
+        if think:
+            time.sleep(think)  # the agent reads before his next click
         start = time.perf_counter()
         result = func()
         with lock:
@@ -349,6 +352,13 @@ def main() -> None:
     parser.add_argument("--pools", type=int, default=3)
     parser.add_argument("--cases", type=int, default=None, help="open cases")
     parser.add_argument("--rounds", type=int, default=None, help="rounds per agent")
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0.0,
+        help="pause of each agent before each request (0: no pause, every agent clicks as "
+        "soon as the last page arrived)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
     cases = args.cases or (3_000 if args.quick else 30_000)
@@ -366,7 +376,7 @@ def main() -> None:
         prepare(url, str(workdir / "files"), args.agents, args.pools, cases, heavy)
         log(f"  seeded in {time.perf_counter() - started:.1f} s")
         desk = start_desk(url, workdir, args.port, args.workers)
-        outcome = run(args.port, args.agents, rounds)
+        outcome = run(args.port, args.agents, rounds, args.think_ms / 1000)
         timings, wall = outcome["timings"], outcome["wall"]
         requests = sum(len(v) for v in timings.values())
         result = {
@@ -376,6 +386,7 @@ def main() -> None:
             "cases": cases,
             "messages_per_case": MESSAGES_PER_CASE,
             "rounds": args.agents * rounds,
+            "think_ms": args.think_ms,
             "requests_per_s": round(requests / wall, 1),
         }
         for kind in ("workspace", "queue", "next"):
