@@ -9,10 +9,12 @@ from __future__ import annotations
 from flask import abort, current_app, request
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.api import BaseApi, protect, safe
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.cases import queues
 from app.cases.api import case_json
 from app.errors import AccessDenied
+from app.extensions import db
 from app.security.roles import add_link
 
 # The lists show cases: whoever may list cases may open them.
@@ -124,6 +126,16 @@ class CaseListsApi(BaseApi):
         return self.response(200, result=queues.counts().as_json())
 
 
+def navigation_counts() -> queues.Counts | None:
+    """``desk_counts()`` of the templates: the counts of the bar under the navigation. An
+    error page (a database that failed the request) still renders, without them."""
+    try:
+        return queues.counts()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return None
+
+
 def register(appbuilder) -> None:
     """Add the lists (menu: Desk → My cases, My pools' queue), their API and ``desk_counts``."""
     appbuilder.add_view(CaseListsView, "My cases", icon="fa-user", category="Desk")
@@ -137,4 +149,4 @@ def register(appbuilder) -> None:
     )
     appbuilder.add_api(CaseListsApi)
     # views are registered inside create_app's context
-    current_app.jinja_env.globals["desk_counts"] = queues.counts
+    current_app.jinja_env.globals["desk_counts"] = navigation_counts

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from flask import g
 from sqlalchemy import event, update
+from sqlalchemy.exc import OperationalError
 
 from app.agents.models import PoolMembership
 from app.audit.actor import acting_as
@@ -272,3 +273,17 @@ def test_the_desks_queue_counts_are_kept_a_few_seconds(app, desk):
     _case(desk.pool_a, "Newer")
     with acting_as(desk.user("agent_a")):
         assert queues.counts().pools[0].waiting == 3
+
+
+def test_a_page_renders_without_counts_when_the_database_fails_them(
+    client, auth, desk, monkeypatch
+):
+    def broken(user=None):
+        raise OperationalError("SELECT", {}, Exception("gone"))
+
+    auth.login("agent_a")
+    monkeypatch.setattr(queues, "counts", broken)
+    page = client.get("/cases/list/")
+    assert page.status_code == 200
+    assert 'id="ld-get-next"' in page.data.decode()
+    assert 'id="ld-my-cases"' not in page.data.decode()
