@@ -306,7 +306,8 @@ def run(port: int, agents: int, rounds: int, think: float = 0.0) -> dict:
                     lambda: browser.request("POST", "/cases/next", {"csrf_token": browser.csrf}),
                 )
                 path = urllib.parse.urlsplit(location or "").path
-                if status != 302 or "/show/" not in path:
+                # the case page, wherever it lives (not the list: "nothing waits for you")
+                if status != 302 or not path or "/list" in path or "/desk/" in path:
                     raise RuntimeError(f"{browser.username}: Get next gave {status} {location}")
                 timed("workspace", lambda path=path: browser.request("GET", path))
                 timed("queue", lambda: browser.request("GET", "/desk/queue"))
