@@ -1,7 +1,9 @@
 """Case, Message and the counter behind case numbers."""
 
+from datetime import timedelta
 from enum import StrEnum
 
+from flask import current_app, has_app_context
 from flask_appbuilder import Model
 from markupsafe import Markup
 from sqlalchemy import (
@@ -20,6 +22,7 @@ from sqlalchemy.orm import object_session, relationship, validates
 
 from app.audit.labels import describe_fields
 from app.audit.tracking import NeverDeleted
+from app.cases.settings import DUE_SOON_DEFAULT
 from app.cases.workflow import CLOCK_PAUSED_STATUSES, OPEN_STATUSES, CaseStatus, check_transition
 from app.core.priority import Priority, priority_label
 from app.core.timeutil import utcnow
@@ -57,6 +60,15 @@ class Case(NeverDeleted, Model):
         Index(
             "ix_case_waiting",
             "pool_id",
+            "sla_due_at",
+            "received_at",
+            "id",
+            postgresql_where=text("assignee_id IS NULL AND status IN ('received', 'in_progress')"),
+            sqlite_where=text("assignee_id IS NULL AND status IN ('received', 'in_progress')"),
+        ),
+        # My pools' queue (app.cases.queues): the same cases across pools, most urgent first.
+        Index(
+            "ix_case_waiting_due",
             "sla_due_at",
             "received_at",
             "id",
@@ -131,12 +143,27 @@ class Case(NeverDeleted, Model):
     def is_overdue(self) -> bool:
         """Past its due time and still open; a postponed case, or one waiting on the
         customer, is not overdue: its clock waits (``CLOCK_PAUSED_STATUSES``)."""
-        return bool(
-            self.is_open
-            and self.status not in CLOCK_PAUSED_STATUSES
-            and self.sla_due_at
-            and self.sla_due_at < utcnow()
-        )
+        return self.due_state() == "overdue"
+
+    @property
+    def is_due_soon(self) -> bool:
+        """Open, not overdue, and due within ``DUE_SOON_HOURS`` (a postponed case is not:
+        its clock waits)."""
+        return self.due_state() == "soon"
+
+    def due_state(self, now=None) -> str | None:
+        """ "overdue", "soon" (within ``DUE_SOON_HOURS``) or None, for an open case that is
+        whose clock runs (not postponed, not waiting on the customer) and has a due time."""
+        due = self.sla_due_at
+        if due is None or self.status in CLOCK_PAUSED_STATUSES or self.status not in OPEN_STATUSES:
+            return None
+        now = utcnow() if now is None else now
+        if due < now:
+            return "overdue"
+        hours = due_soon_hours()
+        if hours and due < now + timedelta(hours=hours):
+            return "soon"
+        return None
 
     @property
     def status_label(self) -> str:
@@ -147,22 +174,38 @@ class Case(NeverDeleted, Model):
         return priority_label(self.priority)
 
     def due_badge(self) -> Markup:
-        """The due time, red with a warning icon when the case is overdue; a postponed case
-        shows when it comes back instead."""
+        """The due time with its mark, by colour and by icon and words (not colour alone):
+        overdue red with a warning icon, due soon (``DUE_SOON_HOURS``) amber with a clock; a
+        postponed case shows when it comes back instead, with a pause icon."""
         if self.is_postponed and self.postponed_until is not None:
             return Markup(
                 '<span class="ld-postponed" title="Postponed: the due time waits">'
-                '<i class="fa fa-clock-o"></i> postponed until {}</span>'
+                '<i class="fa fa-pause-circle" aria-hidden="true"></i> postponed until {}</span>'
             ).format(f"{self.postponed_until:%Y-%m-%d %H:%M}")
         if self.sla_due_at is None:
             return Markup("–")
-        text = f"{self.sla_due_at:%Y-%m-%d %H:%M}"
-        if self.is_overdue:
+        text = f"{self.sla_due_at:%Y-%m-%d %H:%M}"  # digits only: nothing to escape
+        state = self.due_state()
+        if state == "overdue":
             return Markup(
                 '<span class="ld-overdue" title="Overdue">'
-                '<i class="fa fa-exclamation-triangle"></i> {}</span>'
-            ).format(text)
-        return Markup("<span>{}</span>").format(text)
+                '<i class="fa fa-exclamation-triangle" aria-hidden="true"></i>'
+                f'<span class="sr-only">Overdue:</span> {text}</span>'
+            )
+        if state == "soon":
+            return Markup(
+                '<span class="ld-due-soon" title="Due soon">'
+                '<i class="fa fa-clock-o" aria-hidden="true"></i>'
+                f'<span class="sr-only">Due soon:</span> {text}</span>'
+            )
+        return Markup(f"<span>{text}</span>")
+
+
+def due_soon_hours() -> int:
+    """``DUE_SOON_HOURS`` of the running desk (its default outside one)."""
+    if has_app_context():
+        return int(current_app.config.get("DUE_SOON_HOURS", DUE_SOON_DEFAULT))
+    return DUE_SOON_DEFAULT
 
 
 VERSION_TIME_FORMAT = "%Y%m%d%H%M%S%f"

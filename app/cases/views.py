@@ -9,8 +9,6 @@ The case page shows only the actions the user may do now (``actions.offered_acti
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import (
     abort,
     current_app,
@@ -23,7 +21,6 @@ from flask import (
 )
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.actions import action
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.security.sqla.models import User
 from flask_login import current_user
@@ -34,8 +31,7 @@ from app.cases import questions as case_questions
 from app.cases.models import Case, version_token
 from app.cases.workflow import CLOCK_PAUSED_STATUSES, CaseStatus
 from app.core.priority import PRIORITY_CHOICES
-from app.core.timeutil import utcnow
-from app.core.views import DeskModelView, column_max_length
+from app.core.views import DeskModelView, PrefetchingInterface, column_max_length
 from app.customers.models import Customer
 from app.errors import CaseChanged, DeskError
 from app.extensions import db
@@ -82,7 +78,6 @@ def form_answers(form, prefix: str = ANSWER_PREFIX) -> dict:
 # The workspace: the thread's order (a cookie remembers the agent's choice) and "due soon".
 THREAD_ORDERS = ("oldest", "newest")
 THREAD_ORDER_COOKIE = "ld_thread_order"
-DUE_SOON = timedelta(hours=2)
 
 
 def thread_order() -> str:
@@ -100,13 +95,11 @@ def remember_order(response, order: str):
 
 
 def due_state(case: Case) -> str | None:
-    """ "overdue", "soon" (within ``DUE_SOON``), "due" or None (no due time, postponed,
-    closed) for the workspace's due mark."""
+    """ "overdue", "soon" (within ``DUE_SOON_HOURS``, ``Case.due_state``), "due" or None (no
+    due time, its clock waits, closed) for the workspace's due mark."""
     if not case.is_open or case.status in CLOCK_PAUSED_STATUSES or case.sla_due_at is None:
         return None
-    if case.is_overdue:
-        return "overdue"
-    return "soon" if case.sla_due_at - utcnow() <= DUE_SOON else "due"
+    return case.due_state() or "due"
 
 
 def is_htmx() -> bool:
@@ -208,7 +201,7 @@ def case_page_choices(case: Case, offered) -> dict:
 class CaseView(DeskModelView):
     """Cases of the user's pools; overdue cases are marked red with a warning icon."""
 
-    datamodel = SQLAInterface(Case)
+    datamodel = PrefetchingInterface(Case, prefetch=("customer", "pool", "assignee"))
     class_permission_name = "Case"
     route_base = "/cases"
     list_title = "Cases"
@@ -648,7 +641,9 @@ OPEN_CASE_LIMITS = {
 
 def register(appbuilder) -> None:
     from app.cases.api import CaseActionApi, CaseApi, MessageApi  # the API imports this module
+    from app.cases.queue_views import register as register_lists  # imports the API
 
+    register_lists(appbuilder)
     add_link(
         appbuilder,
         "Open cases",
