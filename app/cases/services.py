@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
@@ -144,17 +144,26 @@ def get_case(case_id: int, user=None) -> Case:
     return rules.ensure_visible(case, user)
 
 
-def thread(case: Case):
+def thread(case: Case, *, latest: int | None = None) -> list[Message]:
     """The case's messages, oldest first, for the case page and the API; their authors and
-    attachments come with them (two queries in all, however long the thread)."""
+    attachments come with them (two queries in all, however long the thread). ``latest``:
+    only that many of the newest (the workspace opens a long thread at its end)."""
     rules.ensure_visible(case)
     # Attachments and authors come with the thread in the same statement, not one query
     # per message as the page shows them (a case with 200 messages made 200 queries).
-    return list(
-        db.session.scalars(
-            select(Message)
-            .where(Message.case_id == case.id)
-            .options(joinedload(Message.author), selectinload(Message.attachments))
-            .order_by(Message.created_at, Message.id)
-        ).unique()
+    query = (
+        select(Message)
+        .where(Message.case_id == case.id)
+        .options(joinedload(Message.author), selectinload(Message.attachments))
     )
+    if latest is None:
+        return list(db.session.scalars(query.order_by(Message.created_at, Message.id)).unique())
+    newest = db.session.scalars(
+        query.order_by(Message.created_at.desc(), Message.id.desc()).limit(latest)
+    ).unique()
+    return list(newest)[::-1]
+
+
+def thread_length(case: Case) -> int:
+    """How many messages the case's thread holds."""
+    return db.session.scalar(select(func.count(Message.id)).where(Message.case_id == case.id))

@@ -78,6 +78,7 @@ def form_answers(form, prefix: str = ANSWER_PREFIX) -> dict:
 # The workspace: the thread's order (a cookie remembers the agent's choice) and "due soon".
 THREAD_ORDERS = ("oldest", "newest")
 THREAD_ORDER_COOKIE = "ld_thread_order"
+THREAD_WINDOW = 30  # messages a long thread opens with (the newest)
 
 
 def thread_order() -> str:
@@ -112,16 +113,31 @@ def expected_version():
     return request.form.get("case_version") or None
 
 
+def thread_window(case: Case) -> tuple[list, int, bool]:
+    """The messages the workspace shows (oldest first), how many the thread has, and whether
+    they are all of them: a long thread opens with its newest ``THREAD_WINDOW`` messages and
+    a "show the earlier ones" bar (``?all=1``), as a mail client collapses a long
+    conversation, so the page stays fast however long the case has run."""
+    show_all = request.args.get("all") == "1"
+    messages = services.thread(case, latest=None if show_all else THREAD_WINDOW)
+    total = len(messages)
+    if not show_all and total == THREAD_WINDOW:
+        total = services.thread_length(case)
+    return messages, total, show_all or total == len(messages)
+
+
 def render_thread(case: Case, *, status: int = 200):
     """The workspace's thread (``cases/_thread.html``) in the agent's order; the response
     tells the page the case's new version (``HX-Trigger: ld-case-version``)."""
     order = thread_order()
-    messages = services.thread(case)
+    messages, total, complete = thread_window(case)
     response = make_response(
         render_template(
             "cases/_thread.html",
             case=case,
             messages=messages if order == "oldest" else messages[::-1],
+            message_count=total,
+            complete=complete,
             order=order,
         ),
         status,
@@ -304,7 +320,7 @@ class CaseView(DeskModelView):
         case = self._case_or_404(pk)
         offered = actions.offered_actions(case)
         order = thread_order()
-        messages = services.thread(case)
+        messages, total, complete = thread_window(case)
         version = version_token(case.updated_at, max((m.id for m in messages), default=None))
         presence.heartbeat(case, current_user)
         events = list(case.events)
@@ -315,7 +331,8 @@ class CaseView(DeskModelView):
                 title=f"{case.number} · {case.subject}",
                 case=case,
                 messages=messages if order == "oldest" else messages[::-1],
-                message_count=len(messages),
+                message_count=total,
+                complete=complete,
                 order=order,
                 version=version,
                 events=events,
