@@ -16,6 +16,7 @@ FEATURE = Feature(
     cli="app.cases.cli:register",
     jobs="app.cases.tasks:periodic_jobs",
     record_rules="app.cases.record_rules:RULES",
+    setup="app.cases.due:connect",
     permissions={
         AGENT: [["Case", CASE_WORK], ["Message", READ], ["CaseAction", AGENT_ACTIONS]],
         SUPERVISOR: [

@@ -18,6 +18,7 @@ from sqlalchemy.orm import relationship, validates
 
 from app.audit.labels import describe_fields
 from app.audit.tracking import NeverDeleted
+from app.cases import due
 from app.cases.workflow import CLOCK_PAUSED_STATUSES, OPEN_STATUSES, CaseStatus, check_transition
 from app.core.priority import Priority, priority_label
 from app.core.timeutil import utcnow
@@ -85,8 +86,14 @@ class Case(NeverDeleted, Model):
     first_response_at = Column(DateTime, nullable=True)
     closed_at = Column(DateTime, nullable=True)
     postponed_until = Column(DateTime, nullable=True)
-    # While postponed the due clock waits: the seconds it had left (see workflow.pause_due_clock).
-    sla_paused_seconds = Column(Integer, nullable=True)
+    # The two targets (``app.cases.due``); ``sla_due_at`` is the next of them: the first
+    # response due while the case is unanswered, then the resolution due.
+    first_response_due_at = Column(DateTime, nullable=True)
+    resolution_due_at = Column(DateTime, nullable=True)
+    # While the case waits (``CLOCK_PAUSED_STATUSES``) its clock stands still since
+    # ``sla_paused_at``; the business time of its finished waits moves both targets on.
+    sla_paused_at = Column(DateTime, nullable=True)
+    sla_paused_business_seconds = Column(Integer, nullable=False, default=0, server_default="0")
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
     # A case opened by mail to a long-closed case points at it.
     follows_case_id = Column(Integer, ForeignKey("case.id"), nullable=True)
@@ -125,6 +132,24 @@ class Case(NeverDeleted, Model):
         )
 
     @property
+    def due_state(self) -> str:
+        """How the case stands against its next target, for the lists' marks: ``'paused'``
+        (its clock waits), ``'overdue'``, ``'due_soon'`` (within the warning time of its SLA
+        policy, in business time) or ``'ok'`` (also closed cases and those without a due
+        time)."""
+        return self.due_state_at(utcnow())
+
+    def due_state_at(self, now) -> str:
+        """``due_state`` as it is (or was) at ``now`` (naive UTC)."""
+        if not self.is_open or self.sla_due_at is None:
+            return "ok"
+        if self.status in CLOCK_PAUSED_STATUSES:
+            return "paused"
+        if self.sla_due_at < now:
+            return "overdue"
+        return "due_soon" if due.clock().due_soon(self, now) else "ok"
+
+    @property
     def status_label(self) -> str:
         return CaseStatus(self.status).label
 
@@ -157,6 +182,8 @@ describe_fields(
         "required_skill": "Skill",
         "postponed_until": "Postponed until",
         "first_response_at": "First response",
+        "first_response_due_at": "First response due",
+        "resolution_due_at": "Resolution due",
     },
     {
         "status": lambda value: CaseStatus(value).label,

@@ -178,6 +178,8 @@ class CaseView(DeskModelView):
                 "fields": [
                     "received_at",
                     "sla_due_at",
+                    "first_response_due_at",
+                    "resolution_due_at",
                     "first_response_at",
                     "postponed_until",
                     "closed_at",

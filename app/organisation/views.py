@@ -24,6 +24,7 @@ class PoolView(DeskModelView):
         "description",
         "active",
         "sla_hours",
+        "sla_calendar",
         "reopen_days",
         "notification_mode",
         "wrap_up_questions",
@@ -35,6 +36,7 @@ class PoolView(DeskModelView):
         "description",
         "active",
         "sla_hours",
+        "sla_calendar",
         "reopen_days",
         "notification_mode",
         "wrap_up_questions",
@@ -43,7 +45,8 @@ class PoolView(DeskModelView):
         "mailboxes",
     ]
     label_columns = {
-        "sla_hours": "Answer within (hours)",
+        "sla_hours": "Answer within (hours, without an SLA policy)",
+        "sla_calendar": "Business calendar (empty: round the clock)",
         "reopen_days": "Reopen within (days)",
         "notification_mode": "Customer notification",
         "wrap_up_questions": "Wrap-up questions (one per line, * = required)",
