@@ -89,7 +89,8 @@ def business_calendar(row: SlaCalendar | None) -> BusinessCalendar:
 def check_calendar(row: SlaCalendar) -> None:
     """Refuse a calendar that cannot work: an unknown zone or country, bad hours."""
     try:
-        business_calendar(row)
+        with db.session.no_autoflush:  # the row being saved is not in the session yet
+            business_calendar(row)
     except CalendarError as exc:
         raise DeskError(str(exc)) from None
 
