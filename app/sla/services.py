@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import inspect, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from app.agents.models import AgentProfile, PoolMembership
 from app.audit.actor import acting_as
@@ -192,15 +193,32 @@ def policy_for(case, policies: list[SlaPolicy] | None = None) -> SlaPolicy | Non
     return best
 
 
+_POLICIES = "loopdesk_sla_policies"  # session.info: {pool id: active policies}
+
+
 def pool_policies(pool_id: int) -> list[SlaPolicy]:
-    with db.session.no_autoflush:
-        return list(
-            db.session.scalars(
-                select(SlaPolicy)
-                .where(SlaPolicy.pool_id == pool_id, SlaPolicy.active.is_(True))
-                .order_by(SlaPolicy.id)
+    """The pool's active policies, read once per transaction (an intake batch opens many
+    cases; a list page asks each row's due state)."""
+    cache = db.session.info.setdefault(_POLICIES, {})
+    if pool_id not in cache:
+        with db.session.no_autoflush:
+            cache[pool_id] = list(
+                db.session.scalars(
+                    select(SlaPolicy)
+                    .where(SlaPolicy.pool_id == pool_id, SlaPolicy.active.is_(True))
+                    .order_by(SlaPolicy.id)
+                )
             )
-        )
+    return cache[pool_id]
+
+
+def _forget_policies(session: Session, *args) -> None:
+    session.info.pop(_POLICIES, None)
+
+
+def _forget_changed_policies(session: Session, flush_context, instances) -> None:
+    if any(isinstance(obj, SlaPolicy) for obj in (*session.new, *session.dirty, *session.deleted)):
+        _forget_policies(session)
 
 
 def _pool_of(case):
@@ -292,9 +310,18 @@ class SlaClock:
         return case.sla_due_at <= warn_threshold(targets_for(case), now)
 
 
+_connected = False
+
+
 def connect() -> None:
     """Make the SLA clock the one that measures cases (the feature's ``setup``)."""
+    global _connected
     due.install_clock(SlaClock())
+    if not _connected:
+        for name in ("after_commit", "after_rollback"):
+            event.listen(Session, name, _forget_policies)
+        event.listen(Session, "before_flush", _forget_changed_policies, insert=True)
+        _connected = True
 
 
 def due_state(case, now: datetime | None = None) -> str:
