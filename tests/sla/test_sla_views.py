@@ -145,3 +145,14 @@ def test_the_case_api_shows_both_targets(desk, client, auth):
     headers = auth.token("agent_a")
     body = client.get(f"/api/v1/case/{desk.case_a.id}", headers=headers).json["result"]
     assert "first_response_due_at" in body and "resolution_due_at" in body
+
+
+def test_the_forms_offer_zones_countries_and_the_pools_calendar(desk, client, auth):
+    calendar = office_pool(desk)
+    auth.login("admin")
+    form = client.get("/sla-calendars/add").get_data(as_text=True)
+    assert "Europe/Warsaw" in form and 'value="PL"' in form
+    form = client.get("/sla-policies/add").get_data(as_text=True)
+    assert "First response within (business minutes)" in form
+    form = client.get(f"/pools/edit/{desk.pool_a.id}").get_data(as_text=True)
+    assert "Business calendar" in form and calendar.name in form
