@@ -8,8 +8,10 @@ then the resolution due. Cases decide *when* they are set:
 * when its pool, topic or priority changes, or its first response is recorded, whichever door
   did it (a flush hook, like the tracker's Events);
 * when its clock waits and goes on (``app.cases.workflow``: a postponed case, one waiting on
-  the customer): the open time it waited is added to ``sla_paused_business_seconds`` and the
-  targets move on by as much.
+  the customer): the business time the next target had left when the wait began is kept
+  (``sla_paused_seconds``) and counted again from the moment it ends, the other target moves
+  on by as much; the time waited is summed in
+  ``sla_paused_business_seconds``, so a later recomputation (a new priority) counts it too.
 
 *How much* time a case has, and on which hours, belongs to the SLA feature (policies per pool,
 topic and priority on business calendars), which depends on cases: it hands its clock to
@@ -39,6 +41,9 @@ class DueClock(Protocol):
     def elapsed(self, case, start: datetime, end: datetime) -> timedelta:
         """The time that counts for ``case`` between two moments (its business hours)."""
 
+    def add(self, case, start: datetime, delta: timedelta) -> datetime:
+        """The moment ``delta`` of the case's time after ``start`` (before, when negative)."""
+
     def due_soon(self, case, now: datetime) -> bool:
         """Whether the case's next target is near enough to warn (not yet passed)."""
 
@@ -60,6 +65,9 @@ class WallClock:
 
     def elapsed(self, case, start, end):
         return end - start
+
+    def add(self, case, start, delta):
+        return start + delta
 
     def due_soon(self, case, now):
         return case.sla_due_at is not None and now <= case.sla_due_at <= now + DUE_SOON
@@ -90,21 +98,49 @@ def set_due_times(case) -> None:
 
 
 def pause(case, now: datetime) -> None:
-    """The clock waits from ``now`` (a postponed case, one waiting on the customer)."""
+    """The clock waits from ``now`` (a postponed case, one waiting on the customer): keep the
+    business time its next target has left (negative when it is overdue already)."""
     if case.sla_paused_at is None:
         case.sla_paused_at = now
+        case.sla_paused_seconds = (
+            int(_clock.elapsed(case, now, case.sla_due_at).total_seconds())
+            if case.sla_due_at is not None
+            else None
+        )
 
 
 def resume(case, now: datetime) -> None:
-    """The clock goes on: the time it waited counts no more, the targets move on by it."""
-    if case.sla_paused_at is None:
+    """The clock goes on: each target gets as much of the case's time after ``now`` as it had
+    left when the wait began (an overdue one stays as far overdue), and the waited time is
+    added to ``sla_paused_business_seconds`` (a later recomputation counts it too)."""
+    paused_at = case.sla_paused_at
+    if paused_at is None:
         return
-    waited = _clock.elapsed(case, case.sla_paused_at, max(now, case.sla_paused_at))
+    now = max(now, paused_at)
+
+    def moved(target):
+        if target is None:
+            return None
+        return _clock.add(case, now, _clock.elapsed(case, paused_at, target))
+
+    left = case.sla_paused_seconds
+    next_due = (
+        _clock.add(case, now, timedelta(seconds=left))
+        if left is not None
+        else moved(case.sla_due_at)
+    )
+    if case.first_response_at is None:
+        case.first_response_due_at = next_due
+        case.resolution_due_at = moved(case.resolution_due_at)
+    else:
+        case.resolution_due_at = next_due
+    case.sla_due_at = next_due
+    waited = _clock.elapsed(case, paused_at, now)
     case.sla_paused_business_seconds = (case.sla_paused_business_seconds or 0) + int(
         waited.total_seconds()
     )
     case.sla_paused_at = None
-    set_due_times(case)
+    case.sla_paused_seconds = None
 
 
 def _before_flush(session: Session, flush_context, instances) -> None:

@@ -91,8 +91,11 @@ class Case(NeverDeleted, Model):
     first_response_due_at = Column(DateTime, nullable=True)
     resolution_due_at = Column(DateTime, nullable=True)
     # While the case waits (``CLOCK_PAUSED_STATUSES``) its clock stands still since
-    # ``sla_paused_at``; the business time of its finished waits moves both targets on.
+    # ``sla_paused_at``, with the business seconds its next target had left then
+    # (``app.cases.due.pause``); the business time of its finished waits, summed, counts
+    # when the targets are computed again.
     sla_paused_at = Column(DateTime, nullable=True)
+    sla_paused_seconds = Column(Integer, nullable=True)
     sla_paused_business_seconds = Column(Integer, nullable=False, default=0, server_default="0")
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
     # A case opened by mail to a long-closed case points at it.

@@ -304,6 +304,9 @@ class SlaClock:
     def elapsed(self, case, start, end):
         return _between(targets_for(case).calendar, start, end)
 
+    def add(self, case, start, delta):
+        return _add(targets_for(case).calendar, start, delta)
+
     def due_soon(self, case, now):
         if case.sla_due_at is None or case.sla_due_at < now:
             return False

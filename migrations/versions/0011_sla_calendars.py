@@ -6,10 +6,10 @@ Create Date: 2026-12-03 14:30:00
 
 Business calendars (weekly opening hours, holidays, closures), SLA policies per pool, topic and
 priority, the alerts sent before and at a breach, a calendar per pool, and a case's two targets
-(first response, resolution). A waiting case's clock now stands still since ``sla_paused_at``
-and the business time of its finished waits is summed in ``sla_paused_business_seconds``; it
-replaces ``sla_paused_seconds`` (the time left when it was postponed, 0008), which is turned
-into the moment the wait began: the due time less the time it had left.
+(first response, resolution). A waiting case's clock stands still since ``sla_paused_at``
+(for the cases waiting now: the due time less the time they had left, ``sla_paused_seconds``
+of 0008, which now counts business seconds), and the business time of its finished waits is
+summed in ``sla_paused_business_seconds``.
 """
 
 from datetime import timedelta
@@ -23,6 +23,21 @@ revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
+
+
+def _relax_foreign_keys():
+    """SQLite: the batch copy of ``pool`` drops the old table while mailboxes, topics and
+    memberships point at it. Outside a transaction foreign keys are off for the copy; inside
+    one (``foreign_keys`` cannot change there) they are checked at commit, when the copy has
+    the old name again."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("PRAGMA foreign_keys = OFF")
+        op.execute("PRAGMA defer_foreign_keys = ON")
+
+
+def _enforce_foreign_keys():
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("PRAGMA foreign_keys = ON")
 
 
 def upgrade():
@@ -108,11 +123,13 @@ def upgrade():
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("case_id", "target", "kind", name="uq_sla_alert_once"),
     )
+    _relax_foreign_keys()
     with op.batch_alter_table("pool", schema=None) as batch_op:
         batch_op.add_column(sa.Column("sla_calendar_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key(
             "fk_pool_sla_calendar_id", "sla_calendar", ["sla_calendar_id"], ["id"]
         )
+    _enforce_foreign_keys()
     with op.batch_alter_table("case", schema=None) as batch_op:
         batch_op.add_column(sa.Column("first_response_due_at", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("resolution_due_at", sa.DateTime(), nullable=True))
@@ -150,32 +167,15 @@ def upgrade():
             .where(case.c.id == case_id)
             .values(sla_paused_at=due_at - timedelta(seconds=seconds_left))
         )
-    # Not in batch mode: on SQLite that copies the table, and the copy would lose the case's
-    # closed-loop triggers; SQLite (3.35+) drops a column in place.
-    op.execute('ALTER TABLE "case" DROP COLUMN sla_paused_seconds')
 
 
 def downgrade():
-    with op.batch_alter_table("case", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("sla_paused_seconds", sa.Integer(), nullable=True))
-    case = sa.table(
-        "case",
-        sa.column("id", sa.Integer()),
-        sa.column("sla_due_at", sa.DateTime()),
-        sa.column("sla_paused_seconds", sa.Integer()),
-        sa.column("sla_paused_at", sa.DateTime()),
-    )
-    bind = op.get_bind()
-    for case_id, due_at, paused_at in bind.execute(
-        sa.select(case.c.id, case.c.sla_due_at, case.c.sla_paused_at).where(
-            case.c.sla_paused_at.is_not(None), case.c.sla_due_at.is_not(None)
-        )
-    ).all():
-        bind.execute(
-            case.update()
-            .where(case.c.id == case_id)
-            .values(sla_paused_seconds=int((due_at - paused_at).total_seconds()))
-        )
+    # First, before any row changes open a transaction (see _relax_foreign_keys).
+    _relax_foreign_keys()
+    with op.batch_alter_table("pool", schema=None) as batch_op:
+        batch_op.drop_constraint("fk_pool_sla_calendar_id", type_="foreignkey")
+        batch_op.drop_column("sla_calendar_id")
+    _enforce_foreign_keys()
     for column in (
         "sla_paused_business_seconds",
         "sla_paused_at",
@@ -183,9 +183,6 @@ def downgrade():
         "first_response_due_at",
     ):
         op.execute(f'ALTER TABLE "case" DROP COLUMN {column}')
-    with op.batch_alter_table("pool", schema=None) as batch_op:
-        batch_op.drop_constraint("fk_pool_sla_calendar_id", type_="foreignkey")
-        batch_op.drop_column("sla_calendar_id")
     op.drop_table("sla_alert")
     op.drop_index("ix_sla_policy_pool_id", table_name="sla_policy")
     op.drop_table("sla_policy")
