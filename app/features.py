@@ -26,6 +26,8 @@ FEATURES = (
     "app.outbox",
     "app.answering",
     "app.sla",
+    "app.consultation",
+    "app.questionnaires",
     "app.audit",
     "app.jobs",
     "app.health",

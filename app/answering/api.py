@@ -2,7 +2,8 @@
 ``/api/v1/caseaction/reply/<reply_id>/{approve,reject}``, beside the other case actions of
 app.cases at the same address.
 
-The same services as the case page; an unknown case or one outside the caller's pools answers
+Replies take ``text`` (plain) or ``body_html`` (the editor's formatting, sanitised by
+``richtext`` as on the case page). The same services as the case page; an unknown case or one outside the caller's pools answers
 404, a refused ad-hoc upload or a refused approval 403, a rule violation 400 and a conflict
 with the case's state 409. Bodies are JSON; ``reply`` also takes multipart form data (files
 in ``attachments``). In JSON, ad-hoc files are ``{"filename", "content_type",
@@ -18,13 +19,17 @@ from flask import request
 from flask_appbuilder.api import BaseApi, expose, protect, safe
 from flask_login import current_user
 
-from app.answering import documents, replies, templates
+from app.answering import documents, replies, richtext, templates
 from app.answering.models import Reply
-from app.answering.views import REPLY_PERMISSIONS
+from app.answering.views import REPLY_ANSWER_PREFIX, REPLY_PERMISSIONS
 from app.cases import actions as case_actions
-from app.cases.api import answer, case_json, load_case, request_body
+from app.cases.api import answer, case_json, if_match, load_case, request_body
+from app.cases.views import form_answers
 from app.errors import AccessDenied, DeskError
 from app.extensions import db
+from app.questionnaires import services as questionnaires
+from app.questionnaires.models import Moment
+from app.questionnaires.services import question_json
 
 
 def _reply_json(row: Reply) -> dict:
@@ -103,8 +108,10 @@ class ReplyApi(BaseApi):
                     for d in documents.documents_for(case)
                 ],
                 "wrap_up_questions": [
-                    {"question": q, "required": r}
-                    for q, r in case_actions.wrap_up_questions(case.pool)
+                    question_json(q) for q in questionnaires.questions_for(case, Moment.CLOSE)
+                ],
+                "reply_questions": [
+                    question_json(q) for q in questionnaires.questions_for(case, Moment.REPLY)
                 ],
                 "may_attach_files": replies.may_attach_files(current_user),
             }
@@ -135,6 +142,7 @@ class ReplyApi(BaseApi):
                 "language": tpl.language,
                 "subject": subject,
                 "body": body,
+                "body_html": richtext.text_to_html(body.strip()),
             }
 
         return answer(self, run)
@@ -143,7 +151,8 @@ class ReplyApi(BaseApi):
     @protect()
     @safe
     def preview(self, case_id):
-        """The exact mail a reply would send: ``{"text": "...", "template_id": 1}``.
+        """The exact mail a reply would send: ``{"text": "...", "body_html": "...",
+        "template_id": 1}``.
         ---
         post:
           parameters:
@@ -161,6 +170,7 @@ class ReplyApi(BaseApi):
                 text=body.get("text"),
                 template_id=body.get("template_id"),
                 language=body.get("language"),
+                body_html=body.get("body_html"),
             ).preview_dict()
 
         return answer(self, run)
@@ -169,8 +179,11 @@ class ReplyApi(BaseApi):
     @protect()
     @safe
     def reply(self, case_id):
-        """Reply to the customer: ``{"text", "template_id", "document_ids": [..],
-        "attachments": [{"filename", "content_type", "content_base64"}]}``.
+        """Reply to the customer: ``{"text", "body_html", "template_id", "document_ids": [..],
+        "attachments": [{"filename", "content_type", "content_base64"}],
+        "answers": {question id or text: answer}}`` (the pool's questions asked on reply).
+        ``body_html`` (bold, italic, lists, links) is sanitised and sent with a derived
+        text/plain part; ``text`` alone sends a plain-text reply.
         ---
         post:
           parameters:
@@ -203,6 +216,13 @@ class ReplyApi(BaseApi):
                 document_ids=document_ids,
                 uploads=uploads,
                 language=body.get("language"),
+                answers=(
+                    body.get("answers")
+                    if request.is_json
+                    else form_answers(request.form, REPLY_ANSWER_PREFIX)
+                ),
+                expected_version=if_match(),
+                body_html=body.get("body_html"),
             )
             return _reply_json(row)
 

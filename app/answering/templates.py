@@ -2,7 +2,8 @@
 
 Response templates are offered per case in the customer's language (the most specific scope
 wins, see ``rendering.pick_template``). The desk's notices (``notice.link`` for replies in link
-mode, ``notice.postponed`` and ``notice.confirmation`` for the case actions) have a default
+mode, ``notice.postponed``, ``notice.confirmation`` and ``notice.closed`` for the case
+actions) have a default
 text here and can be reworded with a template of the same name. Cases send their notices
 through ``app.cases.notices``; ``connect`` (the ``setup`` of answering's manifest) hands them
 ``send_notice``, so cases never import answering.
@@ -16,7 +17,7 @@ from sqlalchemy import select
 
 from app.answering import rendering
 from app.answering.models import ResponseTemplate
-from app.answering.portal import portal_link
+from app.answering.portal import portal_link, survey_link
 from app.audit.actor import current_actor
 from app.audit.models import Event
 from app.audit.tracking import record_event
@@ -60,6 +61,24 @@ DEFAULT_NOTICES = {
         '"{{ case_subject }}". You can expect an answer by {{ due_date }} (UTC).\n'
         "Please keep the case number in the subject when you write to us.\n\n{{ desk_name }}",
     ),
+    notices.CLOSED: (
+        "Your case {{ case_number }} is closed",
+        "Dear {{ customer_name }},\n\nwe have closed your case {{ case_number }} "
+        "({{ case_subject }}). If something is still open, just answer this mail and the case "
+        "opens again.\n{% if survey_link %}\nPlease tell us how we did (two minutes):\n"
+        "{{ survey_link }}\n{% endif %}\n{{ desk_name }}",
+    ),
+}
+
+# The desk's own notices in other languages (a template of the same name still wins).
+DEFAULT_NOTICE_TRANSLATIONS = {
+    (notices.CLOSED, "de"): (
+        "Ihr Fall {{ case_number }} ist abgeschlossen",
+        "Guten Tag {{ customer_name }},\n\nwir haben Ihren Fall {{ case_number }} "
+        "({{ case_subject }}) abgeschlossen. Ist noch etwas offen, antworten Sie einfach auf "
+        "diese Mail, dann öffnet sich der Fall wieder.\n{% if survey_link %}\nWie waren wir? "
+        "Sagen Sie es uns (zwei Minuten):\n{{ survey_link }}\n{% endif %}\n{{ desk_name }}",
+    ),
 }
 
 
@@ -97,9 +116,15 @@ def render_template_for(
 def render_notice(name: str, case: Case) -> tuple[str, str]:
     """Subject (with the case tag) and text of one of the desk's notices, in the customer's
     language."""
-    context = rendering.placeholder_context(case, None, case_link=portal_link(case))
+    context = rendering.placeholder_context(
+        case,
+        None,
+        case_link=portal_link(case),
+        survey_link=survey_link(case) if name == notices.CLOSED else "",
+    )
     template = rendering.pick_template(name, case)
-    subject_src, body_src = DEFAULT_NOTICES[name]
+    language = rendering.customer_language(case)
+    subject_src, body_src = DEFAULT_NOTICE_TRANSLATIONS.get((name, language), DEFAULT_NOTICES[name])
     if template is not None:
         subject_src, body_src = template.subject or subject_src, template.body
     subject = rendering.render_text(subject_src, context, what=name)

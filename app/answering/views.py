@@ -19,7 +19,7 @@ from werkzeug.datastructures import FileStorage
 from wtforms import FileField
 from wtforms.validators import ValidationError
 
-from app.answering import documents, portal, rendering, replies, templates
+from app.answering import documents, portal, rendering, replies, richtext, templates
 from app.answering.models import (
     AgentSignature,
     Document,
@@ -32,11 +32,13 @@ from app.answering.models import (
 from app.audit.actor import current_actor
 from app.cases import actions as case_actions
 from app.cases.models import Case
-from app.cases.views import run_on_case
+from app.cases.views import form_answers, run_on_case
 from app.cases.workflow import CaseStatus
 from app.core.views import DeskModelView
-from app.errors import DeskError
+from app.errors import CaseChanged, DeskError
 from app.extensions import db
+from app.questionnaires import services as questionnaires
+from app.questionnaires.models import Moment
 from app.security.roles import user_may
 from app.security.rules import is_visible
 
@@ -51,6 +53,9 @@ REPLY_PERMISSIONS = {
     "approve": "approve",
     "reject": "approve",
 }
+
+# The reply form's questions (templates/questionnaires/_questions.html) are "reply::<id>".
+REPLY_ANSWER_PREFIX = "reply::"
 
 
 # --- configuration views -------------------------------------------------------------------------
@@ -75,7 +80,7 @@ class ResponseTemplateView(DeskModelView):
     base_order = ("name", "asc")
     description_columns = {
         "name": "Language versions of one template share the name. notice.link, "
-        "notice.postponed and notice.confirmation replace the desk's own notices.",
+        "notice.postponed, notice.confirmation and notice.closed replace the desk's own notices.",
         "language": "e.g. en, de, fr; customers get their language, else the desk default.",
         "body": _placeholder_help(),
         "subject": _placeholder_help(),
@@ -83,12 +88,13 @@ class ResponseTemplateView(DeskModelView):
 
     def clean(self, item):
         item.language = (item.language or "en").strip().lower()
-        _check_renders(item.subject, item.body)
+        _check_renders(item.subject, item.body, notice=item.name)
 
 
-def _check_renders(*sources):
+def _check_renders(*sources, notice: str | None = None):
     """Refuse a template that cannot render (syntax, unknown placeholder, unsafe access)."""
-    sample = {name: f"<{name}>" for name in rendering.PLACEHOLDERS}
+    names = [*rendering.PLACEHOLDERS, *rendering.NOTICE_PLACEHOLDERS.get(notice or "", {})]
+    sample = {name: f"<{name}>" for name in names}
     for source in sources:
         rendering.render_text(source, sample)
 
@@ -233,9 +239,55 @@ def _uploads(files) -> list[replies.Upload]:
     ]
 
 
+def _partial_request() -> bool:
+    """An htmx request from the composer (a template picked, Preview pressed): answer with
+    the fragment it swaps in, not the whole page."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def composer_state(
+    case: Case,
+    *,
+    text: str = "",
+    body_html: str | None = None,
+    template_id=None,
+    preview=None,
+    error: str | None = None,
+    selected=(),
+) -> dict:
+    """What the reply composer (``answering/_composer.html``) shows for ``case``: the
+    pickers offered to the acting user and the reply as written so far. The case page calls
+    it from its template (``reply_composer(case)``); the compose page with the reply."""
+    may_reply = case.status not in (CaseStatus.CLOSED, CaseStatus.AWAITING_APPROVAL) and user_may(
+        current_actor(), "can_reply", case_actions.CASE_ACTION
+    )
+    editor_html = ""
+    if body_html:
+        try:
+            editor_html = richtext.clean_editor_html(body_html)
+        except DeskError:
+            editor_html = ""
+    return {
+        "may_reply": may_reply,
+        "text": text or "",
+        "editor_html": editor_html,
+        "template_id": str(template_id or ""),
+        "templates": templates.templates_for(case) if may_reply else [],
+        "documents": documents.documents_for(case) if may_reply else [],
+        "selected_documents": {int(d) for d in selected if str(d).isdigit()},
+        "may_attach": may_reply and replies.may_attach_files(current_user),
+        "preview": preview,
+        "error": error,
+        "recipient": case.customer.email if case.customer else None,
+        "reply_questions": questionnaires.questions_for(case, Moment.REPLY) if may_reply else [],
+        # kept from the workspace's form: a reply to a case that changed since is refused
+        "case_version": request.form.get("case_version") if request.method == "POST" else None,
+    }
+
+
 class ReplyView(BaseView):
-    """The reply editor (compose, preview, send) and the supervisor's approve / reject, at
-    ``/caseaction/...`` beside the other case actions (app.cases)."""
+    """The reply composer (compose, template, preview, send) and the supervisor's approve /
+    reject, at ``/caseaction/...`` beside the other case actions (app.cases)."""
 
     route_base = "/caseaction"
     class_permission_name = case_actions.CASE_ACTION
@@ -251,10 +303,17 @@ class ReplyView(BaseView):
     def _back(self, case):
         return redirect(url_for("CaseView.show", pk=case.id))
 
+    def _written(self, template_id=None) -> dict:
+        return {
+            "text": request.form.get("text", ""),
+            "body_html": request.form.get("body_html") or None,
+            "template_id": template_id,
+        }
+
     @expose("/<int:pk>/compose", methods=["GET"])
     @has_access
     def compose(self, pk):
-        """The reply editor, prefilled from a template when one is picked."""
+        """The reply composer on its own page, prefilled from a template when one is picked."""
         case = self._case(pk)
         try:
             case_actions.ensure_open(case)
@@ -269,18 +328,28 @@ class ReplyView(BaseView):
                 flash(str(exc), "danger")
         return self._compose_page(case, text=text, template_id=template_id)
 
-    def _compose_page(self, case, *, text="", template_id=None, preview=None, selected=()):
+    @expose("/<int:pk>/template", methods=["GET"])
+    @has_access
+    def template(self, pk):
+        """The composer's editor filled with a template rendered for this case (the fragment
+        the template picker swaps in); no template: an empty editor."""
+        case = self._case(pk)
+        text, error, template_id = "", None, request.args.get("template_id", type=int)
+        if template_id:
+            try:
+                _tpl, _subject, text = templates.render_template_for(case, template_id)
+            except DeskError as exc:
+                if exc.status_code == 403:
+                    raise
+                error, template_id = str(exc), None
+        state = composer_state(case, text=text, template_id=template_id, error=error)
+        if text:
+            state["editor_html"] = richtext.text_to_editor_html(text.strip())
+        return render_template("answering/_composer_editor.html", case=case, composer=state)
+
+    def _compose_page(self, case, **state):
         return self.render_template(
-            "answering/compose.html",
-            case=case,
-            text=text,
-            template_id=template_id,
-            templates=templates.templates_for(case),
-            documents=documents.documents_for(case),
-            selected_documents={int(d) for d in selected if str(d).isdigit()},
-            may_attach=replies.may_attach_files(current_user),
-            preview=preview,
-            data_uri=rendering.data_uri,
+            "answering/compose.html", case=case, composer=composer_state(case, **state)
         )
 
     @expose("/<int:pk>/preview", methods=["POST"])
@@ -288,21 +357,29 @@ class ReplyView(BaseView):
     def preview(self, pk):
         """Show the exact mail (header, body, footer, signature) without sending it."""
         case = self._case(pk)
-        text = request.form.get("text", "")
-        template_id = request.form.get("template_id") or None
+        written = self._written(request.form.get("template_id") or None)
+        composed, error = None, None
         try:
-            composed = replies.preview(case, text=text, template_id=template_id)
+            composed = replies.preview(case, **written)
         except DeskError as exc:
             if exc.status_code in (403, 404):
                 raise
-            flash(str(exc), "danger")
-            composed = None
+            error = str(exc)
+        if _partial_request():
+            return render_template(
+                "answering/_composer_preview.html",
+                case=case,
+                preview=composed,
+                error=error,
+                documents=documents.documents_for(case),
+                selected_documents={
+                    int(d) for d in request.form.getlist("document_ids") if d.isdigit()
+                },
+            )
+        if error:
+            flash(error, "danger")
         return self._compose_page(
-            case,
-            text=text,
-            template_id=template_id,
-            preview=composed,
-            selected=request.form.getlist("document_ids"),
+            case, **written, preview=composed, selected=request.form.getlist("document_ids")
         )
 
     @expose("/<int:pk>/reply", methods=["POST"])
@@ -310,25 +387,25 @@ class ReplyView(BaseView):
     def reply(self, pk):
         """Send the reply (or submit it for approval)."""
         case = self._case(pk)
+        written = self._written(request.form.get("template_id") or None)
         try:
             row = replies.reply(
                 case,
-                text=request.form.get("text", ""),
-                template_id=request.form.get("template_id") or None,
+                **written,
                 document_ids=request.form.getlist("document_ids"),
                 uploads=_uploads(request.files),
+                answers=form_answers(request.form, REPLY_ANSWER_PREFIX),
+                expected_version=request.form.get("case_version") or None,
             )
         except DeskError as exc:
             db.session.rollback()
             if exc.status_code in (403, 404):
                 raise
             flash(str(exc), "danger")
+            # The text stays; a case that changed meanwhile answers 409 (nothing was sent).
             return self._compose_page(
-                case,
-                text=request.form.get("text", ""),
-                template_id=request.form.get("template_id") or None,
-                selected=request.form.getlist("document_ids"),
-            )
+                case, **written, selected=request.form.getlist("document_ids")
+            ), (409 if isinstance(exc, CaseChanged) else 200)
         if row.status == "pending_approval":
             flash("Your reply waits for a supervisor's approval.", "info")
         else:
@@ -421,8 +498,13 @@ def portal_case(token):
             token=token,
             days=portal.max_age_seconds() // 86400,
         ), 410
+    case = link.case
     return render_template(
-        "answering/portal_case.html", case=link.case, messages=portal.portal_thread(link.case)
+        "answering/portal_case.html",
+        case=case,
+        token=token,
+        messages=portal.portal_thread(case),
+        survey_open=case.status == CaseStatus.CLOSED and bool(portal.survey_link(case)),
     )
 
 
@@ -437,7 +519,83 @@ def portal_fresh_link(token):
     return render_template("answering/portal_fresh_link.html", case=link.case)
 
 
+SURVEY_ANSWER_PREFIX = "survey::"
+
+
+def _portal_link_or_page(token):
+    """The case of a valid link, or the page to answer instead (404 forged, 410 expired)."""
+    link = portal.read_portal_token(token)
+    if link is None:
+        abort(404)
+    if link.expired:
+        page = render_template(
+            "answering/portal_expired.html",
+            case=link.case,
+            token=token,
+            days=portal.max_age_seconds() // 86400,
+        )
+        return None, (page, 410)
+    return link.case, None
+
+
+def portal_close(token):
+    """The customer closes his case himself (he is in the portal: no closing mail); on to
+    the exit survey when his pool has one."""
+    case, page = _portal_link_or_page(token)
+    if case is None:
+        return page
+    try:
+        case_actions.close_for_customer(case)
+    except DeskError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+    if questionnaires.has_exit_survey(case):
+        return redirect(url_for("answering_portal.survey", token=token))
+    return redirect(url_for("answering_portal.case", token=token))
+
+
+def portal_survey(token):
+    """The exit survey of a closed case: the pool's questions, answered once, then thanks."""
+    case, page = _portal_link_or_page(token)
+    if case is None:
+        return page
+    questions = questionnaires.questions_for(case, Moment.SURVEY)
+    if not questions:
+        abort(404)
+    if questionnaires.survey_answered(case):
+        return render_template("answering/portal_survey_thanks.html", case=case, again=True)
+    if case.status != CaseStatus.CLOSED:
+        return redirect(url_for("answering_portal.case", token=token))
+    problem, status = None, 200
+    if request.method == "POST":
+        try:
+            questionnaires.record_survey(case, form_answers(request.form, SURVEY_ANSWER_PREFIX))
+            db.session.commit()
+        except DeskError as exc:
+            db.session.rollback()
+            problem, status = str(exc), exc.status_code
+        else:
+            return render_template("answering/portal_survey_thanks.html", case=case, again=False)
+    return render_template(
+        "answering/portal_survey.html",
+        case=case,
+        token=token,
+        questions=questions,
+        prefix=SURVEY_ANSWER_PREFIX,
+        problem=problem,
+    ), status
+
+
 portal_blueprint.add_url_rule("/portal/case/<token>", endpoint="case", view_func=portal_case)
+portal_blueprint.add_url_rule(
+    "/portal/case/<token>/close", endpoint="close", view_func=portal_close, methods=["POST"]
+)
+portal_blueprint.add_url_rule(
+    "/portal/case/<token>/survey",
+    endpoint="survey",
+    view_func=portal_survey,
+    methods=["GET", "POST"],
+)
 portal_blueprint.add_url_rule(
     "/portal/case/<token>/fresh-link",
     endpoint="fresh_link",
@@ -466,3 +624,4 @@ def register(appbuilder) -> None:
     appbuilder.add_api(ReplyApi)
     app.register_blueprint(portal_blueprint)
     app.jinja_env.globals["answering_panel"] = case_panel
+    app.jinja_env.globals["reply_composer"] = composer_state

@@ -9,7 +9,8 @@ depends on cases, so cases cannot import it; instead answering hands its sender 
 ``send``. Imports stay one way: answering → cases, never back.
 
 Notices by name: ``notice.postponed`` (the case waits until ``postponed_until``) and
-``notice.confirmation`` (a case was opened for the customer). Answering also has its own
+``notice.confirmation`` (a case was opened for the customer) and ``notice.closed`` (someone
+at the desk closed his case; with the link to the exit survey). Answering also has its own
 ``notice.link`` for replies in link mode.
 """
 
@@ -21,6 +22,7 @@ from app.errors import ConfigurationError
 
 POSTPONED = "notice.postponed"
 CONFIRMATION = "notice.confirmation"
+CLOSED = "notice.closed"
 
 # sender(notice name, case, kind) -> id of the queued outbox mail (the caller commits)
 Sender = Callable[[str, object, str], int]

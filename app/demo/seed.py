@@ -19,18 +19,31 @@ from app.answering.models import (
     ReplyStatus,
     ResponseTemplate,
 )
+from app.answering.richtext import reply_body
 from app.audit.actor import acting_as
-from app.audit.tracking import record_event
 from app.cases import services
 from app.cases.models import Message, MessageDirection
 from app.cases.workflow import CaseStatus, transition
+from app.consultation.deadline import consultation_deadline
+from app.consultation.models import Consultation, ConsultationStatus, Department
 from app.core.priority import Priority
 from app.core.timeutil import utcnow
 from app.customers.models import Customer
 from app.extensions import db
 from app.mail.intake import receive
 from app.mailcore.models import Mailbox
-from app.organisation.models import Pool, Skill, Topic
+from app.organisation.models import ClosePolicy, Pool, Skill, Topic
+from app.questionnaires import services as questionnaires
+from app.questionnaires.models import (
+    AskedOn,
+    Dictionary,
+    DictionaryValue,
+    Moment,
+    Purpose,
+    Question,
+    QuestionKind,
+    Questionnaire,
+)
 from app.security.bootstrap import create_user
 from app.sla.models import SlaCalendar, SlaOpeningHours, SlaPolicy
 
@@ -61,6 +74,13 @@ TOPICS = [
         [("Quote request", None), ("Enterprise plan", "Enterprise contracts")],
     ),
 ]
+# A reply written in the composer with formatting, waiting for a supervisor's approval.
+PENDING_REPLY_HTML = (
+    "<p>Thank you for your patience; here is what we <strong>found</strong>:</p>"
+    "<ul><li>the invoice was sent twice</li><li>the second one is <em>cancelled</em></li></ul>"
+    '<p>Details are in our <a href="https://example.com/help/invoices">help centre</a>.</p>'
+)
+
 AGENTS = [
     # username, first, last, role, pools with priority, skills
     ("supervisor", "Sam", "Supervisor", "Supervisor", {"Billing": 1, "Technical support": 2}, []),
@@ -134,6 +154,19 @@ SUBJECTS = {
 }
 
 
+# Departments agents consult (Configuration → Departments): name, address, hours, language.
+DEPARTMENTS = [
+    ("Legal", "legal@company.example", 48, "en"),
+    ("Finance", "finance@company.example", 8, "en"),
+    ("Logistik", "logistik@company.example", 24, "de"),
+]
+CONSULTATION_QUESTIONS = [
+    "The customer asks for a refund beyond 30 days. May we grant it?",
+    "Is the clause in section 4 of his contract still valid?",
+    "Where is the shipment? The tracking number does not work.",
+]
+
+
 def _get_or_create(model, defaults=None, **keys):
     row = db.session.query(model).filter_by(**keys).one_or_none()
     if row is None:
@@ -189,8 +222,59 @@ def seed_configuration(password: str | None = None) -> dict:
             )
     seed_answering(pools, users)
     seed_sla(pools)
+    departments = [
+        _get_or_create(Department, {"email": e, "response_hours": h, "language": lang}, name=n)
+        for n, e, h, lang in DEPARTMENTS
+    ]
     db.session.commit()
-    return {"pools": pools, "skills": skills, "users": users}
+    return {"pools": pools, "skills": skills, "users": users, "departments": departments}
+
+
+def _seed_consultation(rnd, case, agent, departments, now, *, answered: bool) -> None:
+    """A consultation as the service leaves it: the row and its thread entries (no mail: the
+    demo desk sends nothing); open ones are sometimes overdue, and then were reminded."""
+    department = rnd.choice(departments)
+    if answered:  # on a case closed since: asked soon after it came in
+        sent = min(case.received_at + timedelta(hours=rnd.uniform(0.1, 2)), now)
+    else:
+        sent = now - timedelta(hours=rnd.uniform(1, 60))
+    question = rnd.choice(CONSULTATION_QUESTIONS)
+    deadline = consultation_deadline(sent, department)
+    asked = Message(
+        case=case,
+        direction=MessageDirection.CONSULTATION,
+        author=agent,
+        from_address=case.mailbox.address if case.mailbox else None,
+        to_addresses=department.email,
+        subject=f"Question about case {case.number}",
+        body_text=question,
+        created_at=sent,
+    )
+    row = Consultation(
+        case=case,
+        department=department,
+        asked_by=agent,
+        question=question,
+        sent_at=sent,
+        deadline_at=deadline,
+        message=asked,
+        status=ConsultationStatus.OPEN.value,
+    )
+    db.session.add_all([asked, row])
+    if answered:
+        at = min(sent + timedelta(hours=rnd.uniform(0.5, department.response_hours * 1.5)), now)
+        row.answered_at, row.status = at, ConsultationStatus.ANSWERED.value
+        row.answer_message = Message(
+            case=case,
+            direction=MessageDirection.CONSULTATION,
+            from_address=department.email,
+            subject=f"Re: Question about case {case.number}",
+            body_text="Yes, go ahead; we checked it.",
+            created_at=at,
+        )
+    elif deadline < now:
+        row.reminded_at = deadline + timedelta(minutes=5)
+        row.status = ConsultationStatus.OVERDUE.value
 
 
 # SLA policies of the demo pools: (pool, topic, priority, first response, resolution) in
@@ -279,7 +363,8 @@ def seed_answering(pools: dict, users: dict) -> None:
             "Thank you for writing to us. Your case number is {case_number}; "
             "we will answer within {hours} hours."
         )
-    pools["Billing"].wrap_up_questions = "*Was the customer's problem solved?\nRefund issued?"
+    seed_questionnaires(pools)
+    pools["Sales"].close_policy = ClosePolicy.SUPERVISORS.value
     price_list = _get_or_create(
         Document, {"description": "Current prices of every plan"}, name="Price list"
     )
@@ -318,10 +403,62 @@ DUE = (
     ("due_later", 70, (2, 36)),
 )
 WRAP_UP_ANSWERS = [
-    {"Was the customer's problem solved?": "yes", "Refund issued?": "no"},
-    {"Was the customer's problem solved?": "yes", "Refund issued?": "yes, 12 EUR"},
-    {"Was the customer's problem solved?": "partly: waiting for the bank", "Refund issued?": ""},
+    {
+        "Was the customer's problem solved?": "yes",
+        "Which product?": "Basic",
+        "Refund issued?": "no",
+    },
+    {
+        "Was the customer's problem solved?": "yes",
+        "Which product?": "Pro",
+        "Refund issued?": "yes, 12 EUR",
+    },
+    {"Was the customer's problem solved?": "no", "Which product?": "Enterprise"},
 ]
+PRODUCTS = ["Basic", "Pro", "Enterprise"]
+
+
+def seed_questionnaires(pools) -> None:
+    """A "Which product?" dictionary, Billing's wrap-up asked on close and its exit survey."""
+    products = _get_or_create(
+        Dictionary, {"description": "The plans we sell"}, name="Which product?"
+    )
+    for position, value in enumerate(PRODUCTS, start=1):
+        _get_or_create(
+            DictionaryValue, {"position": position}, dictionary_id=products.id, value=value
+        )
+    billing = pools["Billing"]
+    wrap_up = _get_or_create(
+        Questionnaire,
+        {"purpose": Purpose.WRAP_UP.value, "asked_on": AskedOn.CLOSE.value},
+        name="Billing wrap-up",
+        pool_id=billing.id,
+    )
+    survey = _get_or_create(
+        Questionnaire,
+        {"purpose": Purpose.EXIT_SURVEY.value, "asked_on": AskedOn.CLOSE.value},
+        name="Billing exit survey",
+        pool_id=billing.id,
+    )
+    questions = [
+        (wrap_up, "Was the customer's problem solved?", QuestionKind.YES_NO, True, None),
+        (wrap_up, "Which product?", QuestionKind.CHOICE, False, products),
+        (wrap_up, "Refund issued?", QuestionKind.TEXT, False, None),
+        (survey, "How satisfied are you with our answer?", QuestionKind.RATING, True, None),
+        (survey, "What could we do better?", QuestionKind.TEXT, False, None),
+    ]
+    for position, (questionnaire, text, kind, required, dictionary) in enumerate(questions):
+        _get_or_create(
+            Question,
+            {
+                "position": position,
+                "kind": kind.value,
+                "required": required,
+                "dictionary_id": dictionary.id if dictionary else None,
+            },
+            questionnaire_id=questionnaire.id,
+            text=text,
+        )
 
 
 def _pick(rnd: random.Random, table):
@@ -366,6 +503,9 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
             )
         )
     now = utcnow()
+    # A generator of its own: the consultations do not change which cases the seed makes.
+    consultation_rnd = random.Random(random_seed + 1)
+    departments = config["departments"]
     for i in range(cases):
         fate = _pick(rnd, FATES)[0]
         pool_name = rnd.choice(approval_pools if fate == "awaiting_approval" else list(pools))
@@ -446,13 +586,15 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
                     )
                 )
             elif fate == "consultation":
-                transition(case, CaseStatus.UNDER_CONSULTATION.value, reason="asked finance")
+                transition(case, CaseStatus.UNDER_CONSULTATION.value, reason="consultation sent")
+                _seed_consultation(consultation_rnd, case, agent, departments, now, answered=False)
             elif fate == "postponed":
                 transition(case, CaseStatus.POSTPONED.value, reason="waiting for the customer")
                 case.postponed_until = (now + timedelta(days=rnd.randint(1, 7))).replace(
                     minute=0, second=0, microsecond=0
                 )
             elif fate == "awaiting_approval":
+                written = reply_body(PENDING_REPLY_HTML)
                 db.session.add(
                     Reply(
                         case=case,
@@ -460,19 +602,19 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
                         language=customer.language or "en",
                         recipient=customer.email,
                         subject=f"Re: {subject} [{case.number}]",
-                        body="Thank you for your patience; here is what we found: ...",
+                        body=written.text if written else "",
+                        body_html=written.html if written else None,
                         status=ReplyStatus.PENDING,
                     )
                 )
                 transition(case, CaseStatus.AWAITING_APPROVAL.value, reason="reply needs approval")
             elif fate == "closed":
-                if pool.wrap_up_questions:
-                    record_event(
-                        db.session,
-                        case,
-                        "wrap_up",
-                        details={"answers": rnd.choice(WRAP_UP_ANSWERS)},
+                if consultation_rnd.random() < 0.1:
+                    _seed_consultation(
+                        consultation_rnd, case, agent, departments, now, answered=True
                     )
+                if questionnaires.questions_for(case, Moment.CLOSE):
+                    questionnaires.record_answers(case, Moment.CLOSE, rnd.choice(WRAP_UP_ANSWERS))
                 transition(case, CaseStatus.CLOSED.value, reason="answered")
                 closed = answered + timedelta(hours=rnd.uniform(0.5, 72))
                 case.closed_at = min(closed, now - timedelta(minutes=2))

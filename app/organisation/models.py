@@ -30,9 +30,9 @@ class Pool(Model):
     # How customers hear of a reply, a NotificationMode: "full" (the reply itself by mail) or
     # "link" (a notice with a signed link to the case in the customer portal).
     notification_mode = Column(String(8), nullable=False, default="full", server_default="full")
-    # Wrap-up questionnaire asked when a case of this pool is closed: one question per
-    # line; a line starting with "*" is required.
-    wrap_up_questions = Column(Text, nullable=True)
+    # Who may close its cases, a ClosePolicy: the agents, or only supervisors and the
+    # customer (the wrap-up questions are questionnaires: app.questionnaires).
+    close_policy = Column(String(16), nullable=False, default="agents", server_default="agents")
     # Acknowledge new cases from mail with an automatic answer (app.mail.autoresponse).
     auto_response_enabled = Column(Boolean, nullable=False, default=False)
     auto_response_text = Column(Text, nullable=True)
@@ -56,6 +56,19 @@ class NotificationMode(StrEnum):
 NOTIFICATION_MODE_LABELS = {
     NotificationMode.FULL: "Full reply by mail",
     NotificationMode.LINK: "Link-only notice (portal)",
+}
+
+
+class ClosePolicy(StrEnum):
+    """Who closes a pool's cases (``Pool.close_policy``)."""
+
+    AGENTS = "agents"  # agents (and supervisors, and the customer in the portal)
+    SUPERVISORS = "supervisors"  # only supervisors of the pool and the customer
+
+
+CLOSE_POLICY_LABELS = {
+    ClosePolicy.AGENTS: "Agents may close",
+    ClosePolicy.SUPERVISORS: "Only supervisors and the customer close",
 }
 
 

@@ -10,7 +10,13 @@ from wtforms import SelectField
 
 from app.core.priority import PRIORITY_CHOICES
 from app.core.views import DeskModelView
-from app.organisation.models import NOTIFICATION_MODE_LABELS, Pool, Skill, Topic
+from app.organisation.models import (
+    CLOSE_POLICY_LABELS,
+    NOTIFICATION_MODE_LABELS,
+    Pool,
+    Skill,
+    Topic,
+)
 
 
 class PoolView(DeskModelView):
@@ -27,7 +33,7 @@ class PoolView(DeskModelView):
         "sla_calendar",
         "reopen_days",
         "notification_mode",
-        "wrap_up_questions",
+        "close_policy",
         "auto_response_enabled",
         "auto_response_text",
     ]
@@ -39,7 +45,7 @@ class PoolView(DeskModelView):
         "sla_calendar",
         "reopen_days",
         "notification_mode",
-        "wrap_up_questions",
+        "close_policy",
         "auto_response_enabled",
         "auto_response_text",
         "mailboxes",
@@ -49,12 +55,16 @@ class PoolView(DeskModelView):
         "sla_calendar": "Business calendar (empty: round the clock)",
         "reopen_days": "Reopen within (days)",
         "notification_mode": "Customer notification",
-        "wrap_up_questions": "Wrap-up questions (one per line, * = required)",
+        "close_policy": "Who may close",
     }
     add_form_extra_fields = edit_form_extra_fields = {
         "notification_mode": SelectField(
             "Customer notification",
             choices=[(mode.value, label) for mode, label in NOTIFICATION_MODE_LABELS.items()],
+        ),
+        "close_policy": SelectField(
+            "Who may close",
+            choices=[(p.value, label) for p, label in CLOSE_POLICY_LABELS.items()],
         ),
     }
     base_order = ("name", "asc")

@@ -1,7 +1,7 @@
 """SLA on business calendars
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0017
 Create Date: 2026-12-03 14:30:00
 
 Business calendars (weekly opening hours, holidays, closures), SLA policies per pool, topic and
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0011"
-down_revision = "0010"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
