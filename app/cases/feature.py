@@ -17,6 +17,7 @@ FEATURE = Feature(
     jobs="app.cases.tasks:periodic_jobs",
     record_rules="app.cases.record_rules:RULES",
     settings="app.cases.settings:SETTINGS",
+    setup="app.cases.due:connect",
     permissions={
         AGENT: [["Case", CASE_WORK], ["Message", READ], ["CaseAction", AGENT_ACTIONS]],
         SUPERVISOR: [

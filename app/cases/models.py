@@ -1,9 +1,7 @@
 """Case, Message and the counter behind case numbers."""
 
-from datetime import timedelta
 from enum import StrEnum
 
-from flask import current_app, has_app_context
 from flask_appbuilder import Model
 from markupsafe import Markup
 from sqlalchemy import (
@@ -22,7 +20,7 @@ from sqlalchemy.orm import object_session, relationship, validates
 
 from app.audit.labels import describe_fields
 from app.audit.tracking import NeverDeleted
-from app.cases.settings import DUE_SOON_DEFAULT
+from app.cases import due
 from app.cases.workflow import CLOCK_PAUSED_STATUSES, OPEN_STATUSES, CaseStatus, check_transition
 from app.core.priority import Priority, priority_label
 from app.core.timeutil import utcnow
@@ -99,8 +97,17 @@ class Case(NeverDeleted, Model):
     first_response_at = Column(DateTime, nullable=True)
     closed_at = Column(DateTime, nullable=True)
     postponed_until = Column(DateTime, nullable=True)
-    # While postponed the due clock waits: the seconds it had left (see workflow.pause_due_clock).
+    # The two targets (``app.cases.due``); ``sla_due_at`` is the next of them: the first
+    # response due while the case is unanswered, then the resolution due.
+    first_response_due_at = Column(DateTime, nullable=True)
+    resolution_due_at = Column(DateTime, nullable=True)
+    # While the case waits (``CLOCK_PAUSED_STATUSES``) its clock stands still since
+    # ``sla_paused_at``, with the business seconds its next target had left then
+    # (``app.cases.due.pause``); the business time of its finished waits, summed, counts
+    # when the targets are computed again.
+    sla_paused_at = Column(DateTime, nullable=True)
     sla_paused_seconds = Column(Integer, nullable=True)
+    sla_paused_business_seconds = Column(Integer, nullable=False, default=0, server_default="0")
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
     # A case opened by mail to a long-closed case points at it.
     follows_case_id = Column(Integer, ForeignKey("case.id"), nullable=True)
@@ -143,27 +150,31 @@ class Case(NeverDeleted, Model):
     def is_overdue(self) -> bool:
         """Past its due time and still open; a postponed case, or one waiting on the
         customer, is not overdue: its clock waits (``CLOCK_PAUSED_STATUSES``)."""
-        return self.due_state() == "overdue"
+        return self.due_state == "overdue"
 
     @property
     def is_due_soon(self) -> bool:
-        """Open, not overdue, and due within ``DUE_SOON_HOURS`` (a postponed case is not:
-        its clock waits)."""
-        return self.due_state() == "soon"
+        """Open, its clock running, and its next target within the SLA's warning time (in
+        business time: ``app.cases.due``), the moment the pool's supervisors are warned."""
+        return self.due_state == "due_soon"
 
-    def due_state(self, now=None) -> str | None:
-        """ "overdue", "soon" (within ``DUE_SOON_HOURS``) or None, for an open case that is
-        whose clock runs (not postponed, not waiting on the customer) and has a due time."""
-        due = self.sla_due_at
-        if due is None or self.status in CLOCK_PAUSED_STATUSES or self.status not in OPEN_STATUSES:
-            return None
-        now = utcnow() if now is None else now
-        if due < now:
+    @property
+    def due_state(self) -> str:
+        """How the case stands against its next target, for the lists' marks: ``'paused'``
+        (its clock waits), ``'overdue'``, ``'due_soon'`` (within the warning time of its SLA
+        policy, in business time) or ``'ok'`` (also closed cases and those without a due
+        time)."""
+        return self.due_state_at(utcnow())
+
+    def due_state_at(self, now) -> str:
+        """``due_state`` as it is (or was) at ``now`` (naive UTC)."""
+        if not self.is_open or self.sla_due_at is None:
+            return "ok"
+        if self.status in CLOCK_PAUSED_STATUSES:
+            return "paused"
+        if self.sla_due_at < now:
             return "overdue"
-        hours = due_soon_hours()
-        if hours and due < now + timedelta(hours=hours):
-            return "soon"
-        return None
+        return "due_soon" if due.clock().due_soon(self, now) else "ok"
 
     @property
     def status_label(self) -> str:
@@ -175,7 +186,7 @@ class Case(NeverDeleted, Model):
 
     def due_badge(self) -> Markup:
         """The due time with its mark, by colour and by icon and words (not colour alone):
-        overdue red with a warning icon, due soon (``DUE_SOON_HOURS``) amber with a clock; a
+        overdue red with a warning icon, due soon (``is_due_soon``) amber with a clock; a
         postponed case shows when it comes back instead, with a pause icon."""
         if self.is_postponed and self.postponed_until is not None:
             return Markup(
@@ -185,27 +196,20 @@ class Case(NeverDeleted, Model):
         if self.sla_due_at is None:
             return Markup("–")
         text = f"{self.sla_due_at:%Y-%m-%d %H:%M}"  # digits only: nothing to escape
-        state = self.due_state()
+        state = self.due_state
         if state == "overdue":
             return Markup(
                 '<span class="ld-overdue" title="Overdue">'
                 '<i class="fa fa-exclamation-triangle" aria-hidden="true"></i>'
                 f'<span class="sr-only">Overdue:</span> {text}</span>'
             )
-        if state == "soon":
+        if state == "due_soon":
             return Markup(
                 '<span class="ld-due-soon" title="Due soon">'
                 '<i class="fa fa-clock-o" aria-hidden="true"></i>'
                 f'<span class="sr-only">Due soon:</span> {text}</span>'
             )
         return Markup(f"<span>{text}</span>")
-
-
-def due_soon_hours() -> int:
-    """``DUE_SOON_HOURS`` of the running desk (its default outside one)."""
-    if has_app_context():
-        return int(current_app.config.get("DUE_SOON_HOURS", DUE_SOON_DEFAULT))
-    return DUE_SOON_DEFAULT
 
 
 VERSION_TIME_FORMAT = "%Y%m%d%H%M%S%f"
@@ -223,6 +227,8 @@ describe_fields(
         "required_skill": "Skill",
         "postponed_until": "Postponed until",
         "first_response_at": "First response",
+        "first_response_due_at": "First response due",
+        "resolution_due_at": "Resolution due",
     },
     {
         "status": lambda value: CaseStatus(value).label,

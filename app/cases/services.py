@@ -7,7 +7,7 @@ the acting user.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.audit.actor import current_actor
+from app.cases import due
 from app.cases.models import Case, CaseNumberCounter, Message
 from app.cases.workflow import CaseStatus
 from app.core.priority import Priority
@@ -83,12 +84,6 @@ def _insert_counter_if_missing(prefix: str):
     )
 
 
-def sla_due_for(pool, received_at: datetime) -> datetime:
-    hours = pool.sla_hours if pool is not None and pool.sla_hours else None
-    hours = hours or current_app.config["DEFAULT_SLA_HOURS"]
-    return received_at + timedelta(hours=hours)
-
-
 def open_case(
     *,
     pool,
@@ -103,7 +98,7 @@ def open_case(
     commit: bool = True,
     number_later: bool = False,
 ) -> Case:
-    """Create a case in status 'received' with its number and SLA due time.
+    """Create a case in status 'received' with its number and due times (``app.cases.due``).
 
     Topic settings fill what the caller leaves empty (pool, skill, priority). With
     ``number_later`` the caller sets ``case.number`` before the flush (the intake reserves
@@ -127,10 +122,10 @@ def open_case(
         required_skill=required_skill,
         priority=int(priority or Priority.NORMAL),
         received_at=received_at,
-        sla_due_at=sla_due_for(pool, received_at),
         follows_case=follows_case,
     )
     case.status = CaseStatus.RECEIVED.value
+    due.set_due_times(case)
     db.session.add(case)
     if commit:
         db.session.commit()

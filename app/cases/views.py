@@ -96,11 +96,11 @@ def remember_order(response, order: str):
 
 
 def due_state(case: Case) -> str | None:
-    """ "overdue", "soon" (within ``DUE_SOON_HOURS``, ``Case.due_state``), "due" or None (no
-    due time, its clock waits, closed) for the workspace's due mark."""
+    """ "overdue", "soon" (``Case.is_due_soon``), "due" or None (no due time, its clock
+    waits, closed) for the workspace's due mark."""
     if not case.is_open or case.status in CLOCK_PAUSED_STATUSES or case.sla_due_at is None:
         return None
-    return case.due_state() or "due"
+    return {"overdue": "overdue", "due_soon": "soon"}.get(case.due_state, "due")
 
 
 def is_htmx() -> bool:
@@ -296,6 +296,8 @@ class CaseView(DeskModelView):
                 "fields": [
                     "received_at",
                     "sla_due_at",
+                    "first_response_due_at",
+                    "resolution_due_at",
                     "first_response_at",
                     "postponed_until",
                     "closed_at",

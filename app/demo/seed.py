@@ -45,6 +45,7 @@ from app.questionnaires.models import (
     Questionnaire,
 )
 from app.security.bootstrap import create_user
+from app.sla.models import SlaCalendar, SlaOpeningHours, SlaPolicy
 
 POOLS = {
     "Billing": {
@@ -220,6 +221,7 @@ def seed_configuration(password: str | None = None) -> dict:
                 pool_id=pools[pool_name].id,
             )
     seed_answering(pools, users)
+    seed_sla(pools)
     departments = [
         _get_or_create(Department, {"email": e, "response_hours": h, "language": lang}, name=n)
         for n, e, h, lang in DEPARTMENTS
@@ -273,6 +275,45 @@ def _seed_consultation(rnd, case, agent, departments, now, *, answered: bool) ->
     elif deadline < now:
         row.reminded_at = deadline + timedelta(minutes=5)
         row.status = ConsultationStatus.OVERDUE.value
+
+
+# SLA policies of the demo pools: (pool, topic, priority, first response, resolution) in
+# business minutes on the Warsaw office calendar.
+POLICIES = [
+    ("Billing standard", "Billing", None, None, 8 * 60, 3 * 8 * 60),
+    ("Technical support standard", "Technical support", None, None, 4 * 60, 2 * 8 * 60),
+    ("Technical support urgent", "Technical support", None, Priority.URGENT, 60, 4 * 60),
+    ("Refunds", "Billing", "Refund", None, 4 * 60, 2 * 8 * 60),
+    ("Sales standard", "Sales", None, None, 2 * 8 * 60, 5 * 8 * 60),
+]
+
+
+def seed_sla(pools: dict) -> None:
+    """A Europe/Warsaw Mon-Fri 08:00-16:00 calendar with Polish holidays for every demo pool,
+    and a policy or two per pool."""
+    calendar = _get_or_create(
+        SlaCalendar, {"time_zone": "Europe/Warsaw", "holiday_country": "PL"}, name="Warsaw office"
+    )
+    if not calendar.hours:
+        calendar.hours = [
+            SlaOpeningHours(weekday=day, opens="08:00", closes="16:00") for day in range(5)
+        ]
+    for pool in pools.values():
+        pool.sla_calendar = calendar
+    for name, pool_name, topic_name, priority, first, resolution in POLICIES:
+        topic = db.session.query(Topic).filter_by(name=topic_name).first() if topic_name else None
+        _get_or_create(
+            SlaPolicy,
+            {
+                "pool": pools[pool_name],
+                "topic": topic,
+                "priority": int(priority) if priority else None,
+                "first_response_minutes": first,
+                "resolution_minutes": resolution,
+            },
+            name=name,
+        )
+    db.session.flush()
 
 
 TEMPLATES = [
@@ -489,7 +530,9 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
                 received_at=received,
                 commit=False,
             )
-            case.sla_due_at = due
+            # The demo's working day: due times spread over today and tomorrow.
+            case.sla_due_at = case.first_response_due_at = due
+            case.resolution_due_at = max(due, case.resolution_due_at or due)
             db.session.add(
                 Message(
                     case=case,
@@ -576,6 +619,10 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
                 closed = answered + timedelta(hours=rnd.uniform(0.5, 72))
                 case.closed_at = min(closed, now - timedelta(minutes=2))
             db.session.flush()
+            if case.first_response_at is not None and case.is_open:
+                # The answer set the resolution target on the calendar (the flush above);
+                # the demo keeps its working day's spread of due times instead.
+                case.resolution_due_at = case.sla_due_at = due
         if i % 50 == 49:
             db.session.commit()
     db.session.commit()

@@ -30,6 +30,7 @@ class PoolView(DeskModelView):
         "description",
         "active",
         "sla_hours",
+        "sla_calendar",
         "reopen_days",
         "notification_mode",
         "close_policy",
@@ -41,6 +42,7 @@ class PoolView(DeskModelView):
         "description",
         "active",
         "sla_hours",
+        "sla_calendar",
         "reopen_days",
         "notification_mode",
         "close_policy",
@@ -49,7 +51,8 @@ class PoolView(DeskModelView):
         "mailboxes",
     ]
     label_columns = {
-        "sla_hours": "Answer within (hours)",
+        "sla_hours": "Answer within (hours, without an SLA policy)",
+        "sla_calendar": "Business calendar (empty: round the clock)",
         "reopen_days": "Reopen within (days)",
         "notification_mode": "Customer notification",
         "close_policy": "Who may close",
