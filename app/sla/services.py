@@ -151,7 +151,7 @@ class Targets:
     first_response: timedelta
     resolution: timedelta
     calendar: BusinessCalendar
-    warn_before: timedelta
+    warn_before: timedelta | None  # None: the desk's SLA_WARN_BEFORE_MINUTES, read when used
     policy: SlaPolicy | None
 
 
@@ -194,26 +194,31 @@ def policy_for(case, policies: list[SlaPolicy] | None = None) -> SlaPolicy | Non
 
 
 _POLICIES = "loopdesk_sla_policies"  # session.info: {pool id: active policies}
+# session.info: {(pool id, topic id, priority): Targets} of unchanged cases, so a list page
+# that marks fifty cases reads each pool's policies, topics and calendar once.
+_TARGETS = "loopdesk_sla_targets"
 
 
 def pool_policies(pool_id: int) -> list[SlaPolicy]:
     """The pool's active policies, read once per transaction (an intake batch opens many
     cases; a list page asks each row's due state)."""
-    cache = db.session.info.setdefault(_POLICIES, {})
-    if pool_id not in cache:
+    cache = db.session.info.get(_POLICIES)
+    if cache is None:
+        # Every pool's at once: a desk has a handful of policies, and a list of cases from
+        # several pools then reads them in one statement.
+        cache = {}
         with db.session.no_autoflush:
-            cache[pool_id] = list(
-                db.session.scalars(
-                    select(SlaPolicy)
-                    .where(SlaPolicy.pool_id == pool_id, SlaPolicy.active.is_(True))
-                    .order_by(SlaPolicy.id)
-                )
-            )
-    return cache[pool_id]
+            for policy in db.session.scalars(
+                select(SlaPolicy).where(SlaPolicy.active.is_(True)).order_by(SlaPolicy.id)
+            ):
+                cache.setdefault(policy.pool_id, []).append(policy)
+        db.session.info[_POLICIES] = cache
+    return cache.get(pool_id, [])
 
 
 def _forget_policies(session: Session, *args) -> None:
     session.info.pop(_POLICIES, None)
+    session.info.pop(_TARGETS, None)
 
 
 def _forget_changed_policies(session: Session, flush_context, instances) -> None:
@@ -236,14 +241,31 @@ def default_warn_before() -> timedelta:
 
 def targets_for(case, policies: list[SlaPolicy] | None = None) -> Targets:
     """The case's targets: its policy's, else the pool's hours (``DEFAULT_SLA_HOURS``) for
-    both; on the policy's calendar, else the pool's, else round the clock."""
+    both; on the policy's calendar, else the pool's, else round the clock. Kept for the
+    transaction per pool, topic and priority (a case whose fields wait for a flush is
+    worked out afresh)."""
+    state = inspect(case)
+    changed = any(
+        state.attrs[name].history.has_changes()
+        for name in ("pool_id", "pool", "topic_id", "topic", "priority")
+    )
+    if policies is not None or changed or state.transient or state.pending:
+        return _targets(case, policies)
+    cache = db.session.info.setdefault(_TARGETS, {})
+    key = (case.pool_id, case.topic_id, case.priority)
+    if key not in cache:
+        cache[key] = _targets(case, None)
+    return cache[key]
+
+
+def _targets(case, policies: list[SlaPolicy] | None) -> Targets:
     pool = _pool_of(case)
     policy = policy_for(case, policies)
     calendar_row = (policy.calendar if policy is not None else None) or (
         getattr(pool, "sla_calendar", None) if pool is not None else None
     )
     calendar = business_calendar(calendar_row)
-    warn = default_warn_before()
+    warn = None
     if policy is not None:
         if policy.warn_minutes is not None:
             warn = timedelta(minutes=policy.warn_minutes)
@@ -288,7 +310,8 @@ def compute_due(case, policies: list[SlaPolicy] | None = None) -> tuple[datetime
 
 def warn_threshold(targets: Targets, now: datetime) -> datetime:
     """Cases due up to this moment are due soon: ``warn_before`` of business time ahead."""
-    return _add(targets.calendar, now, targets.warn_before)
+    before = targets.warn_before if targets.warn_before is not None else default_warn_before()
+    return _add(targets.calendar, now, before)
 
 
 def current_target(case) -> str:

@@ -225,6 +225,7 @@ def _statements(app, client, url) -> int:
     g.pop("_record_rule_cache", None)
     connection().delete(queues.COUNTS_KEY)  # the desk's counts too: the page counts again
     db.session.expire_all()
+    db.session.info.clear()  # and what the session kept for its transaction (SLA policies)
     engine = db.engine
     event.listen(engine, "before_cursor_execute", count)
     try:
