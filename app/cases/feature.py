@@ -16,6 +16,8 @@ FEATURE = Feature(
     cli="app.cases.cli:register",
     jobs="app.cases.tasks:periodic_jobs",
     record_rules="app.cases.record_rules:RULES",
+    # Absences hand over an absent agent's cases (app.cases.handover; agents sit below).
+    setup="app.cases.handover:connect",
     permissions={
         AGENT: [["Case", CASE_WORK], ["Message", READ], ["CaseAction", AGENT_ACTIONS]],
         SUPERVISOR: [
