@@ -667,12 +667,13 @@ def await_approval(case: Case) -> None:
 
 
 def record_answer(case: Case) -> None:
-    """The customer got an answer: first response time, and back to work if it waited."""
+    """The customer got an answer: first response time, and the next move is his (waiting on
+    the customer) unless the case waits for something else (a consultation, a date)."""
     if case.first_response_at is None:
         case.first_response_at = utcnow()
     start_work(case, "answered")
-    if case.status == S.AWAITING_APPROVAL:
-        transition(case, S.IN_PROGRESS.value, reason="reply approved")
+    if case.status in (S.IN_PROGRESS, S.AWAITING_APPROVAL):
+        transition(case, S.WAITING_ON_CUSTOMER.value, reason="answered")
 
 
 def send_back(case: Case, reason: str = "reply rejected") -> None:

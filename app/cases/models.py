@@ -19,7 +19,7 @@ from sqlalchemy.orm import relationship, validates
 
 from app.audit.labels import describe_fields
 from app.audit.tracking import NeverDeleted
-from app.cases.workflow import OPEN_STATUSES, CaseStatus, check_transition
+from app.cases.workflow import CLOCK_PAUSED_STATUSES, OPEN_STATUSES, CaseStatus, check_transition
 from app.core.priority import Priority, priority_label
 from app.core.timeutil import utcnow
 
@@ -116,11 +116,11 @@ class Case(NeverDeleted, Model):
 
     @property
     def is_overdue(self) -> bool:
-        """Past its due time and still open; a postponed case is not overdue: its clock
-        waits until the postponement ends."""
+        """Past its due time and still open; a postponed case, or one waiting on the
+        customer, is not overdue: its clock waits (``CLOCK_PAUSED_STATUSES``)."""
         return bool(
             self.is_open
-            and not self.is_postponed
+            and self.status not in CLOCK_PAUSED_STATUSES
             and self.sla_due_at
             and self.sla_due_at < utcnow()
         )

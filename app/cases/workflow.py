@@ -3,9 +3,11 @@
 ::
 
     received ──► in_progress ◄──► under_consultation
-       │            │  ▲  ▲
-       │            ▼  │  └── awaiting_approval
-       │         postponed
+       │            │  ▲  ▲  ▲
+       │            │  │  │  └── awaiting_approval ──► waiting_on_customer
+       │            │  │  └──────────────────────────► waiting_on_customer (a reply was sent)
+       │            ▼  │                                  │ (the customer answers)
+       │         postponed                                ▼
        └────────────┴──────► closed ──(reopen)──► in_progress
 
 The case actions (``app.cases.actions``) call ``transition``; views, the REST API, the CLI, jobs
@@ -29,6 +31,9 @@ class CaseStatus(StrEnum):
     UNDER_CONSULTATION = "under_consultation"
     AWAITING_APPROVAL = "awaiting_approval"
     POSTPONED = "postponed"
+    # The customer has an answer and the next move is his: his mail brings the case back to
+    # "in progress"; the inactivity reminders and the SLA pause look at this status.
+    WAITING_ON_CUSTOMER = "waiting_on_customer"
     CLOSED = "closed"
 
     @property
@@ -40,14 +45,21 @@ S = CaseStatus
 
 ALLOWED: dict[CaseStatus, frozenset[CaseStatus]] = {
     S.RECEIVED: frozenset({S.IN_PROGRESS, S.UNDER_CONSULTATION, S.POSTPONED, S.CLOSED}),
-    S.IN_PROGRESS: frozenset({S.UNDER_CONSULTATION, S.AWAITING_APPROVAL, S.POSTPONED, S.CLOSED}),
+    S.IN_PROGRESS: frozenset(
+        {S.UNDER_CONSULTATION, S.AWAITING_APPROVAL, S.POSTPONED, S.WAITING_ON_CUSTOMER, S.CLOSED}
+    ),
     S.UNDER_CONSULTATION: frozenset({S.IN_PROGRESS, S.POSTPONED, S.CLOSED}),
-    S.AWAITING_APPROVAL: frozenset({S.IN_PROGRESS, S.CLOSED}),
+    S.AWAITING_APPROVAL: frozenset({S.IN_PROGRESS, S.WAITING_ON_CUSTOMER, S.CLOSED}),
     S.POSTPONED: frozenset({S.IN_PROGRESS, S.CLOSED}),
+    S.WAITING_ON_CUSTOMER: frozenset({S.IN_PROGRESS, S.UNDER_CONSULTATION, S.POSTPONED, S.CLOSED}),
     S.CLOSED: frozenset({S.IN_PROGRESS}),  # reopen
 }
 
 OPEN_STATUSES = frozenset(s for s in CaseStatus if s is not S.CLOSED)
+
+#: While a case is in one of these the due clock waits (``pause_due_clock``): the desk waits
+#: for a date or for the customer, not for an agent.
+CLOCK_PAUSED_STATUSES = frozenset({S.POSTPONED, S.WAITING_ON_CUSTOMER})
 
 
 def check_transition(current: str | None, target: str) -> CaseStatus:
@@ -93,15 +105,16 @@ def transition(case, target: str, *, reason: str | None = None, at: datetime | N
         case.closed_at = None  # reopened
     if to is not S.POSTPONED:
         case.postponed_until = None
-    if to is S.POSTPONED and was != S.POSTPONED:
+    paused_before = was in CLOCK_PAUSED_STATUSES
+    if to in CLOCK_PAUSED_STATUSES and not paused_before:
         pause_due_clock(case, now)
-    elif was == S.POSTPONED and to is not S.POSTPONED:
+    elif paused_before and to not in CLOCK_PAUSED_STATUSES:
         resume_due_clock(case, now)
     return case
 
 
 def pause_due_clock(case, now) -> None:
-    """A postponed case's due time waits: keep the time it had left (negative when it was
+    """A postponed case's (or one waiting on the customer) due time waits: keep the time it had left (negative when it was
     overdue already) and come back with as much (``resume_due_clock``)."""
     if case.sla_due_at is not None:
         case.sla_paused_seconds = int((case.sla_due_at - now).total_seconds())

@@ -353,6 +353,9 @@ class _Batch:
                 reopened = True
             else:
                 follows, case = case, None
+        elif case is not None and case.status == CaseStatus.WAITING_ON_CUSTOMER:
+            if not flags & KEEPS_STATE:  # an out-of-office is not the customer's answer
+                transition(case, CaseStatus.IN_PROGRESS.value, reason="the customer answered")
         if case is None and hygiene.is_automatic(flags) and not self.open_automatic:
             self._keep_automatic(mail)
             return

@@ -55,7 +55,7 @@ def test_reply_from_case_page_queues_wrapped_mail_and_moves_case(answering, clie
         "<second-alice@customer.test>",
     ]
     case = refresh(case)
-    assert case.status == "in_progress" and case.first_response_at is not None
+    assert case.status == "waiting_on_customer" and case.first_response_at is not None
     out = db.session.query(Message).filter_by(case_id=case.id, direction="outbound").one()
     assert "We replaced the fuser." in out.body_text and out.message_id
     assert db.session.query(Reply).one().status == "sent"
@@ -201,7 +201,7 @@ def test_reply_needing_approval_waits_until_supervisor_approves(answering, clien
     assert "Draft answer" in mail["text"]
     assert "agent_a, Printer support" in mail["text"]  # the author's signature, not the approver's
     case = refresh(case)
-    assert case.status == "in_progress" and case.first_response_at is not None
+    assert case.status == "waiting_on_customer" and case.first_response_at is not None
     assert db.session.get(Reply, reply_id).status == "sent"
     assert "supervisor_a" in events(case, "reply approved")[0].actor_name
 
