@@ -27,7 +27,7 @@ from app.agents.models import Absence
 from app.audit.actor import acting_as
 from app.audit.models import Event
 from app.audit.tracking import record_event
-from app.cases import routing
+from app.cases import push
 from app.cases.models import Case
 from app.cases.workflow import OPEN_STATUSES
 from app.core.timeutil import utcnow
@@ -43,7 +43,7 @@ def _substitute_refusal(case: Case, substitute, now: datetime) -> str | None:
         return "the pool hands cases back to the pool"
     if substitute is None:
         return "no substitute"
-    eligible = routing.eligible_user_ids(
+    eligible = push.eligible_user_ids(
         case.pool, case.required_skill_id, now, supervisors=True, capped=False
     )
     if substitute.user_id in eligible:
@@ -107,7 +107,7 @@ def hand_over(absence: Absence, now: datetime) -> list[str]:
         )
         moved.append(case.number)
         if target is None:
-            routing.push_case(case, now)
+            push.push_case(case, now)
     return moved
 
 

@@ -4,7 +4,7 @@ reminded and closed (each idempotent: running it twice does nothing more)."""
 
 from __future__ import annotations
 
-from app.cases import actions, handover, routing
+from app.cases import actions, handover, inactivity, push
 from app.core.features import PeriodicJob
 from app.jobs.context import in_app_context
 
@@ -25,7 +25,13 @@ def hand_over_absences() -> list[str]:
 def push_waiting_cases() -> list[str]:
     """Assign waiting cases of push pools that nobody could take before (every five
     minutes), e.g. when an agent is back."""
-    return routing.push_waiting_cases()
+    return push.push_waiting_cases()
+
+
+@in_app_context
+def remind_inactive_cases() -> list[str]:
+    """Remind and close cases waiting on the customer (every fifteen minutes)."""
+    return inactivity.run_inactivity()
 
 
 def periodic_jobs() -> list[PeriodicJob]:
@@ -33,4 +39,5 @@ def periodic_jobs() -> list[PeriodicJob]:
         PeriodicJob(return_postponed_cases, "default", 300),
         PeriodicJob(hand_over_absences, "default", 300),
         PeriodicJob(push_waiting_cases, "default", 300),
+        PeriodicJob(remind_inactive_cases, "default", 900),
     ]

@@ -46,8 +46,10 @@ class Pool(Model):
     )
     # Cases waiting on the customer: reminder mails after these many days ("7,14"; empty:
     # none) and closing after ``inactivity_close_days`` (empty: never), app.cases.inactivity.
-    inactivity_reminder_days = Column(String(64), nullable=True, default="7,14")
-    inactivity_close_days = Column(Integer, nullable=True, default=21)
+    inactivity_reminder_days = Column(
+        String(64), nullable=True, default="7,14", server_default="7,14"
+    )
+    inactivity_close_days = Column(Integer, nullable=True, default=21, server_default="21")
 
     mailboxes = relationship("Mailbox", back_populates="pool")
     memberships = relationship(
