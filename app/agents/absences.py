@@ -20,6 +20,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app.agents.models import Absence, AgentProfile
+from app.audit.models import Event
 from app.core.inputs import parse_text
 from app.core.timeutil import utcnow
 from app.errors import DeskError
@@ -27,6 +28,8 @@ from app.extensions import db
 from app.security.rules import ensure_may_change
 
 NOTE_MAX = 512
+#: The Event of each case moved away from an absent agent (``app.cases.handover``).
+HANDED_OVER = "handed over"
 
 # handover(absence, now) -> the case numbers it moved (the caller commits)
 Handover = Callable[[Absence, datetime], list[str]]
@@ -143,3 +146,18 @@ def save_absence(absence: Absence, now: datetime | None = None) -> list[str]:
     db.session.add(absence)
     db.session.commit()
     return absence_saved(absence, now)
+
+
+def handed_over_from(user, limit: int = 50) -> list[Event]:
+    """The hand-over Events of the cases taken from ``user`` during his absences, newest
+    first: what his agent page lists when he is back (nothing moves back by itself)."""
+    if user is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(Event)
+            .where(Event.action == HANDED_OVER, Event.old_value == user.username)
+            .order_by(Event.id.desc())
+            .limit(limit)
+        )
+    )

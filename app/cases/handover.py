@@ -18,14 +18,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.agents import absences
 from app.agents.models import Absence
 from app.audit.actor import acting_as
-from app.audit.models import Event
 from app.audit.tracking import record_event
 from app.cases import push
 from app.cases.models import Case
@@ -34,7 +32,7 @@ from app.core.timeutil import utcnow
 from app.extensions import db
 from app.organisation.models import AbsenceHandover
 
-HANDED_OVER = "handed over"
+HANDED_OVER = absences.HANDED_OVER
 
 
 def _substitute_refusal(case: Case, substitute, now: datetime) -> str | None:
@@ -121,19 +119,6 @@ def hand_over_absences(now: datetime | None = None) -> list[str]:
             moved.extend(hand_over(absence, now))
         db.session.commit()
     return moved
-
-
-def handed_over_from(user: User, limit: int = 50) -> list[Event]:
-    """The hand-over Events of the cases taken from ``user`` during his absences, newest
-    first (his agent page lists them when he is back)."""
-    return list(
-        db.session.scalars(
-            select(Event)
-            .where(Event.action == HANDED_OVER, Event.old_value == user.username)
-            .order_by(Event.id.desc())
-            .limit(limit)
-        )
-    )
 
 
 def connect() -> None:

@@ -63,8 +63,9 @@ def waiting_since(case_ids: list[int]) -> dict[int, datetime]:
 
 def _steps_sent(case_ids: list[int]) -> dict[tuple[int, datetime], set[int]]:
     rows = db.session.execute(
-        select(InactivityNotice.case_id, InactivityNotice.waiting_since, InactivityNotice.days)
-        .where(InactivityNotice.case_id.in_(case_ids))
+        select(
+            InactivityNotice.case_id, InactivityNotice.waiting_since, InactivityNotice.days
+        ).where(InactivityNotice.case_id.in_(case_ids))
     ).all()
     sent: dict[tuple[int, datetime], set[int]] = {}
     for case_id, since, days in rows:

@@ -113,9 +113,7 @@ def _next_in_turn(pool: Pool, candidates: list[int]) -> int:
         last = db.session.execute(read).scalar()
         chosen = next((u for u in candidates if last is None or u > last), candidates[0])
         guard = (
-            Pool.last_routed_user_id.is_(None)
-            if last is None
-            else Pool.last_routed_user_id == last
+            Pool.last_routed_user_id.is_(None) if last is None else Pool.last_routed_user_id == last
         )
         moved = db.session.execute(
             update(Pool)

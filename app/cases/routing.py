@@ -166,4 +166,3 @@ def claim_next_case() -> Case | None:
     start_work(case, "get next")
     db.session.commit()
     return case
-

@@ -37,8 +37,9 @@ class Pool(Model):
     # At most this many open cases of this pool per agent (push routing and Get next); empty:
     # no cap.
     max_open_per_agent = Column(Integer, nullable=True)
-    # Round robin: the member who got the pool's last pushed case (updated atomically).
-    last_routed_user_id = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
+    # Round robin: the login id of the member who got the pool's last pushed case (updated
+    # atomically). A memo, not a reference: no foreign key, so removing a user never waits on it.
+    last_routed_user_id = Column(Integer, nullable=True)
     # Where an absent agent's open cases go, an AbsenceHandover: "substitute" (his substitute,
     # when he may take them; else back to the pool) or "pool" (unassigned, for Get next).
     absence_handover = Column(

@@ -22,14 +22,14 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('pool', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('routing', sa.String(length=16), server_default='pull', nullable=False))
-        batch_op.add_column(sa.Column('max_open_per_agent', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('last_routed_user_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('absence_handover', sa.String(length=16), server_default='substitute', nullable=False))
-        batch_op.add_column(sa.Column('inactivity_reminder_days', sa.String(length=64), server_default='7,14', nullable=True))
-        batch_op.add_column(sa.Column('inactivity_close_days', sa.Integer(), server_default='21', nullable=True))
-        batch_op.create_foreign_key('fk_pool_last_routed_user', 'ab_user', ['last_routed_user_id'], ['id'])
+    # Plain ADD COLUMNs (no batch copy of the pool table, which SQLite could not drop while
+    # mailboxes and cases refer to it).
+    op.add_column('pool', sa.Column('routing', sa.String(length=16), server_default='pull', nullable=False))
+    op.add_column('pool', sa.Column('max_open_per_agent', sa.Integer(), nullable=True))
+    op.add_column('pool', sa.Column('last_routed_user_id', sa.Integer(), nullable=True))
+    op.add_column('pool', sa.Column('absence_handover', sa.String(length=16), server_default='substitute', nullable=False))
+    op.add_column('pool', sa.Column('inactivity_reminder_days', sa.String(length=64), server_default='7,14', nullable=True))
+    op.add_column('pool', sa.Column('inactivity_close_days', sa.Integer(), server_default='21', nullable=True))
 
     op.create_table(
         'inactivity_notice',
@@ -53,11 +53,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_inactivity_notice_case_id'))
     op.drop_table('inactivity_notice')
 
-    with op.batch_alter_table('pool', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_pool_last_routed_user', type_='foreignkey')
-        batch_op.drop_column('inactivity_close_days')
-        batch_op.drop_column('inactivity_reminder_days')
-        batch_op.drop_column('absence_handover')
-        batch_op.drop_column('last_routed_user_id')
-        batch_op.drop_column('max_open_per_agent')
-        batch_op.drop_column('routing')
+    for column in (
+        'inactivity_close_days',
+        'inactivity_reminder_days',
+        'absence_handover',
+        'last_routed_user_id',
+        'max_open_per_agent',
+        'routing',
+    ):
+        op.drop_column('pool', column)

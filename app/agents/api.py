@@ -1,0 +1,36 @@
+"""REST API of absences (``/api/v1/absence/``): the same checks and hand-over as the pages.
+
+An agent records his own absences, a supervisor those of the agents of his pools (the write
+rule); every absence is checked by ``app.agents.absences.check_absence`` and, once started,
+hands the agent's open cases over at once (``absence_saved``).
+"""
+
+from __future__ import annotations
+
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+from app.agents import absences
+from app.agents.models import Absence
+from app.core.views import DeskModelRestApi
+
+FIELDS = ["id", "agent.id", "starts_at", "ends_at", "substitute.id", "note"]
+INPUT = ["agent", "starts_at", "ends_at", "substitute", "note"]
+
+
+class AbsenceApi(DeskModelRestApi):
+    datamodel = SQLAInterface(Absence)
+    resource_name = "absence"
+    class_permission_name = "Absence"
+    list_columns = show_columns = FIELDS
+    add_columns = edit_columns = INPUT
+    order_columns = ["starts_at", "ends_at"]
+    base_order = ("starts_at", "desc")
+
+    def clean(self, item):
+        absences.check_absence(item)
+
+    def post_add(self, item):
+        absences.absence_saved(item)
+
+    def post_update(self, item):
+        absences.absence_saved(item)
