@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from app.agents.models import Absence, AgentProfile
 from app.audit.models import Event
@@ -141,9 +141,18 @@ def absence_saved(absence: Absence, now: datetime | None = None) -> list[str]:
 def save_absence(absence: Absence, now: datetime | None = None) -> list[str]:
     """Check and save an absence (new or changed) as the acting user, then hand over what
     must be (see ``absence_saved``); the case numbers moved."""
-    check_absence(absence)
-    ensure_may_change(absence)
     db.session.add(absence)
+    try:
+        with db.session.no_autoflush:
+            check_absence(absence)
+            ensure_may_change(absence)
+            # Moved from another agent: that one's supervisor (or himself) must agree too.
+            for earlier in inspect(absence).attrs.agent.history.deleted:
+                if earlier is not None:
+                    ensure_may_change(Absence(agent_id=earlier.id))
+    except DeskError:
+        db.session.rollback()
+        raise
     db.session.commit()
     return absence_saved(absence, now)
 

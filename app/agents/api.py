@@ -12,6 +12,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from app.agents import absences
 from app.agents.models import Absence
 from app.core.views import DeskModelRestApi
+from app.extensions import db
 
 FIELDS = ["id", "agent.id", "starts_at", "ends_at", "substitute.id", "note"]
 INPUT = ["agent", "starts_at", "ends_at", "substitute", "note"]
@@ -28,6 +29,16 @@ class AbsenceApi(DeskModelRestApi):
 
     def clean(self, item):
         absences.check_absence(item)
+
+    # The new row hangs off its agent before it is in the session: checking it must not
+    # flush it half-made (SQLAlchemy warns and skips it).
+    def pre_add(self, item):
+        with db.session.no_autoflush:
+            super().pre_add(item)
+
+    def pre_update(self, item):
+        with db.session.no_autoflush:
+            super().pre_update(item)
 
     def post_add(self, item):
         absences.absence_saved(item)

@@ -18,6 +18,7 @@ from app.agents.services import profile_of
 from app.audit.actor import current_actor
 from app.core.views import DeskModelView
 from app.errors import AccessDenied
+from app.extensions import db
 from app.security.roles import add_link
 from app.security.rules import is_visible
 
@@ -125,6 +126,16 @@ class AbsenceView(DeskModelView):
 
     def clean(self, item):
         absences.check_absence(item)
+
+    # The new row hangs off its agent before it is in the session: checking it must not
+    # flush it half-made (SQLAlchemy warns and skips it).
+    def pre_add(self, item):
+        with db.session.no_autoflush:
+            super().pre_add(item)
+
+    def pre_update(self, item):
+        with db.session.no_autoflush:
+            super().pre_update(item)
 
     def _handed_over(self, item):
         moved = absences.absence_saved(item)
