@@ -22,7 +22,7 @@ class NeverDeleted:
     """Mixin for records that are part of the closed loop and must never be deleted."""
 
 
-def _display(value) -> str | None:
+def display_value(value) -> str | None:
     if value is None:
         return None
     if hasattr(value, "value") and not isinstance(value, (str, int)):
@@ -41,7 +41,7 @@ def _changes(obj):
             continue
         old = history.deleted[0] if history.deleted else None
         new = history.added[0] if history.added else None
-        if _display(old) == _display(new):
+        if display_value(old) == display_value(new):
             continue
         yield name, old, new
 
@@ -60,8 +60,8 @@ def record_event(session: Session, obj, action: str, field=None, old=None, new=N
         object_type=obj.__tablename__,
         action=action,
         field=field,
-        old_value=_display(old),
-        new_value=_display(new),
+        old_value=display_value(old),
+        new_value=display_value(new),
         details=details,
     )
     case = obj if obj.__tablename__ == "case" else getattr(obj, "case", None)

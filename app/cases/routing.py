@@ -23,14 +23,33 @@ Push routing (``app.cases.push``) assigns new cases of some pools at once instea
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, or_, select, update
+import functools
+
+from sqlalchemy import (
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.types import JSON
 
 from app.agents.absences import absence_of_user
 from app.agents.models import AgentProfile, PoolMembership, agent_skill
-from app.audit.tracking import record_event
+from app.audit.actor import actor_label
+from app.audit.models import Event
+from app.audit.tracking import display_value, record_event
 from app.cases.actions import acting_user, start_work
 from app.cases.models import Case
 from app.cases.push import OPEN, WAITING
+from app.cases.workflow import CaseStatus
+from app.core.timeutil import utcnow
 from app.errors import Conflict
 from app.extensions import db
 from app.organisation.models import Pool
@@ -71,12 +90,15 @@ def pick_levels(user_id: int) -> list[list[int]]:
     return list(levels.values())
 
 
-def _candidates(user_id: int, pool_ids: list[int]):
+def _candidates(user_id, pool_ids):
     """The ordered pick among ``pool_ids`` (one priority level) for the agent ``user_id``: a
     SELECT of case ids that the partial index ``ix_case_waiting`` serves in its own order."""
     profile = select(AgentProfile.id).where(AgentProfile.user_id == user_id).scalar_subquery()
     skills = select(agent_skill.c.skill_id).where(agent_skill.c.agent_id == profile)
-    pools = Case.pool_id == pool_ids[0] if len(pool_ids) == 1 else Case.pool_id.in_(pool_ids)
+    if isinstance(pool_ids, BindParameter):  # the PostgreSQL claim's prepared shape
+        pools = Case.pool_id.in_(pool_ids) if pool_ids.expanding else Case.pool_id == pool_ids
+    else:
+        pools = Case.pool_id == pool_ids[0] if len(pool_ids) == 1 else Case.pool_id.in_(pool_ids)
     return (
         select(Case.id)
         .where(
@@ -94,31 +116,87 @@ def _candidates(user_id: int, pool_ids: list[int]):
     )
 
 
-def _take_next(user_id: int) -> int | None:
-    """Assign the best waiting case to ``user_id`` in the database; its id, or None. The
-    priority levels are tried in turn, so each pick is one short index scan."""
-    postgres = db.session.get_bind().dialect.name == "postgresql"
-    for pool_ids in pick_levels(user_id):
-        case_id = _take_pg(user_id, pool_ids) if postgres else _take_guarded(user_id, pool_ids)
-        if case_id is not None:
-            return case_id
-    return None
+@functools.cache
+def _pg_claim_statement(several_pools: bool):
+    """The PostgreSQL claim as one statement (built once per process; its parameters are the
+    agent, his label, the time and the level's pool or pools): pick the case, make it the
+    agent's and in progress, write the two Events the ORM's tracker would (the assignee; the
+    status when it was received), and return the case row.
 
-
-def _take_pg(user_id: int, pool_ids: list[int]) -> int | None:
+    ``SKIP LOCKED`` lets fifty agents each lock a different row instead of queueing on the
+    first; the row lock re-reads the row, so the status written into the Events is the one
+    the claim replaced.
+    """
+    # Parameter names differ from the case's column names: an UPDATE would take a parameter
+    # named like a column ("pool_id") for a value to SET.
+    agent = bindparam("agent_id")
+    pools = bindparam("level_pools", expanding=True) if several_pools else bindparam("level_pool")
+    now = bindparam("now")
     pick = (
-        _candidates(user_id, pool_ids)
+        _candidates(agent, pools)
+        .add_columns(Case.status.label("was"))
         .limit(1)
         .with_for_update(skip_locked=True, of=Case)
-        .cte("next_case")
+        .cte("pick")
     )
-    return db.session.execute(
-        update(Case)
+    taken = (
+        update(Case.__table__)
         .where(Case.id == pick.c.id, Case.assignee_id.is_(None))
-        .values(assignee_id=user_id)
-        .returning(Case.id)
-        .execution_options(synchronize_session=False)
-    ).scalar()
+        .values(assignee_id=agent, status=CaseStatus.IN_PROGRESS.value, updated_at=now)
+        .returning(*Case.__table__.c, pick.c.was)
+        .cte("taken")
+    )
+    who = {
+        "created_at": now,
+        "actor_id": agent,
+        "actor_name": bindparam("actor_name"),
+        "object_type": literal("case"),
+    }
+    # One INSERT of both rows, the assignee first, as the tracker would write them.
+    events = insert(Event.__table__).from_select(
+        [*who, "case_id", "action", "field", "old_value", "new_value", "details"],
+        union_all(
+            select(
+                *who.values(),
+                taken.c.id,
+                literal("changed"),
+                literal("assignee"),
+                null(),
+                bindparam("assignee_shown"),
+                cast(null(), JSON),
+            ),
+            select(
+                *who.values(),
+                taken.c.id,
+                literal("status"),
+                null(),
+                taken.c.was,
+                literal(CaseStatus.IN_PROGRESS.value),
+                cast(literal('{"reason": "get next"}'), JSON),
+            ).where(taken.c.was == CaseStatus.RECEIVED.value),
+        ),
+    )
+    rows = select(*(taken.c[column.name] for column in Case.__table__.c)).add_cte(
+        events.cte("events")
+    )
+    return (
+        select(Case).from_statement(rows).execution_options(populate_existing=True, autoflush=False)
+    )
+
+
+def _take_pg(actor, pool_ids: list[int]) -> Case | None:
+    """Run the PostgreSQL claim statement for one priority level: the case, or None."""
+    several = len(pool_ids) > 1
+    return db.session.scalars(
+        _pg_claim_statement(several),
+        {
+            "agent_id": actor.id,
+            "actor_name": actor_label(actor),
+            "assignee_shown": display_value(actor),
+            "now": utcnow(),
+            "level_pools" if several else "level_pool": pool_ids if several else pool_ids[0],
+        },
+    ).first()
 
 
 def _take_guarded(user_id: int, pool_ids: list[int]) -> int | None:
@@ -156,13 +234,38 @@ def claim_next_case() -> Case | None:
             f"You are marked absent until {absence.ends_at:%Y-%m-%d %H:%M} (UTC); "
             "end or shorten the absence to take cases."
         )
-    case_id = _take_next(actor.id)
-    if case_id is None:
+    levels = pick_levels(actor.id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _claim_pg(actor, levels)
+    for pool_ids in levels:
+        case_id = _take_guarded(actor.id, pool_ids)
+        if case_id is not None:
+            case = db.session.get(Case, case_id, populate_existing=True)
+            # The UPDATE bypassed the ORM's change tracking: record the assignment as it would.
+            record_event(db.session, case, "changed", "assignee", None, actor)
+            start_work(case, "get next")
+            db.session.commit()
+            return case
+    db.session.rollback()
+    return None
+
+
+def _claim_pg(actor, levels: list[list[int]]) -> Case | None:
+    """The PostgreSQL claim: the statement of ``_take_pg`` per priority level, then a commit
+    that keeps the loaded objects (the case just returned, the agent's account and roles): a
+    claim changed no other row they hold, and the next press needs them again."""
+    for pool_ids in levels:
+        case = _take_pg(actor, pool_ids)
+        if case is not None:
+            break
+    else:
         db.session.rollback()
         return None
-    case = db.session.get(Case, case_id, populate_existing=True)
-    # The UPDATE bypassed the ORM's change tracking: record the assignment as it would.
-    record_event(db.session, case, "changed", "assignee", None, actor)
-    start_work(case, "get next")
-    db.session.commit()
+    session = db.session()
+    keep = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
     return case
