@@ -236,6 +236,8 @@ def test_the_rest_api_saves_absences_through_the_same_rules(team, client, auth):
     assert _assignee(team.case_a) == "sub_a"
     (event,) = events(refresh(team.case_a), "handed over")
     assert event.actor_id == team.user("agent_a").id
+    listed = client.get("/api/v1/absence/", headers=auth.token("agent_a")).json["result"]
+    assert [(a["agent_id"], a["substitute_id"]) for a in listed] == [(me.id, None)]
 
 
 def test_an_agent_cannot_record_or_change_a_colleagues_absence(team, client, auth):
