@@ -32,6 +32,8 @@ class AbsenceSchema(Schema):
 
 class AbsenceListSchema(AbsenceSchema):
     """The same fields in a list (a class of its own: one schema per place in the spec)."""
+
+
 INPUT = ["agent", "starts_at", "ends_at", "substitute", "note"]
 
 
