@@ -303,3 +303,11 @@ def test_a_supervisor_of_another_pool_cannot_send_an_agent_away(team):
         absences.save_absence(absence)
     db.session.rollback()
     assert db.session.query(Case).filter(Case.assignee_id == team.user("agent_a").id).count() == 2
+
+
+def test_an_agent_page_of_another_pool_is_not_found(team, client, auth):
+    auth.login("agent_a")
+    other = agent_profile(team.user("agent_b"))
+    assert client.get(f"/agents/show/{other.id}").status_code == 404
+    own = client.get(f"/agents/show/{agent_profile(team.user('agent_a')).id}")
+    assert own.status_code == 200 and "Not absent now" in own.get_data(as_text=True)
