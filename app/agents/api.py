@@ -51,8 +51,8 @@ class AbsenceApi(DeskModelRestApi):
     def clean(self, item):
         absences.check_absence(item)
 
-    # The new row hangs off its agent before it is in the session: checking it must not
-    # flush it half-made (SQLAlchemy warns and skips it).
+    # The new row hangs off its agent before it is in the session: checking its related ids
+    # and the write rule must not flush it half-made (SQLAlchemy warns and skips it).
     def pre_add(self, item):
         with db.session.no_autoflush:
             super().pre_add(item)

@@ -126,16 +126,9 @@ class AbsenceView(DeskModelView):
 
     def clean(self, item):
         absences.check_absence(item)
-
-    # The new row hangs off its agent before it is in the session: checking it must not
-    # flush it half-made (SQLAlchemy warns and skips it).
-    def pre_add(self, item):
-        with db.session.no_autoflush:
-            super().pre_add(item)
-
-    def pre_update(self, item):
-        with db.session.no_autoflush:
-            super().pre_update(item)
+        # The new row hangs off its agent already: in the session, the write rule's queries
+        # flush it whole instead of warning that it is not there (a refusal rolls it back).
+        db.session.add(item)
 
     def _handed_over(self, item):
         moved = absences.absence_saved(item)
