@@ -14,6 +14,12 @@ class Conflict(DeskError):
     status_code = 409
 
 
+class CaseChanged(Conflict):
+    """The case changed since the user loaded it (another agent replied, closed it, took
+    it, …): his form was written for a state that is gone. The message says what changed, who
+    changed it and when; reloading shows it."""
+
+
 class IllegalTransition(Conflict):
     """A case was asked to move between two statuses that the state machine does not link."""
 

@@ -25,6 +25,7 @@ FEATURES = (
     "app.mail",
     "app.outbox",
     "app.answering",
+    "app.questionnaires",
     "app.audit",
     "app.jobs",
     "app.health",

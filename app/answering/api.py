@@ -20,11 +20,15 @@ from flask_login import current_user
 
 from app.answering import documents, replies, templates
 from app.answering.models import Reply
-from app.answering.views import REPLY_PERMISSIONS
+from app.answering.views import REPLY_ANSWER_PREFIX, REPLY_PERMISSIONS
 from app.cases import actions as case_actions
-from app.cases.api import answer, case_json, load_case, request_body
+from app.cases.api import answer, case_json, if_match, load_case, request_body
+from app.cases.views import form_answers
 from app.errors import AccessDenied, DeskError
 from app.extensions import db
+from app.questionnaires import services as questionnaires
+from app.questionnaires.models import Moment
+from app.questionnaires.services import question_json
 
 
 def _reply_json(row: Reply) -> dict:
@@ -103,8 +107,10 @@ class ReplyApi(BaseApi):
                     for d in documents.documents_for(case)
                 ],
                 "wrap_up_questions": [
-                    {"question": q, "required": r}
-                    for q, r in case_actions.wrap_up_questions(case.pool)
+                    question_json(q) for q in questionnaires.questions_for(case, Moment.CLOSE)
+                ],
+                "reply_questions": [
+                    question_json(q) for q in questionnaires.questions_for(case, Moment.REPLY)
                 ],
                 "may_attach_files": replies.may_attach_files(current_user),
             }
@@ -170,7 +176,8 @@ class ReplyApi(BaseApi):
     @safe
     def reply(self, case_id):
         """Reply to the customer: ``{"text", "template_id", "document_ids": [..],
-        "attachments": [{"filename", "content_type", "content_base64"}]}``.
+        "attachments": [{"filename", "content_type", "content_base64"}],
+        "answers": {question id or text: answer}}`` (the pool's questions asked on reply).
         ---
         post:
           parameters:
@@ -203,6 +210,12 @@ class ReplyApi(BaseApi):
                 document_ids=document_ids,
                 uploads=uploads,
                 language=body.get("language"),
+                answers=(
+                    body.get("answers")
+                    if request.is_json
+                    else form_answers(request.form, REPLY_ANSWER_PREFIX)
+                ),
+                expected_version=if_match(),
             )
             return _reply_json(row)
 

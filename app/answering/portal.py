@@ -1,7 +1,8 @@
 """The signed link to a case in the customer portal, and what the customer sees there.
 
 Replies in "link" mode mail only a notice with this link; the portal page shows the case's
-mail thread read-only, never internal notes or consultations.
+mail thread read-only, never internal notes or consultations, lets the customer close his
+case, and, once it is closed, offers the exit survey (``<link>/survey``, answered once).
 
 A link is signed and dated: it opens the case for ``PORTAL_LINK_MAX_AGE_DAYS`` days (90 by
 default), so a mail forwarded or found years later does not open the case. An expired link
@@ -21,8 +22,10 @@ from app.answering.settings import setting
 from app.cases.models import Case, Message, MessageDirection
 from app.core.urls import desk_base_url
 from app.extensions import db
+from app.questionnaires import services as questionnaires
 
 PORTAL_CASE_PATH = "/portal/case/"
+SURVEY_SUFFIX = "/survey"
 _SALT = "loopdesk-portal-case"
 
 
@@ -79,6 +82,14 @@ def portal_link(case: Case) -> str:
     """Absolute link to the case in the customer portal, valid for the configured days: at
     ``DESK_BASE_URL``, else at the address the desk is reached at (``app.core.urls``)."""
     return desk_base_url() + PORTAL_CASE_PATH + portal_token(case)
+
+
+def survey_link(case: Case) -> str:
+    """Absolute link to the exit survey of the case in the portal, or "" when its pool (or
+    mailbox) has none, or the customer answered it already."""
+    if not questionnaires.has_exit_survey(case) or questionnaires.survey_answered(case):
+        return ""
+    return portal_link(case) + SURVEY_SUFFIX
 
 
 def portal_thread(case: Case) -> list[Message]:

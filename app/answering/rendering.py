@@ -42,6 +42,7 @@ PLACEHOLDERS: dict[str, str] = {
     "received_date": "when the case was received, YYYY-MM-DD HH:MM (UTC)",
     "postponed_until": "the date a postponed case comes back (notices only)",
     "case_link": "the signed link to the case in the customer portal",
+    "survey_link": "the link to the exit survey (closing notice only; empty without a survey)",
     "today": "today's date, YYYY-MM-DD",
     "desk_name": "the desk's name (APP_NAME)",
 }
@@ -120,6 +121,7 @@ def placeholder_context(case, agent=None, **extra) -> dict[str, str]:
         "received_date": _fmt(case.received_at),
         "postponed_until": _fmt(case.postponed_until),
         "case_link": "",
+        "survey_link": "",
         "today": f"{utcnow():%Y-%m-%d}",
         "desk_name": current_app.config.get("APP_NAME", "Loopdesk"),
     }

@@ -35,6 +35,8 @@ from app.mailcore.identity import plus_address
 from app.organisation.models import NotificationMode
 from app.outbox import services as outbox
 from app.outbox.models import OutboxMail, OutboxStatus
+from app.questionnaires import services as questionnaires
+from app.questionnaires.models import Moment
 from app.security import rules
 from app.security.roles import ADMIN, role_names, user_may
 
@@ -136,11 +138,17 @@ def reply(
     document_ids=(),
     uploads=(),
     language: str | None = None,
+    answers=None,
+    expected_version=None,
 ) -> Reply:
     """Answer the customer. Sends now, or waits for a supervisor when the agent's replies
-    need approval (case → awaiting approval)."""
+    need approval (case → awaiting approval). The pool's questions asked on reply
+    (``app.questionnaires``) are answered with it: all problems refused at once. With
+    ``expected_version`` (the page's ``case_version``, the API's ``If-Match``) a case that
+    changed since is refused (409)."""
     actor = _acting("reply")
     case_actions.ensure_open(case)
+    case_actions.check_version(case, expected_version)
     if case.status == CaseStatus.AWAITING_APPROVAL:
         raise Conflict(f"A reply to {case.number} is already waiting for approval.")
     customer = case.customer
@@ -157,6 +165,8 @@ def reply(
     if not isinstance(document_ids, (list, tuple)):
         raise DeskError("'document_ids' must be a list.")
     template, subject, body = _reply_text(case, text, template_id)
+    # Checked before anything is stored; the rows join the reply's transaction.
+    questionnaires.record_answers(case, Moment.REPLY, answers)
     language = (language or rendering.customer_language(case)).lower()
     attachments = [library_attachment(d) for d in dict.fromkeys(document_ids or [])]
     attachments += [_upload_attachment(u) for u in uploads]

@@ -2,11 +2,11 @@
 
 Response templates are offered per case in the customer's language (the most specific scope
 wins, see ``rendering.pick_template``). The desk's notices (``notice.link`` for replies in link
-mode, ``notice.postponed``, ``notice.confirmation`` and the inactivity notices for the case
-actions and jobs) have a default text here (some in several languages) and can be reworded
-with a template of the same name. Cases send their notices through ``app.cases.notices``;
-``connect`` (the ``setup`` of answering's manifest) hands them ``send_notice``, so cases never
-import answering.
+mode, ``notice.postponed``, ``notice.confirmation``, ``notice.closed`` and the inactivity
+notices for the case actions and jobs) have a default text here (some in several languages)
+and can be reworded with a template of the same name. Cases send their notices through
+``app.cases.notices``; ``connect`` (the ``setup`` of answering's manifest) hands them
+``send_notice``, so cases never import answering.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from app.answering import rendering
 from app.answering.models import ResponseTemplate
-from app.answering.portal import portal_link
+from app.answering.portal import portal_link, survey_link
 from app.audit.actor import current_actor
 from app.audit.models import Event
 from app.audit.tracking import record_event
@@ -73,66 +73,70 @@ DEFAULT_NOTICES = {
         '"{{ case_subject }}". You can expect an answer by {{ due_date }} (UTC).\n'
         "Please keep the case number in the subject when you write to us.\n\n{{ desk_name }}",
     ),
+    notices.CLOSED: (
+        "Your case {{ case_number }} is closed",
+        "Dear {{ customer_name }},\n\nwe have closed your case {{ case_number }} "
+        "({{ case_subject }}). If something is still open, just answer this mail and the case "
+        "opens again.\n{% if survey_link %}\nPlease tell us how we did (two minutes):\n"
+        "{{ survey_link }}\n{% endif %}\n{{ desk_name }}",
+    ),
 }
 
-
-# Notices with default texts in more languages than English: the customer's language, else
-# the desk's, else the English text of ``DEFAULT_NOTICES``.
-TRANSLATED_NOTICES: dict[str, dict[str, tuple[str, str]]] = {
-    notices.INACTIVITY_REMINDER: {
-        "pl": (
-            "Czekamy na Twoją odpowiedź: {{ case_number }}",
-            "Dzień dobry {{ customer_name }},\n\nodpowiedzieliśmy na Twoje zgłoszenie "
-            "{{ case_number }} ({{ case_subject }}) i czekamy na Twoją odpowiedź. Jeśli nadal "
-            "potrzebujesz pomocy, po prostu odpowiedz na tę wiadomość.\n\n{{ desk_name }}",
-        ),
-        "sv": (
-            "Vi väntar på ditt svar: {{ case_number }}",
-            "Hej {{ customer_name }},\n\nvi har svarat på ditt ärende {{ case_number }} "
-            "({{ case_subject }}) och väntar på ditt svar. Om du fortfarande behöver hjälp "
-            "räcker det att du svarar på det här mejlet.\n\n{{ desk_name }}",
-        ),
-        "de": (
-            "Wir warten auf Ihre Antwort: {{ case_number }}",
-            "Guten Tag {{ customer_name }},\n\nwir haben Ihre Anfrage {{ case_number }} "
-            "({{ case_subject }}) beantwortet und warten auf Ihre Rückmeldung. Wenn Sie "
-            "weiterhin Hilfe benötigen, antworten Sie einfach auf diese E-Mail.\n\n"
-            "{{ desk_name }}",
-        ),
-    },
-    notices.INACTIVITY_CLOSED: {
-        "pl": (
-            "Twoje zgłoszenie {{ case_number }} zostało zamknięte",
-            "Dzień dobry {{ customer_name }},\n\nod pewnego czasu nie otrzymaliśmy od Ciebie "
-            "odpowiedzi w sprawie zgłoszenia {{ case_number }} ({{ case_subject }}), dlatego "
-            "je zamknęliśmy. Jeśli nadal potrzebujesz pomocy, po prostu odpowiedz na tę "
-            "wiadomość, a ponownie otworzymy zgłoszenie.\n\n{{ desk_name }}",
-        ),
-        "sv": (
-            "Ditt ärende {{ case_number }} har stängts",
-            "Hej {{ customer_name }},\n\nvi har inte hört av dig på ett tag om ditt ärende "
-            "{{ case_number }} ({{ case_subject }}), så vi har stängt det. Om du fortfarande "
-            "behöver hjälp, svara bara på det här mejlet så öppnar vi ärendet igen.\n\n"
-            "{{ desk_name }}",
-        ),
-        "de": (
-            "Ihre Anfrage {{ case_number }} wurde geschlossen",
-            "Guten Tag {{ customer_name }},\n\nwir haben seit einiger Zeit nichts von Ihnen "
-            "zu Ihrer Anfrage {{ case_number }} ({{ case_subject }}) gehört und sie daher "
-            "geschlossen. Wenn Sie weiterhin Hilfe benötigen, antworten Sie einfach auf diese "
-            "E-Mail, dann öffnen wir sie wieder.\n\n{{ desk_name }}",
-        ),
-    },
+# The desk's own notices in other languages (a template of the same name still wins).
+DEFAULT_NOTICE_TRANSLATIONS = {
+    (notices.CLOSED, "de"): (
+        "Ihr Fall {{ case_number }} ist abgeschlossen",
+        "Guten Tag {{ customer_name }},\n\nwir haben Ihren Fall {{ case_number }} "
+        "({{ case_subject }}) abgeschlossen. Ist noch etwas offen, antworten Sie einfach auf "
+        "diese Mail, dann öffnet sich der Fall wieder.\n{% if survey_link %}\nWie waren wir? "
+        "Sagen Sie es uns (zwei Minuten):\n{{ survey_link }}\n{% endif %}\n{{ desk_name }}",
+    ),
+    (notices.INACTIVITY_REMINDER, "pl"): (
+        "Czekamy na Twoją odpowiedź: {{ case_number }}",
+        "Dzień dobry {{ customer_name }},\n\nodpowiedzieliśmy na Twoje zgłoszenie {{ "
+        "case_number }} ({{ case_subject }}) i czekamy na Twoją odpowiedź. Jeśli nadal "
+        "potrzebujesz pomocy, po prostu odpowiedz na tę wiadomość.\n\n{{ desk_name }}",
+    ),
+    (notices.INACTIVITY_REMINDER, "sv"): (
+        "Vi väntar på ditt svar: {{ case_number }}",
+        "Hej {{ customer_name }},\n\nvi har svarat på ditt ärende {{ case_number }} ({{ "
+        "case_subject }}) och väntar på ditt svar. Om du fortfarande behöver hjälp räcker det "
+        "att du svarar på det här mejlet.\n\n{{ desk_name }}",
+    ),
+    (notices.INACTIVITY_REMINDER, "de"): (
+        "Wir warten auf Ihre Antwort: {{ case_number }}",
+        "Guten Tag {{ customer_name }},\n\nwir haben Ihre Anfrage {{ case_number }} ({{ "
+        "case_subject }}) beantwortet und warten auf Ihre Rückmeldung. Wenn Sie weiterhin "
+        "Hilfe benötigen, antworten Sie einfach auf diese E-Mail.\n\n{{ desk_name }}",
+    ),
+    (notices.INACTIVITY_CLOSED, "pl"): (
+        "Twoje zgłoszenie {{ case_number }} zostało zamknięte",
+        "Dzień dobry {{ customer_name }},\n\nod pewnego czasu nie otrzymaliśmy od Ciebie "
+        "odpowiedzi w sprawie zgłoszenia {{ case_number }} ({{ case_subject }}), dlatego je "
+        "zamknęliśmy. Jeśli nadal potrzebujesz pomocy, po prostu odpowiedz na tę wiadomość, a "
+        "ponownie otworzymy zgłoszenie.\n\n{{ desk_name }}",
+    ),
+    (notices.INACTIVITY_CLOSED, "sv"): (
+        "Ditt ärende {{ case_number }} har stängts",
+        "Hej {{ customer_name }},\n\nvi har inte hört av dig på ett tag om ditt ärende {{ "
+        "case_number }} ({{ case_subject }}), så vi har stängt det. Om du fortfarande behöver "
+        "hjälp, svara bara på det här mejlet så öppnar vi ärendet igen.\n\n{{ desk_name }}",
+    ),
+    (notices.INACTIVITY_CLOSED, "de"): (
+        "Ihre Anfrage {{ case_number }} wurde geschlossen",
+        "Guten Tag {{ customer_name }},\n\nwir haben seit einiger Zeit nichts von Ihnen zu "
+        "Ihrer Anfrage {{ case_number }} ({{ case_subject }}) gehört und sie daher "
+        "geschlossen. Wenn Sie weiterhin Hilfe benötigen, antworten Sie einfach auf diese "
+        "E-Mail, dann öffnen wir sie wieder.\n\n{{ desk_name }}",
+    ),
 }
 
 
 def default_notice(name: str, case: Case) -> tuple[str, str]:
-    """The desk's own (subject, text) of notice ``name`` in the customer's language."""
-    translated = TRANSLATED_NOTICES.get(name, {})
-    for language in (rendering.customer_language(case), rendering.desk_language()):
-        if language in translated:
-            return translated[language]
-    return DEFAULT_NOTICES[name]
+    """The desk's own (subject, text) of notice ``name`` in the customer's language (his, else
+    the desk's), else in English."""
+    language = rendering.customer_language(case)
+    return DEFAULT_NOTICE_TRANSLATIONS.get((name, language), DEFAULT_NOTICES[name])
 
 
 def templates_for(case: Case) -> list[ResponseTemplate]:
@@ -169,7 +173,12 @@ def render_template_for(
 def render_notice(name: str, case: Case) -> tuple[str, str]:
     """Subject (with the case tag) and text of one of the desk's notices, in the customer's
     language."""
-    context = rendering.placeholder_context(case, None, case_link=portal_link(case))
+    context = rendering.placeholder_context(
+        case,
+        None,
+        case_link=portal_link(case),
+        survey_link=survey_link(case) if name == notices.CLOSED else "",
+    )
     template = rendering.pick_template(name, case)
     subject_src, body_src = default_notice(name, case)
     if template is not None:

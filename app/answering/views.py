@@ -32,11 +32,13 @@ from app.answering.models import (
 from app.audit.actor import current_actor
 from app.cases import actions as case_actions
 from app.cases.models import Case
-from app.cases.views import run_on_case
+from app.cases.views import form_answers, run_on_case
 from app.cases.workflow import CaseStatus
 from app.core.views import DeskModelView
-from app.errors import DeskError
+from app.errors import CaseChanged, DeskError
 from app.extensions import db
+from app.questionnaires import services as questionnaires
+from app.questionnaires.models import Moment
 from app.security.roles import user_may
 from app.security.rules import is_visible
 
@@ -51,6 +53,9 @@ REPLY_PERMISSIONS = {
     "approve": "approve",
     "reject": "approve",
 }
+
+# The reply form's questions (templates/questionnaires/_questions.html) are "reply::<id>".
+REPLY_ANSWER_PREFIX = "reply::"
 
 
 # --- configuration views -------------------------------------------------------------------------
@@ -75,7 +80,7 @@ class ResponseTemplateView(DeskModelView):
     base_order = ("name", "asc")
     description_columns = {
         "name": "Language versions of one template share the name. notice.link, "
-        "notice.postponed, notice.confirmation, notice.inactivity_reminder and "
+        "notice.postponed, notice.confirmation, notice.closed, notice.inactivity_reminder and "
         "notice.inactivity_closed replace the desk's own notices.",
         "language": "e.g. en, de, fr; customers get their language, else the desk default.",
         "body": _placeholder_help(),
@@ -273,15 +278,9 @@ class ReplyView(BaseView):
     def _compose_page(self, case, *, text="", template_id=None, preview=None, selected=()):
         return self.render_template(
             "answering/compose.html",
-            case=case,
-            text=text,
-            template_id=template_id,
-            templates=templates.templates_for(case),
-            documents=documents.documents_for(case),
-            selected_documents={int(d) for d in selected if str(d).isdigit()},
-            may_attach=replies.may_attach_files(current_user),
-            preview=preview,
-            data_uri=rendering.data_uri,
+            **composer_context(
+                case, text=text, template_id=template_id, preview=preview, selected=selected
+            ),
         )
 
     @expose("/<int:pk>/preview", methods=["POST"])
@@ -318,18 +317,21 @@ class ReplyView(BaseView):
                 template_id=request.form.get("template_id") or None,
                 document_ids=request.form.getlist("document_ids"),
                 uploads=_uploads(request.files),
+                answers=form_answers(request.form, REPLY_ANSWER_PREFIX),
+                expected_version=request.form.get("case_version") or None,
             )
         except DeskError as exc:
             db.session.rollback()
             if exc.status_code in (403, 404):
                 raise
             flash(str(exc), "danger")
+            # The text stays; a case that changed meanwhile answers 409 (nothing was sent).
             return self._compose_page(
                 case,
                 text=request.form.get("text", ""),
                 template_id=request.form.get("template_id") or None,
                 selected=request.form.getlist("document_ids"),
-            )
+            ), (409 if isinstance(exc, CaseChanged) else 200)
         if row.status == "pending_approval":
             flash("Your reply waits for a supervisor's approval.", "info")
         else:
@@ -361,6 +363,25 @@ class ReplyView(BaseView):
             lambda: replies.reject_reply(row, request.form.get("reason", "")),
             "Reply sent back to the agent.",
         )
+
+
+def composer_context(case: Case, *, text="", template_id=None, preview=None, selected=()):
+    """What the reply editor (``answering/composer.html``) needs, on the compose page and in
+    the case workspace (called from its template as ``answering_composer(case)``)."""
+    return {
+        "case": case,
+        "text": text,
+        "template_id": template_id,
+        "templates": templates.templates_for(case),
+        "documents": documents.documents_for(case),
+        "selected_documents": {int(d) for d in selected if str(d).isdigit()},
+        "may_attach": replies.may_attach_files(current_user),
+        "preview": preview,
+        "data_uri": rendering.data_uri,
+        "reply_questions": questionnaires.questions_for(case, Moment.REPLY),
+        # kept from the workspace's form: a reply to a case that changed since is refused
+        "case_version": request.form.get("case_version") if request.method == "POST" else None,
+    }
 
 
 def case_panel(case: Case) -> dict:
@@ -422,8 +443,13 @@ def portal_case(token):
             token=token,
             days=portal.max_age_seconds() // 86400,
         ), 410
+    case = link.case
     return render_template(
-        "answering/portal_case.html", case=link.case, messages=portal.portal_thread(link.case)
+        "answering/portal_case.html",
+        case=case,
+        token=token,
+        messages=portal.portal_thread(case),
+        survey_open=case.status == CaseStatus.CLOSED and bool(portal.survey_link(case)),
     )
 
 
@@ -438,7 +464,83 @@ def portal_fresh_link(token):
     return render_template("answering/portal_fresh_link.html", case=link.case)
 
 
+SURVEY_ANSWER_PREFIX = "survey::"
+
+
+def _portal_link_or_page(token):
+    """The case of a valid link, or the page to answer instead (404 forged, 410 expired)."""
+    link = portal.read_portal_token(token)
+    if link is None:
+        abort(404)
+    if link.expired:
+        page = render_template(
+            "answering/portal_expired.html",
+            case=link.case,
+            token=token,
+            days=portal.max_age_seconds() // 86400,
+        )
+        return None, (page, 410)
+    return link.case, None
+
+
+def portal_close(token):
+    """The customer closes his case himself (he is in the portal: no closing mail); on to
+    the exit survey when his pool has one."""
+    case, page = _portal_link_or_page(token)
+    if case is None:
+        return page
+    try:
+        case_actions.close_for_customer(case)
+    except DeskError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+    if questionnaires.has_exit_survey(case):
+        return redirect(url_for("answering_portal.survey", token=token))
+    return redirect(url_for("answering_portal.case", token=token))
+
+
+def portal_survey(token):
+    """The exit survey of a closed case: the pool's questions, answered once, then thanks."""
+    case, page = _portal_link_or_page(token)
+    if case is None:
+        return page
+    questions = questionnaires.questions_for(case, Moment.SURVEY)
+    if not questions:
+        abort(404)
+    if questionnaires.survey_answered(case):
+        return render_template("answering/portal_survey_thanks.html", case=case, again=True)
+    if case.status != CaseStatus.CLOSED:
+        return redirect(url_for("answering_portal.case", token=token))
+    problem, status = None, 200
+    if request.method == "POST":
+        try:
+            questionnaires.record_survey(case, form_answers(request.form, SURVEY_ANSWER_PREFIX))
+            db.session.commit()
+        except DeskError as exc:
+            db.session.rollback()
+            problem, status = str(exc), exc.status_code
+        else:
+            return render_template("answering/portal_survey_thanks.html", case=case, again=False)
+    return render_template(
+        "answering/portal_survey.html",
+        case=case,
+        token=token,
+        questions=questions,
+        prefix=SURVEY_ANSWER_PREFIX,
+        problem=problem,
+    ), status
+
+
 portal_blueprint.add_url_rule("/portal/case/<token>", endpoint="case", view_func=portal_case)
+portal_blueprint.add_url_rule(
+    "/portal/case/<token>/close", endpoint="close", view_func=portal_close, methods=["POST"]
+)
+portal_blueprint.add_url_rule(
+    "/portal/case/<token>/survey",
+    endpoint="survey",
+    view_func=portal_survey,
+    methods=["GET", "POST"],
+)
 portal_blueprint.add_url_rule(
     "/portal/case/<token>/fresh-link",
     endpoint="fresh_link",
@@ -467,3 +569,4 @@ def register(appbuilder) -> None:
     appbuilder.add_api(ReplyApi)
     app.register_blueprint(portal_blueprint)
     app.jinja_env.globals["answering_panel"] = case_panel
+    app.jinja_env.globals["answering_composer"] = composer_context

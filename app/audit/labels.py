@@ -17,6 +17,8 @@ ACTION_LABELS = {
     "status": "Status",
     "changed": "Changed",
     "wrap_up": "Wrap-up",
+    "reply questions": "Questions of the reply",
+    "exit survey": "Exit survey answered",
     "mail.sent": "Mail accepted by the relay",
     "mail.deferred": "Mail delivery delayed, will retry",
     "mail.failed": "Mail not delivered",
@@ -80,8 +82,12 @@ def mail_kind(kind: str | None) -> str:
     return MAIL_KINDS.get(kind or "", _words(kind or "mail").lower())
 
 
+# Events that carry an answer set ({"answers": {question: answer}}): app.questionnaires.
+ANSWER_EVENTS = ("wrap_up", "reply questions", "exit survey")
+
+
 def wrap_up_answers(event) -> list[tuple[str, str]]:
-    """(question, answer) pairs of a ``wrap_up`` Event."""
+    """(question, answer) pairs of an answer-set Event (wrap-up, reply, exit survey)."""
     answers = (event.details or {}).get("answers") or {}
     return [(str(q), str(a or "")) for q, a in answers.items()]
 
@@ -91,7 +97,7 @@ def summary(event) -> str:
     High", "Wrap-up: Solved? yes", "Mail not delivered: reply to a@b.example (550 …)"."""
     details = event.details or {}
     action = event.action or ""
-    if action == "wrap_up":
+    if action in ANSWER_EVENTS:
         pairs = "; ".join(f"{q} {a or DASH}" for q, a in wrap_up_answers(event))
         return f"{action_label(action)}: {pairs}" if pairs else action_label(action)
     if action == "created":

@@ -1,7 +1,7 @@
 """Case actions: the only code that changes a case once it exists.
 
 Claim, release, assign, forward, change topic and skill (reroute), note, postpone, close with
-the wrap-up questionnaire, reopen, plain status moves, the plain-field edit, opening a case for
+the wrap-up questions (asked through ``app.cases.questions``), reopen, plain status moves, the plain-field edit, opening a case for
 a customer, and the job that brings postponed cases back. The case page and its forms, the
 list actions, the REST API (``/api/v1/case/…`` and ``/api/v1/caseaction/…``), the CLI and the
 jobs are thin doors onto these functions; each function
@@ -14,6 +14,9 @@ jobs are thin doors onto these functions; each function
 4. parses and checks its input once (``app.core.inputs``: dates with or without an offset
    become naive UTC, ids, lengths) → ``DeskError`` (400);
 
+5. with ``expected_version`` (the ``case_version`` the page was rendered with, or the REST
+   API's ``If-Match``), checks that nobody changed the case since → ``CaseChanged`` (409);
+
 then changes the case (status only through ``app.cases.workflow``), leaves its Events (tracked
 fields record themselves; actions add an explicit one) and commits.
 
@@ -21,7 +24,7 @@ Other features' services change a case's status through the *steps* at the end o
 (``start_work``, ``await_approval``, ``record_answer``, ``send_back``): they run inside the
 caller's transaction, after the caller checked its own rules.
 
-Customer notices (postponed, confirmation) are queued in the same transaction as the change
+Customer notices (postponed, confirmation, closed) are queued in the same transaction as the change
 through ``app.cases.notices``, which answering serves (cases never import answering).
 """
 
@@ -31,22 +34,30 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.agents.services import assignable_user, supervises
 from app.audit.actor import acting_as, current_actor, is_system
+from app.audit.models import Event
 from app.audit.tracking import record_event
-from app.cases import notices, push
-from app.cases.models import Case, Message, MessageDirection
+from app.cases import notices, push, questions
+from app.cases.models import VERSION_TIME_FORMAT, Case, Message, MessageDirection
 from app.cases.services import open_case
 from app.cases.workflow import ALLOWED, CaseStatus, check_transition, transition
 from app.core.inputs import parse_choice, parse_flag, parse_id, parse_text, parse_time
 from app.core.priority import Priority
 from app.core.timeutil import utcnow
 from app.customers.models import Customer
-from app.errors import AccessDenied, Conflict, DeskError, Forbidden, IllegalTransition
+from app.errors import (
+    AccessDenied,
+    CaseChanged,
+    Conflict,
+    DeskError,
+    Forbidden,
+    IllegalTransition,
+)
 from app.extensions import db
-from app.organisation.models import Pool, Skill, Topic
+from app.organisation.models import ClosePolicy, Pool, Skill, Topic
 from app.security import rules
 from app.security.roles import user_may
 
@@ -110,6 +121,76 @@ def ensure_open(case: Case) -> Case:
     return case
 
 
+# --- collision: a change written for an older version of the case ------------------------------
+
+
+def _parse_version(token) -> tuple[datetime, int]:
+    if not isinstance(token, str):
+        raise DeskError("'case_version' must be the version the case had when it was read.")
+    stamp, _, last = token.strip().strip('"').removeprefix("W/").strip('"').partition(".")
+    try:
+        return datetime.strptime(stamp, VERSION_TIME_FORMAT), int(last or 0)
+    except ValueError:
+        raise DeskError(f"'case_version' {token!r} is not a version of a case.") from None
+
+
+def check_version(case: Case, expected_version) -> None:
+    """Refuse a change written for an older version of ``case`` (``CaseChanged``, 409).
+
+    ``expected_version`` is ``Case.version_token`` as the caller read it; None (the CLI, jobs,
+    API clients that send no ``If-Match``) checks nothing. The check is a guarded
+    ``UPDATE case SET updated_at = now WHERE updated_at = <read> AND <no newer message>``: the
+    database decides, so of two agents who send a change for the same version at the same
+    moment one gets through and the other is refused (the first one's update moved the
+    version on; on PostgreSQL the second waits for the row and then finds it changed).
+    """
+    if expected_version is None or expected_version == "":
+        return
+    updated_at, last_message_id = _parse_version(expected_version)
+    last_message = select(func.coalesce(func.max(Message.id), 0)).where(Message.case_id == case.id)
+    guarded = db.session.execute(
+        update(Case)
+        .where(
+            Case.id == case.id,
+            Case.updated_at == updated_at,
+            last_message.scalar_subquery() == last_message_id,
+        )
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if guarded.rowcount == 1:
+        return
+    raise CaseChanged(
+        f"{case.number} changed since you opened it: {describe_last_change(case)}. "
+        "Reload to see it."
+    )
+
+
+def describe_last_change(case: Case) -> str:
+    """The latest step on ``case`` in words: "Status: In progress → Closed by anna at
+    2026-12-03 14:02" (its newest Event, or its newest message when that came later)."""
+    event = db.session.scalars(
+        select(Event).where(Event.case_id == case.id).order_by(Event.id.desc()).limit(1)
+    ).first()
+    message = db.session.scalars(
+        select(Message).where(Message.case_id == case.id).order_by(Message.id.desc()).limit(1)
+    ).first()
+    if message is not None and (event is None or message.created_at > event.created_at):
+        kind = {
+            MessageDirection.INBOUND: f"a new mail from {message.from_address or 'the customer'}",
+            MessageDirection.OUTBOUND: "a reply",
+            MessageDirection.NOTE: "a note",
+            MessageDirection.CONSULTATION: "a consultation",
+        }.get(MessageDirection(message.direction), "a message")
+        who = f" by {message.author.username}" if message.author is not None else ""
+        return f"{kind}{who} at {message.created_at:%Y-%m-%d %H:%M}"
+    if event is None:
+        return "it was changed"
+    who = event.actor.username if event.actor is not None else event.actor_name
+    what = " ".join(event.summary.split())
+    return f"{what} by {who} at {event.created_at:%Y-%m-%d %H:%M}"
+
+
 def _event(case: Case, action: str, **details) -> None:
     """An explicit Event for an action (status and tracked fields record themselves)."""
     record_event(
@@ -139,7 +220,7 @@ def _note(case: Case, author, text: str) -> Message:
 # --- who works on it -----------------------------------------------------------------------------
 
 
-def claim(case: Case) -> Case:
+def claim(case: Case, *, expected_version=None) -> Case:
     """Take an unassigned case and start work on it.
 
     Atomic: the assignee is set with ``UPDATE … WHERE assignee_id IS NULL``, so of two agents
@@ -148,6 +229,7 @@ def claim(case: Case) -> Case:
     """
     actor = acting_user("claim", person=True)
     ensure_open(case)
+    check_version(case, expected_version)
     if case.assignee_id != actor.id and not _take(case, actor):
         db.session.rollback()
         db.session.refresh(case)
@@ -183,10 +265,11 @@ def take_on_answer(case: Case, actor) -> None:
         db.session.refresh(case, ["assignee_id", "assignee"])
 
 
-def release(case: Case) -> Case:
+def release(case: Case, *, expected_version=None) -> Case:
     """Give a case back to its pool: its assignee, or a supervisor of the pool, may."""
     actor = acting_user("release")
     ensure_open(case)
+    check_version(case, expected_version)
     if case.assignee_id is None:
         raise Conflict(f"{case.number} is not assigned to anyone.")
     if actor is not None and case.assignee_id != actor.id and not supervises(case.pool_id, actor):
@@ -199,11 +282,12 @@ def release(case: Case) -> Case:
     return case
 
 
-def assign(case: Case, assignee_id) -> Case:
+def assign(case: Case, assignee_id, *, expected_version=None) -> Case:
     """A supervisor of the case's pool gives the case to a colleague of that pool (an empty
     ``assignee_id`` takes it from whoever has it). Agents forward with a note instead."""
     actor = acting_user("assign")
     ensure_open(case)
+    check_version(case, expected_version)
     if actor is not None and not supervises(case.pool_id, actor):
         raise Forbidden(
             f"Only a supervisor of pool {case.pool.name} may assign its cases; forward the "
@@ -218,13 +302,14 @@ def assign(case: Case, assignee_id) -> Case:
     return case
 
 
-def forward(case: Case, *, note, assignee_id=None, pool_id=None) -> Case:
+def forward(case: Case, *, note, assignee_id=None, pool_id=None, expected_version=None) -> Case:
     """Hand a case to a colleague and/or another pool, with a note saying why.
 
     Moving it to another pool keeps the assignee only if he works there too.
     """
     actor = acting_user("forward", person=True)
     ensure_open(case)
+    check_version(case, expected_version)
     text = parse_text(
         note,
         field="note",
@@ -283,11 +368,19 @@ def _works_in(user_id: int, pool: Pool) -> bool:
     return True
 
 
-def reroute(case: Case, *, topic_id=UNCHANGED, required_skill_id=UNCHANGED, note=None) -> Case:
+def reroute(
+    case: Case,
+    *,
+    topic_id=UNCHANGED,
+    required_skill_id=UNCHANGED,
+    note=None,
+    expected_version=None,
+) -> Case:
     """Change what the case is about (topic) and what it needs (skill): both steer who picks
     it, so they change here, with an Event, and not through the generic edit."""
     actor = acting_user("reroute")
     ensure_open(case)
+    check_version(case, expected_version)
     text = parse_text(note, field="note", max_length=NOTE_MAX)
     topic, skill = case.topic, case.required_skill
     if topic_id is not UNCHANGED:
@@ -346,7 +439,14 @@ def _status(target) -> CaseStatus:
 
 
 def change_status(
-    case: Case, target, *, reason=None, answers=None, until=None, notify=True
+    case: Case,
+    target,
+    *,
+    reason=None,
+    answers=None,
+    until=None,
+    notify=True,
+    expected_version=None,
 ) -> Case:
     """Move a case to ``target`` through the state machine (the status form, the API's
     ``/transition`` and ``case transition``).
@@ -357,13 +457,16 @@ def change_status(
     """
     status = _status(target)
     if status is S.POSTPONED:
-        return postpone(case, until, reason=reason, notify=notify)
+        return postpone(
+            case, until, reason=reason, notify=notify, expected_version=expected_version
+        )
     if status is S.CLOSED:
-        return close(case, answers=answers, reason=reason)
+        return close(case, answers=answers, reason=reason, expected_version=expected_version)
     if status is S.IN_PROGRESS and case.status == S.CLOSED:
-        return reopen(case, reason=reason)
+        return reopen(case, reason=reason, expected_version=expected_version)
     acting_user("transition")
     _visible(case)
+    check_version(case, expected_version)
     check_transition(case.status, status.value)
     if status is S.AWAITING_APPROVAL:
         raise Conflict("A case waits for approval only when a reply that needs approval is sent.")
@@ -384,13 +487,14 @@ def plain_moves(case: Case) -> list[CaseStatus]:
     return sorted(targets, key=list(CaseStatus).index)
 
 
-def postpone(case: Case, until, *, reason=None, notify=True) -> Case:
+def postpone(case: Case, until, *, reason=None, notify=True, expected_version=None) -> Case:
     """Put a case on hold until ``until`` and tell the customer; a job brings it back.
 
     ``until`` is a datetime or ISO text, with or without an offset (without one it is UTC).
     """
     acting_user("postpone")
     _visible(case)
+    check_version(case, expected_version)
     check_transition(case.status, S.POSTPONED.value)  # closed or postponed: 409 names why
     moment = parse_time(until, field="until")
     if moment <= utcnow():
@@ -428,52 +532,56 @@ def return_postponed_cases(now: datetime | None = None) -> list[str]:
     return [c.number for c in due]
 
 
-def wrap_up_questions(pool) -> list[tuple[str, bool]]:
-    """(question, required) pairs of the pool's wrap-up questionnaire."""
-    questions = []
-    for line in (getattr(pool, "wrap_up_questions", None) or "").splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        required = line.startswith("*")
-        questions.append((line.lstrip("*").strip(), required))
-    return questions
+def may_close(case: Case, user) -> bool:
+    """Whether ``user`` may close the case under its pool's close policy (the desk itself,
+    e.g. the inactivity job, always may)."""
+    if user is None or case.pool is None:
+        return True
+    if case.pool.close_policy == ClosePolicy.SUPERVISORS:
+        return supervises(case.pool_id, user)
+    return True
 
 
-def close(case: Case, *, answers=None, reason=None) -> Case:
-    """Close a case; with a wrap-up questionnaire, its required answers first."""
-    acting_user("close")
+def close(case: Case, *, answers=None, reason=None, expected_version=None) -> Case:
+    """Close a case: the pool's close policy first (agents, or only supervisors and the
+    customer), then the wrap-up questions asked on close (``app.cases.questions``: every
+    problem named at once). The customer is told by mail, with the link to the exit survey
+    (he closes his case himself in the portal with ``close_for_customer``)."""
+    actor = acting_user("close")
     ensure_open(case)
+    check_version(case, expected_version)
     check_transition(case.status, S.CLOSED.value)
-    if answers is None:
-        answers = {}
-    if not isinstance(answers, Mapping):
+    if not may_close(case, actor):
+        raise Forbidden(f"In pool {case.pool.name} only supervisors and the customer close cases.")
+    if answers is not None and not isinstance(answers, Mapping):
         raise DeskError("'answers' must be an object of question: answer.")
-    questions = wrap_up_questions(case.pool)
-    given = {}
-    for key, value in answers.items():
-        if value is not None and not isinstance(value, (str, int, float)):
-            raise DeskError(f"The answer to {key!r} must be text.")
-        given[str(key).strip()] = "" if value is None else str(value).strip()[:REASON_MAX]
-    known = {q for q, _ in questions}
-    unknown = [k for k in given if k not in known]
-    if unknown:
-        raise DeskError(f"Unknown wrap-up question(s): {', '.join(unknown)}.")
-    missing = [q for q, required in questions if required and not given.get(q)]
-    if missing:
-        raise DeskError("Answer the wrap-up questions before closing: " + "; ".join(missing))
     reason = _reason(reason)
-    if questions:
-        _event(case, "wrap_up", answers={q: given.get(q, "") for q, _ in questions})
+    questions.record_answers(case, questions.CLOSE, answers)
     transition(case, S.CLOSED.value, reason=reason)
+    if actor is not None and case.customer is not None and case.customer.email:
+        mail_id = notices.send(notices.CLOSED, case, kind="notification")
+        _event(case, "closing notice sent", to=case.customer.email, notice_outbox_id=mail_id)
     db.session.commit()
     return case
 
 
-def reopen(case: Case, *, reason=None) -> Case:
+def close_for_customer(case: Case) -> Case:
+    """The customer closes his own case in the portal (the caller checked his signed link):
+    no wrap-up, no mail (he is there and gets the exit survey on the page)."""
+    if case.status == S.CLOSED:
+        raise Conflict(f"{case.number} is closed already.")
+    check_transition(case.status, S.CLOSED.value)
+    transition(case, S.CLOSED.value, reason="closed by the customer")
+    _event(case, "closed by the customer")
+    db.session.commit()
+    return case
+
+
+def reopen(case: Case, *, reason=None, expected_version=None) -> Case:
     """Open a closed case again (closed → in progress)."""
     acting_user("reopen")
     _visible(case)
+    check_version(case, expected_version)
     if case.status != S.CLOSED:
         raise Conflict(f"{case.number} is not closed.")
     transition(case, S.IN_PROGRESS.value, reason=_reason(reason) or "reopened")
@@ -512,10 +620,11 @@ def ensure_editable(case: Case) -> Case:
     return case
 
 
-def edit(case: Case, changes: Mapping) -> Case:
+def edit(case: Case, changes: Mapping, *, expected_version=None) -> Case:
     """Change a case's plain fields (subject, priority); everything else has its own action,
     and a closed case is not edited at all (reopen it first)."""
     ensure_editable(case)
+    check_version(case, expected_version)
     if not isinstance(changes, Mapping):
         raise DeskError("Send the fields to change as an object.")
     for key in sorted(changes, key=str):  # the first refusal does not hang on key order
@@ -645,7 +754,7 @@ def offered_actions(case: Case, user=None) -> frozenset[str]:
             offered.add(action)
     if may("postpone") and S.POSTPONED in ALLOWED[status]:
         offered.add("postpone")
-    if may("close"):
+    if may("close") and may_close(case, user):
         offered.add("close")
     if may("transition") and plain_moves(case):
         offered.add("transition")

@@ -64,6 +64,8 @@ def case_json(case: Case) -> dict:
         "first_response_at": _iso(case.first_response_at),
         "postponed_until": _iso(case.postponed_until),
         "closed_at": _iso(case.closed_at),
+        # Send it back as ``If-Match`` to have a change refused (409) when the case changed.
+        "version": case.version_token,
     }
 
 
@@ -105,6 +107,15 @@ def answer(api: BaseApi, func, status: int = 200):
             return api.response_404()
         return api.response(exc.status_code, message=str(exc))
     return api.response(status, result=result)
+
+
+def if_match() -> str | None:
+    """The case version a client read (``If-Match: "<version>"``, as ``case_json`` gives it),
+    or None: without the header nothing is checked."""
+    value = request.headers.get("If-Match", "").strip()
+    if not value or value == "*":
+        return None
+    return value.removeprefix("W/").strip('"')
 
 
 def load_case(case_id) -> Case:
@@ -170,7 +181,7 @@ class CaseApi(DeskModelRestApi):
             case = self._case(pk)
             if not request.is_json:
                 raise DeskError("Request is not JSON")
-            return case_json(actions.edit(case, request_body()))
+            return case_json(actions.edit(case, request_body(), expected_version=if_match()))
 
         return answer(self, run)
 
@@ -215,6 +226,7 @@ class CaseApi(DeskModelRestApi):
                     until=body.get("until"),
                     answers=body.get("answers"),
                     notify=body.get("notify", True),
+                    expected_version=if_match(),
                 )
             )
 
@@ -241,7 +253,9 @@ class CaseApi(DeskModelRestApi):
             409:
               description: someone else has the case (or it is closed)
         """
-        return answer(self, lambda: case_json(actions.claim(self._case(pk))))
+        return answer(
+            self, lambda: case_json(actions.claim(self._case(pk), expected_version=if_match()))
+        )
 
     @expose("/next", methods=["POST"])
     @protect()
@@ -287,7 +301,10 @@ class CaseApi(DeskModelRestApi):
             404:
               $ref: '#/components/responses/404'
         """
-        return answer(self, lambda: case_json(actions.release(self._case(pk))))
+        return answer(
+            self,
+            lambda: case_json(actions.release(self._case(pk), expected_version=if_match())),
+        )
 
     @expose("/<int:pk>/thread", methods=["GET"])
     @protect()
@@ -363,6 +380,7 @@ class CaseActionApi(BaseApi):
                 note=body.get("note"),
                 assignee_id=body.get("assignee_id"),
                 pool_id=body.get("pool_id"),
+                expected_version=if_match(),
             )
             return case_json(case)
 
@@ -391,6 +409,7 @@ class CaseActionApi(BaseApi):
                 topic_id=body.get("topic_id", actions.UNCHANGED),
                 required_skill_id=body.get("required_skill_id", actions.UNCHANGED),
                 note=body.get("note"),
+                expected_version=if_match(),
             )
             return case_json(case)
 
@@ -413,7 +432,11 @@ class CaseActionApi(BaseApi):
         return answer(
             self,
             lambda: case_json(
-                actions.assign(load_case(case_id), request_body().get("assignee_id"))
+                actions.assign(
+                    load_case(case_id),
+                    request_body().get("assignee_id"),
+                    expected_version=if_match(),
+                )
             ),
         )
 
@@ -441,6 +464,7 @@ class CaseActionApi(BaseApi):
                 body.get("until"),
                 reason=body.get("reason"),
                 notify=body.get("notify", True),
+                expected_version=if_match(),
             )
             return case_json(case)
 
@@ -465,7 +489,12 @@ class CaseActionApi(BaseApi):
             case = load_case(case_id)
             body = request_body()
             return case_json(
-                actions.close(case, answers=body.get("answers"), reason=body.get("reason"))
+                actions.close(
+                    case,
+                    answers=body.get("answers"),
+                    reason=body.get("reason"),
+                    expected_version=if_match(),
+                )
             )
 
         return answer(self, run)
@@ -486,7 +515,11 @@ class CaseActionApi(BaseApi):
         return answer(
             self,
             lambda: case_json(
-                actions.reopen(load_case(case_id), reason=request_body().get("reason"))
+                actions.reopen(
+                    load_case(case_id),
+                    reason=request_body().get("reason"),
+                    expected_version=if_match(),
+                )
             ),
         )
 

@@ -67,6 +67,14 @@ def case_show(number: str, username: str | None):
 @click.option(
     "--notify/--no-notify", default=True, help="Postponed: tell the customer (the default)."
 )
+@click.option(
+    "--answer",
+    "answer_pairs",
+    multiple=True,
+    metavar="QUESTION=VALUE",
+    help="Closed: a wrap-up answer (question id or text); repeat it for every answer and "
+    "for each value of a multiple choice.",
+)
 def case_transition(
     number: str,
     status: str,
@@ -74,12 +82,31 @@ def case_transition(
     reason: str | None,
     until: str | None,
     notify: bool,
+    answer_pairs: tuple[str, ...],
 ):
     """Move a case to STATUS through the state machine."""
+    answers: dict[str, object] = {}
+    for pair in answer_pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise click.ClickException(f"--answer {pair!r}: write QUESTION=VALUE")
+        key = key.strip()
+        if key in answers:
+            previous = answers[key]
+            answers[key] = (previous if isinstance(previous, list) else [previous]) + [value]
+        else:
+            answers[key] = value
     with acting_user(username):
         case = _find_case(number)
         try:
-            actions.change_status(case, status, reason=reason, until=until, notify=notify)
+            actions.change_status(
+                case,
+                status,
+                reason=reason,
+                until=until,
+                notify=notify,
+                answers=answers or None,
+            )
         except DeskError as exc:
             db.session.rollback()
             raise click.ClickException(str(exc)) from None

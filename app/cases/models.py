@@ -13,9 +13,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    select,
     text,
 )
-from sqlalchemy.orm import relationship, validates
+from sqlalchemy.orm import object_session, relationship, validates
 
 from app.audit.labels import describe_fields
 from app.audit.tracking import NeverDeleted
@@ -107,6 +109,18 @@ class Case(NeverDeleted, Model):
         return f"{self.number} {self.subject}"
 
     @property
+    def version_token(self) -> str:
+        """What the case looked like when a page or client read it: changes when the case row
+        changes (``updated_at``) or a message is added (the last message's id). Forms carry
+        it (``case_version``), the REST API takes it as ``If-Match``; the actions refuse a
+        change written for an older version (``app.cases.actions.check_version``)."""
+        session = object_session(self)
+        last = None
+        if session is not None and self.id is not None:
+            last = session.scalar(select(func.max(Message.id)).where(Message.case_id == self.id))
+        return version_token(self.updated_at, last)
+
+    @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
@@ -150,6 +164,15 @@ class Case(NeverDeleted, Model):
                 '<i class="fa fa-exclamation-triangle"></i> {}</span>'
             ).format(text)
         return Markup("<span>{}</span>").format(text)
+
+
+VERSION_TIME_FORMAT = "%Y%m%d%H%M%S%f"
+
+
+def version_token(updated_at, last_message_id) -> str:
+    """``<updated_at as digits>.<last message id or 0>``, e.g. ``20261203141502123456.42``."""
+    stamp = updated_at.strftime(VERSION_TIME_FORMAT) if updated_at is not None else "0"
+    return f"{stamp}.{last_message_id or 0}"
 
 
 describe_fields(

@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.audit.actor import current_actor
 from app.cases.models import Case, CaseNumberCounter, Message
@@ -144,12 +145,14 @@ def get_case(case_id: int, user=None) -> Case:
 
 
 def thread(case: Case):
-    """The case's messages, oldest first, for the case page and the API."""
+    """The case's messages, oldest first, for the case page and the API; their authors and
+    attachments come with them (two queries in all, however long the thread)."""
     rules.ensure_visible(case)
     return list(
         db.session.scalars(
             select(Message)
             .where(Message.case_id == case.id)
+            .options(joinedload(Message.author), selectinload(Message.attachments))
             .order_by(Message.created_at, Message.id)
-        )
+        ).unique()
     )

@@ -9,21 +9,35 @@ The case page shows only the actions the user may do now (``actions.offered_acti
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from datetime import timedelta
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.security.sqla.models import User
+from flask_login import current_user
 from wtforms import SelectField
 
-from app.cases import actions, routing, services
-from app.cases.models import Case
-from app.cases.workflow import CaseStatus
+from app.cases import actions, presence, routing, services
+from app.cases import questions as case_questions
+from app.cases.models import Case, version_token
+from app.cases.workflow import CLOCK_PAUSED_STATUSES, CaseStatus
 from app.core.priority import PRIORITY_CHOICES
+from app.core.timeutil import utcnow
 from app.core.views import DeskModelView, column_max_length
 from app.customers.models import Customer
-from app.errors import DeskError
+from app.errors import CaseChanged, DeskError
 from app.extensions import db
 from app.organisation.models import Pool, Skill, Topic
 from app.security.roles import add_link
@@ -50,9 +64,78 @@ def _priority_field():
     return SelectField("Priority", choices=PRIORITY_CHOICES, coerce=int)
 
 
-def form_answers(form) -> dict:
-    """The wrap-up answers of a close form (fields named ``wrapup::<question>``)."""
-    return {key[len("wrapup::") :]: form.get(key, "") for key in form if key.startswith("wrapup::")}
+ANSWER_PREFIX = "wrapup::"
+
+
+def form_answers(form, prefix: str = ANSWER_PREFIX) -> dict:
+    """The answers of a form with questions (fields named ``<prefix><question id or text>``,
+    see templates/questionnaires/_questions.html); a field sent several times (checkboxes of
+    a multiple choice) gives a list."""
+    answers = {}
+    for key in form:
+        if key.startswith(prefix):
+            values = form.getlist(key) if hasattr(form, "getlist") else [form.get(key)]
+            answers[key[len(prefix) :]] = values[0] if len(values) == 1 else values
+    return answers
+
+
+# The workspace: the thread's order (a cookie remembers the agent's choice) and "due soon".
+THREAD_ORDERS = ("oldest", "newest")
+THREAD_ORDER_COOKIE = "ld_thread_order"
+DUE_SOON = timedelta(hours=2)
+
+
+def thread_order() -> str:
+    """The order the agent reads threads in: ``?order=`` if given, else his cookie, else
+    oldest first (the customer's latest mail last, the reply editor right under it)."""
+    order = request.args.get("order") or request.cookies.get(THREAD_ORDER_COOKIE)
+    return order if order in THREAD_ORDERS else "oldest"
+
+
+def remember_order(response, order: str):
+    response.set_cookie(
+        THREAD_ORDER_COOKIE, order, max_age=365 * 86400, samesite="Lax", httponly=True
+    )
+    return response
+
+
+def due_state(case: Case) -> str | None:
+    """ "overdue", "soon" (within ``DUE_SOON``), "due" or None (no due time, postponed,
+    closed) for the workspace's due mark."""
+    if not case.is_open or case.status in CLOCK_PAUSED_STATUSES or case.sla_due_at is None:
+        return None
+    if case.is_overdue:
+        return "overdue"
+    return "soon" if case.sla_due_at - utcnow() <= DUE_SOON else "due"
+
+
+def is_htmx() -> bool:
+    """The request came from htmx (a partial update of the workspace)."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def expected_version():
+    """The ``case_version`` a workspace form carries (None from older forms and clients)."""
+    return request.form.get("case_version") or None
+
+
+def render_thread(case: Case, *, status: int = 200):
+    """The workspace's thread (``cases/_thread.html``) in the agent's order; the response
+    tells the page the case's new version (``HX-Trigger: ld-case-version``)."""
+    order = thread_order()
+    messages = services.thread(case)
+    response = make_response(
+        render_template(
+            "cases/_thread.html",
+            case=case,
+            messages=messages if order == "oldest" else messages[::-1],
+            order=order,
+        ),
+        status,
+    )
+    version = version_token(case.updated_at, max((m.id for m in messages), default=None))
+    response.headers["HX-Trigger"] = f'{{"ld-case-version": "{version}"}}'
+    return remember_order(response, order)
 
 
 def run_on_case(case: Case, func, success: str):
@@ -64,16 +147,39 @@ def run_on_case(case: Case, func, success: str):
     """
     try:
         func()
+    except CaseChanged as exc:
+        db.session.rollback()
+        return changed_answer(case, exc)
     except DeskError as exc:
         db.session.rollback()
         if exc.status_code in (403, 404):
             raise
+        if is_htmx():
+            return str(exc), exc.status_code
         flash(str(exc), "danger")
     else:
+        if is_htmx():
+            return render_thread(case)
         flash(success, "success")
     if is_visible(case):
         return redirect(url_for("CaseView.show", pk=case.id))
     return redirect(url_for("CaseView.list"))  # forwarded out of his pools
+
+
+def changed_answer(case: Case, exc: CaseChanged):
+    """409 for a form written for an older version of the case: what changed, by whom, when,
+    and the way back to the case as it is now. Nothing was changed."""
+    if is_htmx():
+        return str(exc), 409
+    appbuilder = current_app.appbuilder
+    page = render_template(
+        "cases/changed.html",
+        case=case,
+        message=str(exc),
+        appbuilder=appbuilder,
+        base_template=appbuilder.base_template,
+    )
+    return page, 409
 
 
 def case_page_choices(case: Case, offered) -> dict:
@@ -124,6 +230,9 @@ class CaseView(DeskModelView):
         "claim_case": "claim",
         "next_case": "claim",
         "release_case": "release",
+        "thread": "show",
+        "presence": "show",
+        "presence_leave": "show",
     }
     list_columns = [
         "number",
@@ -196,26 +305,74 @@ class CaseView(DeskModelView):
     @expose("/show/<pk>", methods=["GET"])
     @has_access
     def show(self, pk):
-        """The case page: fields, the message thread, the event history and the actions the
-        user may do now."""
+        """The case workspace: the thread first (its order remembered), the reply editor under
+        the customer's latest mail, the properties and the actions the user may do now in a
+        side panel, who else has the case open, the history collapsed."""
         case = self._case_or_404(pk)
         offered = actions.offered_actions(case)
-        widgets = self._show(pk)
-        return self.render_template(
-            self.show_template,
-            pk=pk,
-            title=f"{case.number} · {case.subject}",
-            widgets=widgets,
-            related_views=self._related_views,
-            case=case,
-            messages=services.thread(case),
-            events=list(case.events),
-            offered=offered,
-            moves=actions.plain_moves(case) if "transition" in offered else [],
-            questions=actions.wrap_up_questions(case.pool) if "close" in offered else [],
-            choices=case_page_choices(case, offered),
-            CaseStatus=CaseStatus,
+        order = thread_order()
+        messages = services.thread(case)
+        version = version_token(case.updated_at, max((m.id for m in messages), default=None))
+        presence.heartbeat(case, current_user)
+        events = list(case.events)
+        response = make_response(
+            self.render_template(
+                "cases/workspace.html",
+                pk=pk,
+                title=f"{case.number} · {case.subject}",
+                case=case,
+                messages=messages if order == "oldest" else messages[::-1],
+                message_count=len(messages),
+                order=order,
+                version=version,
+                events=events,
+                wrap_ups=[e for e in events if e.action == "wrap_up"][::-1],
+                offered=offered,
+                moves=actions.plain_moves(case) if "transition" in offered else [],
+                questions=(
+                    case_questions.questions_for(case, case_questions.CLOSE)
+                    if "close" in offered
+                    else []
+                ),
+                choices=case_page_choices(case, offered),
+                due=due_state(case),
+                others=presence.present(case, besides=current_user),
+                heartbeat_seconds=presence.HEARTBEAT_SECONDS,
+                CaseStatus=CaseStatus,
+            )
         )
+        return remember_order(response, order)
+
+    @expose("/<int:pk>/thread", methods=["GET"])
+    @has_access
+    def thread(self, pk):
+        """The workspace's thread alone, in the order asked for (remembered in a cookie):
+        the order toggle swaps it without reloading the page (htmx)."""
+        return render_thread(self._case_or_404(pk))
+
+    @expose("/<int:pk>/presence", methods=["POST"])
+    @has_access
+    def presence(self, pk):
+        """The workspace's heartbeat: the user has the case open (``activity``: viewing or
+        replying); answers who else has it open and, when the case changed since the page
+        was loaded (``case_version``), what changed, so he reloads before he answers."""
+        case = self._case_or_404(pk)
+        presence.heartbeat(case, current_user, request.form.get("activity", "viewing"))
+        seen = request.form.get("case_version")
+        current = case.version_token
+        return self.render_template(
+            "cases/_presence.html",
+            case=case,
+            others=presence.present(case, besides=current_user),
+            changed=actions.describe_last_change(case) if seen and seen != current else None,
+        )
+
+    @expose("/<int:pk>/presence/leave", methods=["POST"])
+    @has_access
+    def presence_leave(self, pk):
+        """The user left the workspace (the page's ``pagehide``): his entry goes at once."""
+        presence.leave(self._case_or_404(pk), current_user)
+        return "", 204
 
     def _case_or_404(self, pk) -> Case:
         case = self.datamodel.get(pk, self._base_filters)
@@ -232,9 +389,16 @@ class CaseView(DeskModelView):
         if request.method == "GET":
             actions.ensure_editable(case)
             return super().edit(pk)
-        changes = {key: value for key, value in request.form.items() if key != "csrf_token"}
+        changes = {
+            key: value
+            for key, value in request.form.items()
+            if key not in ("csrf_token", "case_version")
+        }
         try:
-            actions.edit(case, changes)
+            actions.edit(case, changes, expected_version=expected_version())
+        except CaseChanged as exc:
+            db.session.rollback()
+            return changed_answer(case, exc)
         except DeskError as exc:
             db.session.rollback()
             if exc.status_code in (403, 404, 409):
@@ -260,6 +424,7 @@ class CaseView(DeskModelView):
                 until=form.get("until"),
                 answers=form_answers(form),
                 notify=form.get("notify"),
+                expected_version=expected_version(),
             ),
             f"{case.number} changed status.",
         )
@@ -279,7 +444,11 @@ class CaseView(DeskModelView):
     def claim_case(self, pk):
         """Claim the case from its page."""
         case = self._case_or_404(pk)
-        return run_on_case(case, lambda: actions.claim(case), f"{case.number} is yours.")
+        return run_on_case(
+            case,
+            lambda: actions.claim(case, expected_version=expected_version()),
+            f"{case.number} is yours.",
+        )
 
     @expose("/next", methods=["POST"])
     @has_access
@@ -305,7 +474,9 @@ class CaseView(DeskModelView):
         """Give the case back to its pool from its page."""
         case = self._case_or_404(pk)
         return run_on_case(
-            case, lambda: actions.release(case), f"{case.number} is back in its pool."
+            case,
+            lambda: actions.release(case, expected_version=expected_version()),
+            f"{case.number} is back in its pool.",
         )
 
     # List actions (several cases at once); the case page has its own buttons.
@@ -359,6 +530,7 @@ class CaseActionView(BaseView):
                 note=request.form.get("note", ""),
                 assignee_id=request.form.get("assignee_id"),
                 pool_id=request.form.get("pool_id"),
+                expected_version=expected_version(),
             ),
             f"{case.number} forwarded.",
         )
@@ -374,6 +546,7 @@ class CaseActionView(BaseView):
                 topic_id=request.form.get("topic_id", actions.UNCHANGED),
                 required_skill_id=request.form.get("required_skill_id", actions.UNCHANGED),
                 note=request.form.get("note"),
+                expected_version=expected_version(),
             ),
             f"{case.number}: topic and skill changed.",
         )
@@ -384,7 +557,9 @@ class CaseActionView(BaseView):
         case = self._case(pk)
         return run_on_case(
             case,
-            lambda: actions.assign(case, request.form.get("assignee_id")),
+            lambda: actions.assign(
+                case, request.form.get("assignee_id"), expected_version=expected_version()
+            ),
             f"{case.number} assigned.",
         )
 
@@ -400,6 +575,7 @@ class CaseActionView(BaseView):
                 reason=request.form.get("reason"),
                 # the checkbox and a hidden "0" after it: the first value is the box's
                 notify=request.form.get("notify", "1"),
+                expected_version=expected_version(),
             ),
             f"{case.number} postponed.",
         )
@@ -411,7 +587,10 @@ class CaseActionView(BaseView):
         return run_on_case(
             case,
             lambda: actions.close(
-                case, answers=form_answers(request.form), reason=request.form.get("reason")
+                case,
+                answers=form_answers(request.form),
+                reason=request.form.get("reason"),
+                expected_version=expected_version(),
             ),
             f"{case.number} closed.",
         )
@@ -422,7 +601,9 @@ class CaseActionView(BaseView):
         case = self._case(pk)
         return run_on_case(
             case,
-            lambda: actions.reopen(case, reason=request.form.get("reason")),
+            lambda: actions.reopen(
+                case, reason=request.form.get("reason"), expected_version=expected_version()
+            ),
             f"{case.number} reopened.",
         )
 

@@ -20,7 +20,6 @@ from app.answering.models import (
     ResponseTemplate,
 )
 from app.audit.actor import acting_as
-from app.audit.tracking import record_event
 from app.cases import services
 from app.cases.models import Message, MessageDirection
 from app.cases.workflow import CaseStatus, transition
@@ -30,7 +29,18 @@ from app.customers.models import Customer
 from app.extensions import db
 from app.mail.intake import receive
 from app.mailcore.models import Mailbox
-from app.organisation.models import Pool, Skill, Topic
+from app.organisation.models import ClosePolicy, Pool, Skill, Topic
+from app.questionnaires import services as questionnaires
+from app.questionnaires.models import (
+    AskedOn,
+    Dictionary,
+    DictionaryValue,
+    Moment,
+    Purpose,
+    Question,
+    QuestionKind,
+    Questionnaire,
+)
 from app.security.bootstrap import create_user
 
 POOLS = {
@@ -261,7 +271,8 @@ def seed_answering(pools: dict, users: dict) -> None:
             "Thank you for writing to us. Your case number is {case_number}; "
             "we will answer within {hours} hours."
         )
-    pools["Billing"].wrap_up_questions = "*Was the customer's problem solved?\nRefund issued?"
+    seed_questionnaires(pools)
+    pools["Sales"].close_policy = ClosePolicy.SUPERVISORS.value
     price_list = _get_or_create(
         Document, {"description": "Current prices of every plan"}, name="Price list"
     )
@@ -300,10 +311,62 @@ DUE = (
     ("due_later", 70, (2, 36)),
 )
 WRAP_UP_ANSWERS = [
-    {"Was the customer's problem solved?": "yes", "Refund issued?": "no"},
-    {"Was the customer's problem solved?": "yes", "Refund issued?": "yes, 12 EUR"},
-    {"Was the customer's problem solved?": "partly: waiting for the bank", "Refund issued?": ""},
+    {
+        "Was the customer's problem solved?": "yes",
+        "Which product?": "Basic",
+        "Refund issued?": "no",
+    },
+    {
+        "Was the customer's problem solved?": "yes",
+        "Which product?": "Pro",
+        "Refund issued?": "yes, 12 EUR",
+    },
+    {"Was the customer's problem solved?": "no", "Which product?": "Enterprise"},
 ]
+PRODUCTS = ["Basic", "Pro", "Enterprise"]
+
+
+def seed_questionnaires(pools) -> None:
+    """A "Which product?" dictionary, Billing's wrap-up asked on close and its exit survey."""
+    products = _get_or_create(
+        Dictionary, {"description": "The plans we sell"}, name="Which product?"
+    )
+    for position, value in enumerate(PRODUCTS, start=1):
+        _get_or_create(
+            DictionaryValue, {"position": position}, dictionary_id=products.id, value=value
+        )
+    billing = pools["Billing"]
+    wrap_up = _get_or_create(
+        Questionnaire,
+        {"purpose": Purpose.WRAP_UP.value, "asked_on": AskedOn.CLOSE.value},
+        name="Billing wrap-up",
+        pool_id=billing.id,
+    )
+    survey = _get_or_create(
+        Questionnaire,
+        {"purpose": Purpose.EXIT_SURVEY.value, "asked_on": AskedOn.CLOSE.value},
+        name="Billing exit survey",
+        pool_id=billing.id,
+    )
+    questions = [
+        (wrap_up, "Was the customer's problem solved?", QuestionKind.YES_NO, True, None),
+        (wrap_up, "Which product?", QuestionKind.CHOICE, False, products),
+        (wrap_up, "Refund issued?", QuestionKind.TEXT, False, None),
+        (survey, "How satisfied are you with our answer?", QuestionKind.RATING, True, None),
+        (survey, "What could we do better?", QuestionKind.TEXT, False, None),
+    ]
+    for position, (questionnaire, text, kind, required, dictionary) in enumerate(questions):
+        _get_or_create(
+            Question,
+            {
+                "position": position,
+                "kind": kind.value,
+                "required": required,
+                "dictionary_id": dictionary.id if dictionary else None,
+            },
+            questionnaire_id=questionnaire.id,
+            text=text,
+        )
 
 
 def _pick(rnd: random.Random, table):
@@ -446,13 +509,8 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
                 )
                 transition(case, CaseStatus.AWAITING_APPROVAL.value, reason="reply needs approval")
             elif fate == "closed":
-                if pool.wrap_up_questions:
-                    record_event(
-                        db.session,
-                        case,
-                        "wrap_up",
-                        details={"answers": rnd.choice(WRAP_UP_ANSWERS)},
-                    )
+                if questionnaires.questions_for(case, Moment.CLOSE):
+                    questionnaires.record_answers(case, Moment.CLOSE, rnd.choice(WRAP_UP_ANSWERS))
                 transition(case, CaseStatus.CLOSED.value, reason="answered")
                 closed = answered + timedelta(hours=rnd.uniform(0.5, 72))
                 case.closed_at = min(closed, now - timedelta(minutes=2))

@@ -25,14 +25,14 @@ class Pool(Model):
     # How customers hear of a reply, a NotificationMode: "full" (the reply itself by mail) or
     # "link" (a notice with a signed link to the case in the customer portal).
     notification_mode = Column(String(8), nullable=False, default="full", server_default="full")
-    # Wrap-up questionnaire asked when a case of this pool is closed: one question per
-    # line; a line starting with "*" is required.
-    wrap_up_questions = Column(Text, nullable=True)
+    # Who may close its cases, a ClosePolicy: the agents, or only supervisors and the
+    # customer (the wrap-up questions are questionnaires: app.questionnaires).
+    close_policy = Column(String(16), nullable=False, default="agents", server_default="agents")
     # Acknowledge new cases from mail with an automatic answer (app.mail.autoresponse).
     auto_response_enabled = Column(Boolean, nullable=False, default=False)
     auto_response_text = Column(Text, nullable=True)
     # How new cases reach agents, a PoolRouting: "pull" (they wait for Get next), or pushed at
-    # once to the next eligible member by "round_robin" or "least_loaded" (app.cases.routing).
+    # once to the next eligible member by "round_robin" or "least_loaded" (app.cases.push).
     routing = Column(String(16), nullable=False, default="pull", server_default="pull")
     # At most this many open cases of this pool per agent (push routing and Get next); empty:
     # no cap.
@@ -114,6 +114,19 @@ def day_list(value: str | None) -> list[int]:
             raise ValueError(f"{part!r} is not a number of days")
         days.append(int(part))
     return sorted(set(days))
+
+
+class ClosePolicy(StrEnum):
+    """Who closes a pool's cases (``Pool.close_policy``)."""
+
+    AGENTS = "agents"  # agents (and supervisors, and the customer in the portal)
+    SUPERVISORS = "supervisors"  # only supervisors of the pool and the customer
+
+
+CLOSE_POLICY_LABELS = {
+    ClosePolicy.AGENTS: "Agents may close",
+    ClosePolicy.SUPERVISORS: "Only supervisors and the customer close",
+}
 
 
 class Skill(Model):

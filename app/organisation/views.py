@@ -13,6 +13,7 @@ from app.core.views import DeskModelView
 from app.errors import DeskError
 from app.organisation.models import (
     ABSENCE_HANDOVER_LABELS,
+    CLOSE_POLICY_LABELS,
     NOTIFICATION_MODE_LABELS,
     POOL_ROUTING_LABELS,
     Pool,
@@ -44,7 +45,7 @@ class PoolView(DeskModelView):
         "sla_hours",
         "reopen_days",
         "notification_mode",
-        "wrap_up_questions",
+        "close_policy",
         "auto_response_enabled",
         "auto_response_text",
         *ROUTING_COLUMNS,
@@ -56,7 +57,7 @@ class PoolView(DeskModelView):
         "sla_hours",
         "reopen_days",
         "notification_mode",
-        "wrap_up_questions",
+        "close_policy",
         "auto_response_enabled",
         "auto_response_text",
         *ROUTING_COLUMNS,
@@ -66,7 +67,7 @@ class PoolView(DeskModelView):
         "sla_hours": "Answer within (hours)",
         "reopen_days": "Reopen within (days)",
         "notification_mode": "Customer notification",
-        "wrap_up_questions": "Wrap-up questions (one per line, * = required)",
+        "close_policy": "Who may close",
         "routing": "New cases",
         "max_open_per_agent": "Open cases per agent at most (empty: no cap)",
         "absence_handover": "Cases of an absent agent go",
@@ -91,6 +92,10 @@ class PoolView(DeskModelView):
         "absence_handover": SelectField(
             "Cases of an absent agent go",
             choices=[(mode.value, label) for mode, label in ABSENCE_HANDOVER_LABELS.items()],
+        ),
+        "close_policy": SelectField(
+            "Who may close",
+            choices=[(p.value, label) for p, label in CLOSE_POLICY_LABELS.items()],
         ),
     }
     base_order = ("name", "asc")

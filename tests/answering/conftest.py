@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.questionnaires import make_questionnaire
 from tests.support.records import TINY_JPEG, agent_profile
 
 
@@ -36,7 +37,7 @@ def mails(monkeypatch):
 @pytest.fixture
 def answering(desk):
     """The small desk plus: a greeting template (en, de), pool A's header and footer, agent_a's
-    signature with a JPEG, a document with two versions, wrap-up questions on pool A."""
+    signature with a JPEG, a document with two versions, a wrap-up questionnaire on pool A."""
     from app.answering.models import (
         AgentSignature,
         Document,
@@ -96,7 +97,10 @@ def answering(desk):
                 content=content,
             )
         )
-    desk.pool_a.wrap_up_questions = "*Was the customer satisfied?\nFollow-up needed?"
+    make_questionnaire(
+        [("Was the customer satisfied?", "text", True), ("Follow-up needed?", "text", False)],
+        pool=desk.pool_a,
+    )
     db.session.commit()
     desk.document = doc
     return desk

@@ -1,0 +1,1 @@
+"""Questionnaires: dictionaries of values, wrap-up questions and exit surveys, their answers."""
