@@ -129,9 +129,11 @@ def _pg_claim_statement(several_pools: bool):
     """
     # Parameter names differ from the case's column names: an UPDATE would take a parameter
     # named like a column ("pool_id") for a value to SET.
-    agent = bindparam("agent_id")
-    pools = bindparam("level_pools", expanding=True) if several_pools else bindparam("level_pool")
-    now = bindparam("now")
+    agent: BindParameter = bindparam("agent_id")
+    pools: BindParameter = (
+        bindparam("level_pools", expanding=True) if several_pools else bindparam("level_pool")
+    )
+    now: BindParameter = bindparam("now")
     pick = (
         _candidates(agent, pools)
         .add_columns(Case.status.label("was"))
