@@ -43,7 +43,7 @@ TYPED := app/core app/security app/features.py config.py app/mailcore/identity.p
   app/agents/services.py app/customers/services.py app/cases/services.py app/cases/actions.py \
   app/cases/workflow.py app/cases/routing.py app/cases/push.py app/cases/handover.py \
   app/cases/inactivity.py app/agents/absences.py app/answering/replies.py app/answering/templates.py \
-  app/answering/documents.py app/outbox/services.py app/outbox/limits.py \
+  app/answering/documents.py app/answering/richtext.py app/outbox/services.py app/outbox/limits.py \
   app/health/checks.py app/health/metrics.py app/mail/spool.py app/questionnaires/services.py \
   app/cases/questions.py app/cases/presence.py
 typecheck: $(STAMP)

@@ -2,7 +2,8 @@
 ``/api/v1/caseaction/reply/<reply_id>/{approve,reject}``, beside the other case actions of
 app.cases at the same address.
 
-The same services as the case page; an unknown case or one outside the caller's pools answers
+Replies take ``text`` (plain) or ``body_html`` (the editor's formatting, sanitised by
+``richtext`` as on the case page). The same services as the case page; an unknown case or one outside the caller's pools answers
 404, a refused ad-hoc upload or a refused approval 403, a rule violation 400 and a conflict
 with the case's state 409. Bodies are JSON; ``reply`` also takes multipart form data (files
 in ``attachments``). In JSON, ad-hoc files are ``{"filename", "content_type",
@@ -18,7 +19,7 @@ from flask import request
 from flask_appbuilder.api import BaseApi, expose, protect, safe
 from flask_login import current_user
 
-from app.answering import documents, replies, templates
+from app.answering import documents, replies, richtext, templates
 from app.answering.models import Reply
 from app.answering.views import REPLY_ANSWER_PREFIX, REPLY_PERMISSIONS
 from app.cases import actions as case_actions
@@ -141,6 +142,7 @@ class ReplyApi(BaseApi):
                 "language": tpl.language,
                 "subject": subject,
                 "body": body,
+                "body_html": richtext.text_to_html(body.strip()),
             }
 
         return answer(self, run)
@@ -149,7 +151,8 @@ class ReplyApi(BaseApi):
     @protect()
     @safe
     def preview(self, case_id):
-        """The exact mail a reply would send: ``{"text": "...", "template_id": 1}``.
+        """The exact mail a reply would send: ``{"text": "...", "body_html": "...",
+        "template_id": 1}``.
         ---
         post:
           parameters:
@@ -167,6 +170,7 @@ class ReplyApi(BaseApi):
                 text=body.get("text"),
                 template_id=body.get("template_id"),
                 language=body.get("language"),
+                body_html=body.get("body_html"),
             ).preview_dict()
 
         return answer(self, run)
@@ -175,9 +179,11 @@ class ReplyApi(BaseApi):
     @protect()
     @safe
     def reply(self, case_id):
-        """Reply to the customer: ``{"text", "template_id", "document_ids": [..],
+        """Reply to the customer: ``{"text", "body_html", "template_id", "document_ids": [..],
         "attachments": [{"filename", "content_type", "content_base64"}],
         "answers": {question id or text: answer}}`` (the pool's questions asked on reply).
+        ``body_html`` (bold, italic, lists, links) is sanitised and sent with a derived
+        text/plain part; ``text`` alone sends a plain-text reply.
         ---
         post:
           parameters:
@@ -216,6 +222,7 @@ class ReplyApi(BaseApi):
                     else form_answers(request.form, REPLY_ANSWER_PREFIX)
                 ),
                 expected_version=if_match(),
+                body_html=body.get("body_html"),
             )
             return _reply_json(row)
 

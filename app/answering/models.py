@@ -166,7 +166,9 @@ class Reply(NeverDeleted, Model):
     language = Column(String(16), nullable=False, default="en")
     recipient = Column(String(320), nullable=False)
     subject = Column(String(998), nullable=False)
-    body = Column(Text, nullable=False)  # what the agent wrote (after editing)
+    body = Column(Text, nullable=False)  # what the agent wrote (after editing), as plain text
+    # The same, formatted in the editor and sanitised (richtext); None for a plain-text reply.
+    body_html = Column(Text, nullable=True)
     status = Column(String(24), nullable=False, default=ReplyStatus.SENT, index=True)
     message_row_id = Column(Integer, ForeignKey("message.id"), nullable=True)
     message = relationship("Message")

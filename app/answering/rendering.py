@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import re
 import struct
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from sqlalchemy import or_, select
 
 from app.agents.models import AgentProfile
 from app.answering.models import AgentSignature, PoolLayout, ResponseTemplate
+from app.answering.richtext import text_to_html
 from app.core.timeutil import utcnow
 from app.errors import DeskError
 from app.extensions import db
@@ -206,6 +206,15 @@ class ComposedMail:
     footer: str = ""
     signature: str = ""
     inline_images: list[tuple[str, str, bytes]] = field(default_factory=list)
+    body_html: str | None = None  # the agent's formatted body (sanitised), None for plain text
+    html_inner: str = ""  # the HTML part's content (inside <body>)
+
+    def preview_html(self) -> str:
+        """The HTML part as the customer sees it, inline images as data: URIs (for a page)."""
+        shown = self.html_inner
+        for cid, content_type, data in self.inline_images:
+            shown = shown.replace(f'src="cid:{cid}"', f'src="{data_uri(content_type, data)}"')
+        return shown
 
     def preview_dict(self) -> dict:
         return {
@@ -217,16 +226,13 @@ class ComposedMail:
                 "body": self.body,
                 "footer": self.footer,
                 "signature": self.signature,
+                "body_html": self.body_html,
             },
             "inline_images": [
                 {"content_id": cid, "content_type": ctype, "size": len(data)}
                 for cid, ctype, data in self.inline_images
             ],
         }
-
-
-def _html_block(text: str) -> str:
-    return "<p>" + html.escape(text).replace("\n\n", "</p><p>").replace("\n", "<br>") + "</p>"
 
 
 def compose(
@@ -238,9 +244,14 @@ def compose(
     subject: str | None = None,
     extra: dict | None = None,
     with_signature: bool = True,
+    body_html: str | None = None,
 ) -> ComposedMail:
     """Wrap ``body`` (already final text) in the pool's header and footer and the agent's
-    signature; return the text and HTML versions with the signature image inline (cid:)."""
+    signature; return the text and HTML versions with the signature image inline (cid:).
+
+    ``body_html`` is the agent's formatted body, already sanitised (``richtext``), with
+    ``body`` its plain-text version: the HTML part carries it, the text part ``body``. The
+    header, footer and signature are plain text in both parts."""
 
     language = language or customer_language(case)
     context = placeholder_context(case, agent, **(extra or {}))
@@ -256,15 +267,17 @@ def compose(
         signature_text = render_text(source, context, what="signature") if source else ""
         if sig is not None and sig.image:
             image = sig
-    parts = [p.strip("\n") for p in (header, body, footer, signature_text) if p and p.strip()]
-    text = "\n\n".join(parts) + "\n"
-    html_parts = [_html_block(p) for p in parts]
+    blocks = [(header, None), (body, body_html or None), (footer, None), (signature_text, None)]
+    parts = [(p.strip("\n"), h) for p, h in blocks if p and p.strip()]
+    text = "\n\n".join(p for p, _h in parts) + "\n"
+    html_parts = [h or text_to_html(p) for p, h in parts]
     inline = []
     if image is not None:
         cid = f"sig-{image.image_sha256[:16]}@{current_app.config.get('MAIL_DOMAIN', 'loopdesk')}"
         html_parts.append(f'<p><img src="cid:{cid}" alt="signature"></p>')
         inline.append((cid, image.image_content_type, image.image))
-    html_doc = "<html><body>" + "\n".join(html_parts) + "</body></html>"
+    html_inner = "\n".join(html_parts)
+    html_doc = "<html><body>" + html_inner + "</body></html>"
     subject = tag_subject(subject or f"Re: {case.subject}", case.number)
     return ComposedMail(
         subject=subject,
@@ -275,6 +288,8 @@ def compose(
         footer=footer,
         signature=signature_text,
         inline_images=inline,
+        body_html=body_html or None,
+        html_inner=html_inner,
     )
 
 

@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.agents import services as agents
-from app.answering import rendering
+from app.answering import rendering, richtext
 from app.answering.documents import check_upload_size, library_attachment
 from app.answering.models import Reply, ReplyAttachment, ReplyStatus, ResponseTemplate
 from app.answering.portal import portal_link
@@ -98,35 +98,61 @@ def _upload_attachment(upload: Upload) -> ReplyAttachment:
     )
 
 
-def _reply_text(case: Case, text, template_id) -> tuple[ResponseTemplate | None, str | None, str]:
+@dataclass
+class Written:
+    """What a reply says: the template it started from, its subject, its plain text and (when
+    formatted in the editor) its sanitised HTML."""
+
+    template: ResponseTemplate | None
+    subject: str | None
+    text: str
+    html: str | None
+
+
+def _reply_text(case: Case, text, template_id, body_html=None) -> Written:
+    """The reply's body from the editor's HTML (sanitised, its text derived), else from the
+    plain text; a template fills an empty reply."""
     if text is not None and not isinstance(text, str):
         raise DeskError("'text' must be text.")
-    template, subject, body = None, None, (text or "").strip()
+    # A browser's textarea sends CRLF line ends: the mail's paragraphs need plain newlines.
+    template, subject, body = None, None, (text or "").replace("\r\n", "\n").strip()
+    html: str | None = None
+    if body_html not in (None, ""):
+        editor = richtext.reply_body(body_html)
+        if editor is not None:
+            body, html = editor.text, editor.html
     if len(body) > REPLY_MAX:
         raise DeskError(f"A reply is limited to {REPLY_MAX} characters.")
     if template_id not in (None, "", 0, "0"):
         template_id = parse_id(template_id, field="template_id")
         template, subject, rendered = render_template_for(case, template_id)
-        body = body or rendered.strip()
+        if not body:
+            body, html = rendered.strip(), None
     if not body:
         raise DeskError("A reply needs some text (or a template).")
-    return template, subject or None, body
+    return Written(template, subject or None, body, html)
 
 
 def preview(
-    case: Case, *, text=None, template_id=None, language: str | None = None
+    case: Case,
+    *,
+    text=None,
+    template_id=None,
+    language: str | None = None,
+    body_html=None,
 ) -> rendering.ComposedMail:
     """The exact mail the customer would get: header, body, footer, signature."""
     _acting("reply")
     case_actions.ensure_open(case)
-    _template, subject, body = _reply_text(case, text, template_id)
+    written = _reply_text(case, text, template_id, body_html)
     return rendering.compose(
         case,
-        body,
+        written.text,
         agent=current_actor(),
         language=language,
-        subject=subject,
+        subject=written.subject,
         extra={"case_link": portal_link(case)},
+        body_html=written.html,
     )
 
 
@@ -140,12 +166,16 @@ def reply(
     language: str | None = None,
     answers=None,
     expected_version=None,
+    body_html=None,
 ) -> Reply:
     """Answer the customer. Sends now, or waits for a supervisor when the agent's replies
     need approval (case → awaiting approval). The pool's questions asked on reply
     (``app.questionnaires``) are answered with it: all problems refused at once. With
     ``expected_version`` (the page's ``case_version``, the API's ``If-Match``) a case that
-    changed since is refused (409)."""
+    changed since is refused (409).
+
+    ``body_html`` is the editor's formatting (sanitised here; the text part is derived from
+    it); ``text`` is the plain text of a reply without formatting."""
     actor = _acting("reply")
     case_actions.ensure_open(case)
     case_actions.check_version(case, expected_version)
@@ -164,7 +194,8 @@ def reply(
         )
     if not isinstance(document_ids, (list, tuple)):
         raise DeskError("'document_ids' must be a list.")
-    template, subject, body = _reply_text(case, text, template_id)
+    written = _reply_text(case, text, template_id, body_html)
+    template, subject, body = written.template, written.subject, written.text
     # Checked before anything is stored; the rows join the reply's transaction.
     questionnaires.record_answers(case, Moment.REPLY, answers)
     language = (language or rendering.customer_language(case)).lower()
@@ -178,6 +209,7 @@ def reply(
         language=language,
         subject=subject,
         extra={"case_link": portal_link(case)},
+        body_html=written.html,
     )
     row = Reply(
         case=case,
@@ -187,6 +219,7 @@ def reply(
         recipient=customer.email,
         subject=composed.subject,
         body=body,
+        body_html=written.html,
         attachments=attachments,
     )
     db.session.add(row)
@@ -204,6 +237,7 @@ def reply(
             "reply sent",
             reply_id=row.id,
             template=template.name if template else None,
+            formatted=True if written.html else None,
             attachments=[a.filename for a in attachments] or None,
             mode=case.pool.notification_mode,
         )
@@ -237,6 +271,7 @@ def _deliver(row: Reply) -> None:
         language=row.language,
         subject=row.subject,
         extra={"case_link": portal_link(case)},
+        body_html=row.body_html,
     )
     mailbox = case.mailbox
     sender = mailbox.address if mailbox else current_app.config["MAIL_DEFAULT_SENDER"]

@@ -19,7 +19,7 @@ from werkzeug.datastructures import FileStorage
 from wtforms import FileField
 from wtforms.validators import ValidationError
 
-from app.answering import documents, portal, rendering, replies, templates
+from app.answering import documents, portal, rendering, replies, richtext, templates
 from app.answering.models import (
     AgentSignature,
     Document,
@@ -239,9 +239,55 @@ def _uploads(files) -> list[replies.Upload]:
     ]
 
 
+def _partial_request() -> bool:
+    """An htmx request from the composer (a template picked, Preview pressed): answer with
+    the fragment it swaps in, not the whole page."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def composer_state(
+    case: Case,
+    *,
+    text: str = "",
+    body_html: str | None = None,
+    template_id=None,
+    preview=None,
+    error: str | None = None,
+    selected=(),
+) -> dict:
+    """What the reply composer (``answering/_composer.html``) shows for ``case``: the
+    pickers offered to the acting user and the reply as written so far. The case page calls
+    it from its template (``reply_composer(case)``); the compose page with the reply."""
+    may_reply = case.status not in (CaseStatus.CLOSED, CaseStatus.AWAITING_APPROVAL) and user_may(
+        current_actor(), "can_reply", case_actions.CASE_ACTION
+    )
+    editor_html = ""
+    if body_html:
+        try:
+            editor_html = richtext.clean_editor_html(body_html)
+        except DeskError:
+            editor_html = ""
+    return {
+        "may_reply": may_reply,
+        "text": text or "",
+        "editor_html": editor_html,
+        "template_id": str(template_id or ""),
+        "templates": templates.templates_for(case) if may_reply else [],
+        "documents": documents.documents_for(case) if may_reply else [],
+        "selected_documents": {int(d) for d in selected if str(d).isdigit()},
+        "may_attach": may_reply and replies.may_attach_files(current_user),
+        "preview": preview,
+        "error": error,
+        "recipient": case.customer.email if case.customer else None,
+        "reply_questions": questionnaires.questions_for(case, Moment.REPLY) if may_reply else [],
+        # kept from the workspace's form: a reply to a case that changed since is refused
+        "case_version": request.form.get("case_version") if request.method == "POST" else None,
+    }
+
+
 class ReplyView(BaseView):
-    """The reply editor (compose, preview, send) and the supervisor's approve / reject, at
-    ``/caseaction/...`` beside the other case actions (app.cases)."""
+    """The reply composer (compose, template, preview, send) and the supervisor's approve /
+    reject, at ``/caseaction/...`` beside the other case actions (app.cases)."""
 
     route_base = "/caseaction"
     class_permission_name = case_actions.CASE_ACTION
@@ -257,10 +303,17 @@ class ReplyView(BaseView):
     def _back(self, case):
         return redirect(url_for("CaseView.show", pk=case.id))
 
+    def _written(self, template_id=None) -> dict:
+        return {
+            "text": request.form.get("text", ""),
+            "body_html": request.form.get("body_html") or None,
+            "template_id": template_id,
+        }
+
     @expose("/<int:pk>/compose", methods=["GET"])
     @has_access
     def compose(self, pk):
-        """The reply editor, prefilled from a template when one is picked."""
+        """The reply composer on its own page, prefilled from a template when one is picked."""
         case = self._case(pk)
         try:
             case_actions.ensure_open(case)
@@ -275,12 +328,28 @@ class ReplyView(BaseView):
                 flash(str(exc), "danger")
         return self._compose_page(case, text=text, template_id=template_id)
 
-    def _compose_page(self, case, *, text="", template_id=None, preview=None, selected=()):
+    @expose("/<int:pk>/template", methods=["GET"])
+    @has_access
+    def template(self, pk):
+        """The composer's editor filled with a template rendered for this case (the fragment
+        the template picker swaps in); no template: an empty editor."""
+        case = self._case(pk)
+        text, error, template_id = "", None, request.args.get("template_id", type=int)
+        if template_id:
+            try:
+                _tpl, _subject, text = templates.render_template_for(case, template_id)
+            except DeskError as exc:
+                if exc.status_code == 403:
+                    raise
+                error, template_id = str(exc), None
+        state = composer_state(case, text=text, template_id=template_id, error=error)
+        if text:
+            state["editor_html"] = richtext.text_to_editor_html(text.strip())
+        return render_template("answering/_composer_editor.html", case=case, composer=state)
+
+    def _compose_page(self, case, **state):
         return self.render_template(
-            "answering/compose.html",
-            **composer_context(
-                case, text=text, template_id=template_id, preview=preview, selected=selected
-            ),
+            "answering/compose.html", case=case, composer=composer_state(case, **state)
         )
 
     @expose("/<int:pk>/preview", methods=["POST"])
@@ -288,21 +357,29 @@ class ReplyView(BaseView):
     def preview(self, pk):
         """Show the exact mail (header, body, footer, signature) without sending it."""
         case = self._case(pk)
-        text = request.form.get("text", "")
-        template_id = request.form.get("template_id") or None
+        written = self._written(request.form.get("template_id") or None)
+        composed, error = None, None
         try:
-            composed = replies.preview(case, text=text, template_id=template_id)
+            composed = replies.preview(case, **written)
         except DeskError as exc:
             if exc.status_code in (403, 404):
                 raise
-            flash(str(exc), "danger")
-            composed = None
+            error = str(exc)
+        if _partial_request():
+            return render_template(
+                "answering/_composer_preview.html",
+                case=case,
+                preview=composed,
+                error=error,
+                documents=documents.documents_for(case),
+                selected_documents={
+                    int(d) for d in request.form.getlist("document_ids") if d.isdigit()
+                },
+            )
+        if error:
+            flash(error, "danger")
         return self._compose_page(
-            case,
-            text=text,
-            template_id=template_id,
-            preview=composed,
-            selected=request.form.getlist("document_ids"),
+            case, **written, preview=composed, selected=request.form.getlist("document_ids")
         )
 
     @expose("/<int:pk>/reply", methods=["POST"])
@@ -310,11 +387,11 @@ class ReplyView(BaseView):
     def reply(self, pk):
         """Send the reply (or submit it for approval)."""
         case = self._case(pk)
+        written = self._written(request.form.get("template_id") or None)
         try:
             row = replies.reply(
                 case,
-                text=request.form.get("text", ""),
-                template_id=request.form.get("template_id") or None,
+                **written,
                 document_ids=request.form.getlist("document_ids"),
                 uploads=_uploads(request.files),
                 answers=form_answers(request.form, REPLY_ANSWER_PREFIX),
@@ -327,10 +404,7 @@ class ReplyView(BaseView):
             flash(str(exc), "danger")
             # The text stays; a case that changed meanwhile answers 409 (nothing was sent).
             return self._compose_page(
-                case,
-                text=request.form.get("text", ""),
-                template_id=request.form.get("template_id") or None,
-                selected=request.form.getlist("document_ids"),
+                case, **written, selected=request.form.getlist("document_ids")
             ), (409 if isinstance(exc, CaseChanged) else 200)
         if row.status == "pending_approval":
             flash("Your reply waits for a supervisor's approval.", "info")
@@ -363,25 +437,6 @@ class ReplyView(BaseView):
             lambda: replies.reject_reply(row, request.form.get("reason", "")),
             "Reply sent back to the agent.",
         )
-
-
-def composer_context(case: Case, *, text="", template_id=None, preview=None, selected=()):
-    """What the reply editor (``answering/composer.html``) needs, on the compose page and in
-    the case workspace (called from its template as ``answering_composer(case)``)."""
-    return {
-        "case": case,
-        "text": text,
-        "template_id": template_id,
-        "templates": templates.templates_for(case),
-        "documents": documents.documents_for(case),
-        "selected_documents": {int(d) for d in selected if str(d).isdigit()},
-        "may_attach": replies.may_attach_files(current_user),
-        "preview": preview,
-        "data_uri": rendering.data_uri,
-        "reply_questions": questionnaires.questions_for(case, Moment.REPLY),
-        # kept from the workspace's form: a reply to a case that changed since is refused
-        "case_version": request.form.get("case_version") if request.method == "POST" else None,
-    }
 
 
 def case_panel(case: Case) -> dict:
@@ -569,4 +624,4 @@ def register(appbuilder) -> None:
     appbuilder.add_api(ReplyApi)
     app.register_blueprint(portal_blueprint)
     app.jinja_env.globals["answering_panel"] = case_panel
-    app.jinja_env.globals["answering_composer"] = composer_context
+    app.jinja_env.globals["reply_composer"] = composer_state

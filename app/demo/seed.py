@@ -19,6 +19,7 @@ from app.answering.models import (
     ReplyStatus,
     ResponseTemplate,
 )
+from app.answering.richtext import reply_body
 from app.audit.actor import acting_as
 from app.cases import services
 from app.cases.models import Message, MessageDirection
@@ -70,6 +71,13 @@ TOPICS = [
         [("Quote request", None), ("Enterprise plan", "Enterprise contracts")],
     ),
 ]
+# A reply written in the composer with formatting, waiting for a supervisor's approval.
+PENDING_REPLY_HTML = (
+    "<p>Thank you for your patience; here is what we <strong>found</strong>:</p>"
+    "<ul><li>the invoice was sent twice</li><li>the second one is <em>cancelled</em></li></ul>"
+    '<p>Details are in our <a href="https://example.com/help/invoices">help centre</a>.</p>'
+)
+
 AGENTS = [
     # username, first, last, role, pools with priority, skills
     ("supervisor", "Sam", "Supervisor", "Supervisor", {"Billing": 1, "Technical support": 2}, []),
@@ -496,6 +504,7 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
                     minute=0, second=0, microsecond=0
                 )
             elif fate == "awaiting_approval":
+                written = reply_body(PENDING_REPLY_HTML)
                 db.session.add(
                     Reply(
                         case=case,
@@ -503,7 +512,8 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
                         language=customer.language or "en",
                         recipient=customer.email,
                         subject=f"Re: {subject} [{case.number}]",
-                        body="Thank you for your patience; here is what we found: ...",
+                        body=written.text if written else "",
+                        body_html=written.html if written else None,
                         status=ReplyStatus.PENDING,
                     )
                 )
