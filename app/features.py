@@ -25,6 +25,8 @@ FEATURES = (
     "app.mail",
     "app.outbox",
     "app.answering",
+    "app.sla",
+    "app.consultation",
     "app.questionnaires",
     "app.audit",
     "app.jobs",

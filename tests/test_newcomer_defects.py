@@ -20,7 +20,7 @@ def test_a_reply_without_a_claim_makes_the_replier_the_assignee(desk, client, au
     response = client.post(f"/caseaction/{case.id}/reply", data={"text": "We are on it."})
     assert response.status_code == 302
     case = refresh(case)
-    assert case.status == "in_progress"
+    assert case.status == "waiting_on_customer"  # answered: the next move is the customer's
     assert case.assignee_id == desk.user("agent_a").id
 
 

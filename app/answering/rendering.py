@@ -47,6 +47,10 @@ PLACEHOLDERS: dict[str, str] = {
     "desk_name": "the desk's name (APP_NAME)",
 }
 
+# Placeholders only some of the desk's notices have, by notice name (e.g. a consultation's
+# question and deadline); the features that send those notices add them when a desk starts.
+NOTICE_PLACEHOLDERS: dict[str, dict[str, str]] = {}
+
 MAX_TEMPLATE_OUTPUT = 100_000
 MAX_SIGNATURE_IMAGE_BYTES = 200 * 1024
 MAX_SIGNATURE_IMAGE_SIDE = 1200

@@ -89,12 +89,13 @@ class ResponseTemplateView(DeskModelView):
 
     def clean(self, item):
         item.language = (item.language or "en").strip().lower()
-        _check_renders(item.subject, item.body)
+        _check_renders(item.subject, item.body, notice=item.name)
 
 
-def _check_renders(*sources):
+def _check_renders(*sources, notice: str | None = None):
     """Refuse a template that cannot render (syntax, unknown placeholder, unsafe access)."""
-    sample = {name: f"<{name}>" for name in rendering.PLACEHOLDERS}
+    names = [*rendering.PLACEHOLDERS, *rendering.NOTICE_PLACEHOLDERS.get(notice or "", {})]
+    sample = {name: f"<{name}>" for name in names}
     for source in sources:
         rendering.render_text(source, sample)
 

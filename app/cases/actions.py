@@ -599,7 +599,9 @@ RULED_FIELDS = {
     "topic": "change it with 'Topic and skill' (reroute)",
     "required_skill": "change it with 'Topic and skill' (reroute)",
     "status": "use the status actions; the state machine decides",
-    "sla_due_at": "the due time follows from the pool's answer time",
+    "sla_due_at": "the due times follow from the SLA policy of the pool, topic and priority",
+    "first_response_due_at": "the due times follow from the SLA policy of the pool, topic and priority",
+    "resolution_due_at": "the due times follow from the SLA policy of the pool, topic and priority",
     "postponed_until": "postpone the case to say when it comes back",
     "closed_at": "close the case",
     "first_response_at": "it is set by the first reply",
@@ -756,6 +758,12 @@ def offered_actions(case: Case, user=None) -> frozenset[str]:
         offered.add("postpone")
     if may("close") and may_close(case, user):
         offered.add("close")
+    # Consulting a department is app.consultation's form; the permission exists only on a
+    # desk with that feature, so cases need not know it.
+    if may("consult") and (
+        status is S.UNDER_CONSULTATION or S.UNDER_CONSULTATION in ALLOWED[status]
+    ):
+        offered.add("consult")
     if may("transition") and plain_moves(case):
         offered.add("transition")
     return frozenset(offered)

@@ -16,8 +16,10 @@ FEATURE = Feature(
     cli="app.cases.cli:register",
     jobs="app.cases.tasks:periodic_jobs",
     record_rules="app.cases.record_rules:RULES",
-    # Absences hand over an absent agent's cases (app.cases.handover; agents sit below).
-    setup="app.cases.handover:connect",
+    settings="app.cases.settings:SETTINGS",
+    # Due times follow the SLA calendars (app.cases.due) and absences hand over an absent
+    # agent's cases (app.cases.handover; agents sit below cases).
+    setup="app.cases.setup:connect",
     permissions={
         AGENT: [["Case", CASE_WORK], ["Message", READ], ["CaseAction", AGENT_ACTIONS]],
         SUPERVISOR: [

@@ -21,6 +21,7 @@ from sqlalchemy.orm import object_session, relationship, validates
 
 from app.audit.labels import describe_fields
 from app.audit.tracking import NeverDeleted
+from app.cases import due
 from app.cases.workflow import CLOCK_PAUSED_STATUSES, OPEN_STATUSES, CaseStatus, check_transition
 from app.core.priority import Priority, priority_label
 from app.core.timeutil import utcnow
@@ -64,6 +65,15 @@ class Case(NeverDeleted, Model):
             postgresql_where=text("assignee_id IS NULL AND status IN ('received', 'in_progress')"),
             sqlite_where=text("assignee_id IS NULL AND status IN ('received', 'in_progress')"),
         ),
+        # My pools' queue (app.cases.queues): the same cases across pools, most urgent first.
+        Index(
+            "ix_case_waiting_due",
+            "sla_due_at",
+            "received_at",
+            "id",
+            postgresql_where=text("assignee_id IS NULL AND status IN ('received', 'in_progress')"),
+            sqlite_where=text("assignee_id IS NULL AND status IN ('received', 'in_progress')"),
+        ),
     )
 
     id = Column(Integer, primary_key=True)
@@ -88,8 +98,17 @@ class Case(NeverDeleted, Model):
     first_response_at = Column(DateTime, nullable=True)
     closed_at = Column(DateTime, nullable=True)
     postponed_until = Column(DateTime, nullable=True)
-    # While postponed the due clock waits: the seconds it had left (see workflow.pause_due_clock).
+    # The two targets (``app.cases.due``); ``sla_due_at`` is the next of them: the first
+    # response due while the case is unanswered, then the resolution due.
+    first_response_due_at = Column(DateTime, nullable=True)
+    resolution_due_at = Column(DateTime, nullable=True)
+    # While the case waits (``CLOCK_PAUSED_STATUSES``) its clock stands still since
+    # ``sla_paused_at``, with the business seconds its next target had left then
+    # (``app.cases.due.pause``); the business time of its finished waits, summed, counts
+    # when the targets are computed again.
+    sla_paused_at = Column(DateTime, nullable=True)
     sla_paused_seconds = Column(Integer, nullable=True)
+    sla_paused_business_seconds = Column(Integer, nullable=False, default=0, server_default="0")
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
     # A case opened by mail to a long-closed case points at it.
     follows_case_id = Column(Integer, ForeignKey("case.id"), nullable=True)
@@ -132,12 +151,31 @@ class Case(NeverDeleted, Model):
     def is_overdue(self) -> bool:
         """Past its due time and still open; a postponed case, or one waiting on the
         customer, is not overdue: its clock waits (``CLOCK_PAUSED_STATUSES``)."""
-        return bool(
-            self.is_open
-            and self.status not in CLOCK_PAUSED_STATUSES
-            and self.sla_due_at
-            and self.sla_due_at < utcnow()
-        )
+        return self.due_state == "overdue"
+
+    @property
+    def is_due_soon(self) -> bool:
+        """Open, its clock running, and its next target within the SLA's warning time (in
+        business time: ``app.cases.due``), the moment the pool's supervisors are warned."""
+        return self.due_state == "due_soon"
+
+    @property
+    def due_state(self) -> str:
+        """How the case stands against its next target, for the lists' marks: ``'paused'``
+        (its clock waits), ``'overdue'``, ``'due_soon'`` (within the warning time of its SLA
+        policy, in business time) or ``'ok'`` (also closed cases and those without a due
+        time)."""
+        return self.due_state_at(utcnow())
+
+    def due_state_at(self, now) -> str:
+        """``due_state`` as it is (or was) at ``now`` (naive UTC)."""
+        if not self.is_open or self.sla_due_at is None:
+            return "ok"
+        if self.status in CLOCK_PAUSED_STATUSES:
+            return "paused"
+        if self.sla_due_at < now:
+            return "overdue"
+        return "due_soon" if due.clock().due_soon(self, now) else "ok"
 
     @property
     def status_label(self) -> str:
@@ -148,22 +186,31 @@ class Case(NeverDeleted, Model):
         return priority_label(self.priority)
 
     def due_badge(self) -> Markup:
-        """The due time, red with a warning icon when the case is overdue; a postponed case
-        shows when it comes back instead."""
+        """The due time with its mark, by colour and by icon and words (not colour alone):
+        overdue red with a warning icon, due soon (``is_due_soon``) amber with a clock; a
+        postponed case shows when it comes back instead, with a pause icon."""
         if self.is_postponed and self.postponed_until is not None:
             return Markup(
                 '<span class="ld-postponed" title="Postponed: the due time waits">'
-                '<i class="fa fa-clock-o"></i> postponed until {}</span>'
+                '<i class="fa fa-pause-circle" aria-hidden="true"></i> postponed until {}</span>'
             ).format(f"{self.postponed_until:%Y-%m-%d %H:%M}")
         if self.sla_due_at is None:
             return Markup("–")
-        text = f"{self.sla_due_at:%Y-%m-%d %H:%M}"
-        if self.is_overdue:
+        text = f"{self.sla_due_at:%Y-%m-%d %H:%M}"  # digits only: nothing to escape
+        state = self.due_state
+        if state == "overdue":
             return Markup(
                 '<span class="ld-overdue" title="Overdue">'
-                '<i class="fa fa-exclamation-triangle"></i> {}</span>'
-            ).format(text)
-        return Markup("<span>{}</span>").format(text)
+                '<i class="fa fa-exclamation-triangle" aria-hidden="true"></i>'
+                f'<span class="sr-only">Overdue:</span> {text}</span>'
+            )
+        if state == "due_soon":
+            return Markup(
+                '<span class="ld-due-soon" title="Due soon">'
+                '<i class="fa fa-clock-o" aria-hidden="true"></i>'
+                f'<span class="sr-only">Due soon:</span> {text}</span>'
+            )
+        return Markup(f"<span>{text}</span>")
 
 
 VERSION_TIME_FORMAT = "%Y%m%d%H%M%S%f"
@@ -181,6 +228,8 @@ describe_fields(
         "required_skill": "Skill",
         "postponed_until": "Postponed until",
         "first_response_at": "First response",
+        "first_response_due_at": "First response due",
+        "resolution_due_at": "Resolution due",
     },
     {
         "status": lambda value: CaseStatus(value).label,

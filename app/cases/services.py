@@ -7,15 +7,16 @@ the acting user.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.audit.actor import current_actor
+from app.cases import due
 from app.cases.models import Case, CaseNumberCounter, Message
 from app.cases.workflow import CaseStatus
 from app.core.priority import Priority
@@ -83,12 +84,6 @@ def _insert_counter_if_missing(prefix: str):
     )
 
 
-def sla_due_for(pool, received_at: datetime) -> datetime:
-    hours = pool.sla_hours if pool is not None and pool.sla_hours else None
-    hours = hours or current_app.config["DEFAULT_SLA_HOURS"]
-    return received_at + timedelta(hours=hours)
-
-
 def open_case(
     *,
     pool,
@@ -103,7 +98,7 @@ def open_case(
     commit: bool = True,
     number_later: bool = False,
 ) -> Case:
-    """Create a case in status 'received' with its number and SLA due time.
+    """Create a case in status 'received' with its number and due times (``app.cases.due``).
 
     Topic settings fill what the caller leaves empty (pool, skill, priority). With
     ``number_later`` the caller sets ``case.number`` before the flush (the intake reserves
@@ -127,10 +122,10 @@ def open_case(
         required_skill=required_skill,
         priority=int(priority or Priority.NORMAL),
         received_at=received_at,
-        sla_due_at=sla_due_for(pool, received_at),
         follows_case=follows_case,
     )
     case.status = CaseStatus.RECEIVED.value
+    due.set_due_times(case)
     db.session.add(case)
     if commit:
         db.session.commit()
@@ -144,15 +139,26 @@ def get_case(case_id: int, user=None) -> Case:
     return rules.ensure_visible(case, user)
 
 
-def thread(case: Case):
+def thread(case: Case, *, latest: int | None = None) -> list[Message]:
     """The case's messages, oldest first, for the case page and the API; their authors and
-    attachments come with them (two queries in all, however long the thread)."""
+    attachments come with them (two queries in all, however long the thread). ``latest``:
+    only that many of the newest (the workspace opens a long thread at its end)."""
     rules.ensure_visible(case)
-    return list(
-        db.session.scalars(
-            select(Message)
-            .where(Message.case_id == case.id)
-            .options(joinedload(Message.author), selectinload(Message.attachments))
-            .order_by(Message.created_at, Message.id)
-        ).unique()
+    # Attachments and authors come with the thread in the same statement, not one query
+    # per message as the page shows them (a case with 200 messages made 200 queries).
+    query = (
+        select(Message)
+        .where(Message.case_id == case.id)
+        .options(joinedload(Message.author), selectinload(Message.attachments))
     )
+    if latest is None:
+        return list(db.session.scalars(query.order_by(Message.created_at, Message.id)).unique())
+    newest = db.session.scalars(
+        query.order_by(Message.created_at.desc(), Message.id.desc()).limit(latest)
+    ).unique()
+    return list(newest)[::-1]
+
+
+def thread_length(case: Case) -> int:
+    """How many messages the case's thread holds."""
+    return db.session.scalar(select(func.count(Message.id)).where(Message.case_id == case.id))

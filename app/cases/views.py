@@ -9,8 +9,6 @@ The case page shows only the actions the user may do now (``actions.offered_acti
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import (
     abort,
     current_app,
@@ -23,7 +21,6 @@ from flask import (
 )
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.actions import action
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.security.sqla.models import User
 from flask_login import current_user
@@ -34,8 +31,7 @@ from app.cases import questions as case_questions
 from app.cases.models import Case, version_token
 from app.cases.workflow import CLOCK_PAUSED_STATUSES, CaseStatus
 from app.core.priority import PRIORITY_CHOICES
-from app.core.timeutil import utcnow
-from app.core.views import DeskModelView, column_max_length
+from app.core.views import DeskModelView, PrefetchingInterface, column_max_length
 from app.customers.models import Customer
 from app.errors import CaseChanged, DeskError
 from app.extensions import db
@@ -82,7 +78,7 @@ def form_answers(form, prefix: str = ANSWER_PREFIX) -> dict:
 # The workspace: the thread's order (a cookie remembers the agent's choice) and "due soon".
 THREAD_ORDERS = ("oldest", "newest")
 THREAD_ORDER_COOKIE = "ld_thread_order"
-DUE_SOON = timedelta(hours=2)
+THREAD_WINDOW = 30  # messages a long thread opens with (the newest)
 
 
 def thread_order() -> str:
@@ -100,13 +96,11 @@ def remember_order(response, order: str):
 
 
 def due_state(case: Case) -> str | None:
-    """ "overdue", "soon" (within ``DUE_SOON``), "due" or None (no due time, postponed,
-    closed) for the workspace's due mark."""
+    """ "overdue", "soon" (``Case.is_due_soon``), "due" or None (no due time, its clock
+    waits, closed) for the workspace's due mark."""
     if not case.is_open or case.status in CLOCK_PAUSED_STATUSES or case.sla_due_at is None:
         return None
-    if case.is_overdue:
-        return "overdue"
-    return "soon" if case.sla_due_at - utcnow() <= DUE_SOON else "due"
+    return {"overdue": "overdue", "due_soon": "soon"}.get(case.due_state, "due")
 
 
 def is_htmx() -> bool:
@@ -119,16 +113,31 @@ def expected_version():
     return request.form.get("case_version") or None
 
 
+def thread_window(case: Case) -> tuple[list, int, bool]:
+    """The messages the workspace shows (oldest first), how many the thread has, and whether
+    they are all of them: a long thread opens with its newest ``THREAD_WINDOW`` messages and
+    a "show the earlier ones" bar (``?all=1``), as a mail client collapses a long
+    conversation, so the page stays fast however long the case has run."""
+    show_all = request.args.get("all") == "1"
+    messages = services.thread(case, latest=None if show_all else THREAD_WINDOW)
+    total = len(messages)
+    if not show_all and total == THREAD_WINDOW:
+        total = services.thread_length(case)
+    return messages, total, show_all or total == len(messages)
+
+
 def render_thread(case: Case, *, status: int = 200):
     """The workspace's thread (``cases/_thread.html``) in the agent's order; the response
     tells the page the case's new version (``HX-Trigger: ld-case-version``)."""
     order = thread_order()
-    messages = services.thread(case)
+    messages, total, complete = thread_window(case)
     response = make_response(
         render_template(
             "cases/_thread.html",
             case=case,
             messages=messages if order == "oldest" else messages[::-1],
+            message_count=total,
+            complete=complete,
             order=order,
         ),
         status,
@@ -208,7 +217,7 @@ def case_page_choices(case: Case, offered) -> dict:
 class CaseView(DeskModelView):
     """Cases of the user's pools; overdue cases are marked red with a warning icon."""
 
-    datamodel = SQLAInterface(Case)
+    datamodel = PrefetchingInterface(Case, prefetch=("customer", "pool", "assignee"))
     class_permission_name = "Case"
     route_base = "/cases"
     list_title = "Cases"
@@ -287,6 +296,8 @@ class CaseView(DeskModelView):
                 "fields": [
                     "received_at",
                     "sla_due_at",
+                    "first_response_due_at",
+                    "resolution_due_at",
                     "first_response_at",
                     "postponed_until",
                     "closed_at",
@@ -311,7 +322,7 @@ class CaseView(DeskModelView):
         case = self._case_or_404(pk)
         offered = actions.offered_actions(case)
         order = thread_order()
-        messages = services.thread(case)
+        messages, total, complete = thread_window(case)
         version = version_token(case.updated_at, max((m.id for m in messages), default=None))
         presence.heartbeat(case, current_user)
         events = list(case.events)
@@ -322,7 +333,8 @@ class CaseView(DeskModelView):
                 title=f"{case.number} · {case.subject}",
                 case=case,
                 messages=messages if order == "oldest" else messages[::-1],
-                message_count=len(messages),
+                message_count=total,
+                complete=complete,
                 order=order,
                 version=version,
                 events=events,
@@ -648,7 +660,9 @@ OPEN_CASE_LIMITS = {
 
 def register(appbuilder) -> None:
     from app.cases.api import CaseActionApi, CaseApi, MessageApi  # the API imports this module
+    from app.cases.queue_views import register as register_lists  # imports the API
 
+    register_lists(appbuilder)
     add_link(
         appbuilder,
         "Open cases",

@@ -18,9 +18,10 @@ mail through ``transition`` itself). An illegal move raises ``IllegalTransition`
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
+from app.cases import due
 from app.core.timeutil import utcnow
 from app.errors import IllegalTransition
 
@@ -114,13 +115,12 @@ def transition(case, target: str, *, reason: str | None = None, at: datetime | N
 
 
 def pause_due_clock(case, now) -> None:
-    """A postponed case's (or one waiting on the customer) due time waits: keep the time it had left (negative when it was
-    overdue already) and come back with as much (``resume_due_clock``)."""
-    if case.sla_due_at is not None:
-        case.sla_paused_seconds = int((case.sla_due_at - now).total_seconds())
+    """The case waits for a date or for the customer: its due clock stops at ``now``
+    (``app.cases.due``), and while it waits it is never overdue."""
+    due.pause(case, now)
 
 
 def resume_due_clock(case, now) -> None:
-    if case.sla_paused_seconds is not None:
-        case.sla_due_at = now + timedelta(seconds=case.sla_paused_seconds)
-        case.sla_paused_seconds = None
+    """The clock goes on: the open time the case waited is added to its targets, so it comes
+    back with as much business time left as it had (overdue ones stay as overdue)."""
+    due.resume(case, now)

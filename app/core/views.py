@@ -28,11 +28,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask import abort, flash, redirect, request
+from flask import abort, flash, g, redirect, request
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.fields import QuerySelectField
-from sqlalchemy import String
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from sqlalchemy import String, select
 from sqlalchemy.orm import QueryableAttribute, RelationshipProperty
 from wtforms import BooleanField, SelectFieldBase, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
@@ -227,6 +228,33 @@ def _sortable(model, column: str) -> bool:
     return isinstance(attr, QueryableAttribute) and not isinstance(
         attr.property, RelationshipProperty
     )
+
+
+class PrefetchingInterface(SQLAInterface):
+    """Flask-AppBuilder's model interface whose lists load the related rows they show
+    (``prefetch``: many-to-one relations, e.g. a case's customer and pool) with one query per
+    relation. FAB's list loads them lazily, one query per row (25 rows, 25 customers); rows
+    already in the session are then found there without a query."""
+
+    def __init__(self, obj, session=None, prefetch: tuple[str, ...] = ()):
+        super().__init__(obj, session)
+        self.prefetch = tuple(prefetch)
+
+    def query(self, *args, **kwargs):
+        count, items = super().query(*args, **kwargs)
+        relationships = self.obj.__mapper__.relationships
+        for name in self.prefetch:
+            prop = relationships[name]
+            (local,) = prop.local_columns
+            ids = {getattr(item, local.key) for item in items} - {None}
+            if ids:
+                target = prop.mapper
+                rows = self.session.scalars(
+                    select(target.class_).where(target.primary_key[0].in_(ids))
+                ).all()
+                # The session holds rows weakly: keep them for the request that shows them.
+                g.setdefault("_prefetched_rows", []).append(rows)
+        return count, items
 
 
 class DeskModelView(ModelView):

@@ -24,6 +24,8 @@ from app.audit.actor import acting_as
 from app.cases import services
 from app.cases.models import Message, MessageDirection
 from app.cases.workflow import CaseStatus, transition
+from app.consultation.deadline import consultation_deadline
+from app.consultation.models import Consultation, ConsultationStatus, Department
 from app.core.priority import Priority
 from app.core.timeutil import utcnow
 from app.customers.models import Customer
@@ -43,6 +45,7 @@ from app.questionnaires.models import (
     Questionnaire,
 )
 from app.security.bootstrap import create_user
+from app.sla.models import SlaCalendar, SlaOpeningHours, SlaPolicy
 
 POOLS = {
     "Billing": {
@@ -151,6 +154,19 @@ SUBJECTS = {
 }
 
 
+# Departments agents consult (Configuration → Departments): name, address, hours, language.
+DEPARTMENTS = [
+    ("Legal", "legal@company.example", 48, "en"),
+    ("Finance", "finance@company.example", 8, "en"),
+    ("Logistik", "logistik@company.example", 24, "de"),
+]
+CONSULTATION_QUESTIONS = [
+    "The customer asks for a refund beyond 30 days. May we grant it?",
+    "Is the clause in section 4 of his contract still valid?",
+    "Where is the shipment? The tracking number does not work.",
+]
+
+
 def _get_or_create(model, defaults=None, **keys):
     row = db.session.query(model).filter_by(**keys).one_or_none()
     if row is None:
@@ -206,8 +222,99 @@ def seed_configuration(password: str | None = None) -> dict:
             )
     seed_answering(pools, users)
     seed_absences(pools, users)
+    seed_sla(pools)
+    departments = [
+        _get_or_create(Department, {"email": e, "response_hours": h, "language": lang}, name=n)
+        for n, e, h, lang in DEPARTMENTS
+    ]
     db.session.commit()
-    return {"pools": pools, "skills": skills, "users": users}
+    return {"pools": pools, "skills": skills, "users": users, "departments": departments}
+
+
+def _seed_consultation(rnd, case, agent, departments, now, *, answered: bool) -> None:
+    """A consultation as the service leaves it: the row and its thread entries (no mail: the
+    demo desk sends nothing); open ones are sometimes overdue, and then were reminded."""
+    department = rnd.choice(departments)
+    if answered:  # on a case closed since: asked soon after it came in
+        sent = min(case.received_at + timedelta(hours=rnd.uniform(0.1, 2)), now)
+    else:
+        sent = now - timedelta(hours=rnd.uniform(1, 60))
+    question = rnd.choice(CONSULTATION_QUESTIONS)
+    deadline = consultation_deadline(sent, department)
+    asked = Message(
+        case=case,
+        direction=MessageDirection.CONSULTATION,
+        author=agent,
+        from_address=case.mailbox.address if case.mailbox else None,
+        to_addresses=department.email,
+        subject=f"Question about case {case.number}",
+        body_text=question,
+        created_at=sent,
+    )
+    row = Consultation(
+        case=case,
+        department=department,
+        asked_by=agent,
+        question=question,
+        sent_at=sent,
+        deadline_at=deadline,
+        message=asked,
+        status=ConsultationStatus.OPEN.value,
+    )
+    db.session.add_all([asked, row])
+    if answered:
+        at = min(sent + timedelta(hours=rnd.uniform(0.5, department.response_hours * 1.5)), now)
+        row.answered_at, row.status = at, ConsultationStatus.ANSWERED.value
+        row.answer_message = Message(
+            case=case,
+            direction=MessageDirection.CONSULTATION,
+            from_address=department.email,
+            subject=f"Re: Question about case {case.number}",
+            body_text="Yes, go ahead; we checked it.",
+            created_at=at,
+        )
+    elif deadline < now:
+        row.reminded_at = deadline + timedelta(minutes=5)
+        row.status = ConsultationStatus.OVERDUE.value
+
+
+# SLA policies of the demo pools: (pool, topic, priority, first response, resolution) in
+# business minutes on the Warsaw office calendar.
+POLICIES = [
+    ("Billing standard", "Billing", None, None, 8 * 60, 3 * 8 * 60),
+    ("Technical support standard", "Technical support", None, None, 4 * 60, 2 * 8 * 60),
+    ("Technical support urgent", "Technical support", None, Priority.URGENT, 60, 4 * 60),
+    ("Refunds", "Billing", "Refund", None, 4 * 60, 2 * 8 * 60),
+    ("Sales standard", "Sales", None, None, 2 * 8 * 60, 5 * 8 * 60),
+]
+
+
+def seed_sla(pools: dict) -> None:
+    """A Europe/Warsaw Mon-Fri 08:00-16:00 calendar with Polish holidays for every demo pool,
+    and a policy or two per pool."""
+    calendar = _get_or_create(
+        SlaCalendar, {"time_zone": "Europe/Warsaw", "holiday_country": "PL"}, name="Warsaw office"
+    )
+    if not calendar.hours:
+        calendar.hours = [
+            SlaOpeningHours(weekday=day, opens="08:00", closes="16:00") for day in range(5)
+        ]
+    for pool in pools.values():
+        pool.sla_calendar = calendar
+    for name, pool_name, topic_name, priority, first, resolution in POLICIES:
+        topic = db.session.query(Topic).filter_by(name=topic_name).first() if topic_name else None
+        _get_or_create(
+            SlaPolicy,
+            {
+                "pool": pools[pool_name],
+                "topic": topic,
+                "priority": int(priority) if priority else None,
+                "first_response_minutes": first,
+                "resolution_minutes": resolution,
+            },
+            name=name,
+        )
+    db.session.flush()
 
 
 def seed_absences(pools: dict, users: dict) -> None:
@@ -419,6 +526,9 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
             )
         )
     now = utcnow()
+    # A generator of its own: the consultations do not change which cases the seed makes.
+    consultation_rnd = random.Random(random_seed + 1)
+    departments = config["departments"]
     for i in range(cases):
         fate = _pick(rnd, FATES)[0]
         pool_name = rnd.choice(approval_pools if fate == "awaiting_approval" else list(pools))
@@ -443,7 +553,9 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
                 received_at=received,
                 commit=False,
             )
-            case.sla_due_at = due
+            # The demo's working day: due times spread over today and tomorrow.
+            case.sla_due_at = case.first_response_due_at = due
+            case.resolution_due_at = max(due, case.resolution_due_at or due)
             db.session.add(
                 Message(
                     case=case,
@@ -497,7 +609,8 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
                     )
                 )
             elif fate == "consultation":
-                transition(case, CaseStatus.UNDER_CONSULTATION.value, reason="asked finance")
+                transition(case, CaseStatus.UNDER_CONSULTATION.value, reason="consultation sent")
+                _seed_consultation(consultation_rnd, case, agent, departments, now, answered=False)
             elif fate == "postponed":
                 transition(case, CaseStatus.POSTPONED.value, reason="waiting for the customer")
                 case.postponed_until = (now + timedelta(days=rnd.randint(1, 7))).replace(
@@ -519,12 +632,20 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
                 )
                 transition(case, CaseStatus.AWAITING_APPROVAL.value, reason="reply needs approval")
             elif fate == "closed":
+                if consultation_rnd.random() < 0.1:
+                    _seed_consultation(
+                        consultation_rnd, case, agent, departments, now, answered=True
+                    )
                 if questionnaires.questions_for(case, Moment.CLOSE):
                     questionnaires.record_answers(case, Moment.CLOSE, rnd.choice(WRAP_UP_ANSWERS))
                 transition(case, CaseStatus.CLOSED.value, reason="answered")
                 closed = answered + timedelta(hours=rnd.uniform(0.5, 72))
                 case.closed_at = min(closed, now - timedelta(minutes=2))
             db.session.flush()
+            if case.first_response_at is not None and case.is_open:
+                # The answer set the resolution target on the calendar (the flush above);
+                # the demo keeps its working day's spread of due times instead.
+                case.resolution_due_at = case.sla_due_at = due
         if i % 50 == 49:
             db.session.commit()
     db.session.commit()

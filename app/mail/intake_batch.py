@@ -34,7 +34,7 @@ from app.cases.workflow import CaseStatus, transition
 from app.core.timeutil import utcnow
 from app.errors import Conflict, DeskError, Forbidden
 from app.extensions import db
-from app.mail import autoresponse, bounces, hygiene, store
+from app.mail import autoresponse, bounces, hygiene, side_replies, store
 from app.mail import rules as category_rules
 from app.mail import threading as mail_threading
 from app.mail.intake_attachments import store_attachments
@@ -252,6 +252,7 @@ class _Mail:
     case: Case | None = None
     new_case: bool = False
     automatic: bool = False  # machine mail that threads to no case: it opens none
+    side: bool = False  # claimed by a feature (app.mail.side_replies): no customer mail
     message: Message | None = None
     cids_pending: bool = False  # HTML with cid: links, cleaned once attachments have ids
 
@@ -340,6 +341,10 @@ class _Batch:
             mail.case = case
             return
         parsed, flags = mail.parsed, mail.flags
+        side = side_replies.claim(parsed, flags, mail.extra_ids)
+        if side is not None:
+            self._apply_side_reply(mail, side)
+            return
         match = mail_threading.find_case(
             parsed, recipient=row.recipient, extra_ids=mail.extra_ids, lookups=self.lookups
         )
@@ -392,30 +397,7 @@ class _Batch:
                 details={"raw_message": row.id, "flags": sorted(flags)},
             )
         self.case_of_raw[row.id] = case
-
-        message = Message(
-            case=case,
-            direction=MessageDirection.INBOUND,
-            from_address=parsed.from_address,
-            to_addresses=", ".join(parsed.to) or None,
-            cc_addresses=", ".join(parsed.cc) or None,
-            subject=parsed.subject or None,
-            body_text=parsed.text,
-            message_id=parsed.message_id,
-            in_reply_to=parsed.in_reply_to,
-            references=parsed.references,
-            raw_message=row,
-        )
-        db.session.add(message)
-        mail.message = message
-        self.lookups.note_message(message, case)
-        if parsed.attachments:
-            store_attachments(message, parsed.attachments)
-        if parsed.html:
-            if "cid:" in parsed.html.lower() and any(a.content_id for a in message.attachments):
-                mail.cids_pending = True  # the links need the attachments' ids (after flush)
-            else:
-                self._clean_html(mail, {})
+        self._add_message(mail, case, MessageDirection.INBOUND)
 
         details = {"raw_message": row.id, "flags": sorted(flags)}
         if match.rule:
@@ -449,6 +431,43 @@ class _Batch:
             )
         if reopened:
             details["reopened"] = True
+
+    def _add_message(self, mail: _Mail, case: Case, direction: str) -> Message:
+        """The mail's entry in the case thread, with its attachments and cleaned HTML."""
+        parsed, row = mail.parsed, mail.row
+        message = Message(
+            case=case,
+            direction=direction,
+            from_address=parsed.from_address,
+            to_addresses=", ".join(parsed.to) or None,
+            cc_addresses=", ".join(parsed.cc) or None,
+            subject=parsed.subject or None,
+            body_text=parsed.text,
+            message_id=parsed.message_id,
+            in_reply_to=parsed.in_reply_to,
+            references=parsed.references,
+            raw_message=row,
+        )
+        db.session.add(message)
+        mail.message = message
+        self.lookups.note_message(message, case)
+        if parsed.attachments:
+            store_attachments(message, parsed.attachments)
+        if parsed.html:
+            if "cid:" in parsed.html.lower() and any(a.content_id for a in message.attachments):
+                mail.cids_pending = True  # the links need the attachments' ids (after flush)
+            else:
+                self._clean_html(mail, {})
+        return message
+
+    def _apply_side_reply(self, mail: _Mail, side: side_replies.SideReply) -> None:
+        """A mail a feature claimed (a department's answer): it joins the feature's case as
+        it says, never as customer mail; no case is opened or reopened, and the feature
+        records what it means (``side.record``)."""
+        mail.side = True
+        mail.case = side.case
+        self.case_of_raw[mail.row.id] = side.case
+        side.record(self._add_message(mail, side.case, side.direction))
 
     def _keep_automatic(self, mail: _Mail) -> None:
         """Machine mail that belongs to no case opens none: no customer, no case, no SLA. A
@@ -513,7 +532,7 @@ class _Batch:
             self._clean_html(
                 mail, {a.content_id: a.id for a in mail.message.attachments if a.content_id}
             )
-        if not hygiene.suppresses_auto_response(mail.flags):
+        if not mail.side and not hygiene.suppresses_auto_response(mail.flags):
             mailbox = row.mailbox
             if "oversize" in mail.flags:
                 autoresponse.queue_oversize_notice(

@@ -20,6 +20,11 @@ class Pool(Model):
     active = Column(Boolean, nullable=False, default=True)
     # Hours until a new case of this pool is due (first answer); empty: the desk default.
     sla_hours = Column(Integer, nullable=True)
+    # The business calendar its due times count on (``app.sla``: its ``SlaCalendar.pools``
+    # gives the pool ``sla_calendar``); empty: round the clock.
+    sla_calendar_id = Column(
+        Integer, ForeignKey("sla_calendar.id", name="fk_pool_sla_calendar_id"), nullable=True
+    )
     # Mail to a closed case reopens it within this many days, else opens a linked new case.
     reopen_days = Column(Integer, nullable=False, default=14)
     # How customers hear of a reply, a NotificationMode: "full" (the reply itself by mail) or

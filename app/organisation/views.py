@@ -43,6 +43,7 @@ class PoolView(DeskModelView):
         "description",
         "active",
         "sla_hours",
+        "sla_calendar",
         "reopen_days",
         "notification_mode",
         "close_policy",
@@ -55,6 +56,7 @@ class PoolView(DeskModelView):
         "description",
         "active",
         "sla_hours",
+        "sla_calendar",
         "reopen_days",
         "notification_mode",
         "close_policy",
@@ -64,7 +66,8 @@ class PoolView(DeskModelView):
         "mailboxes",
     ]
     label_columns = {
-        "sla_hours": "Answer within (hours)",
+        "sla_hours": "Answer within (hours, without an SLA policy)",
+        "sla_calendar": "Business calendar (empty: round the clock)",
         "reopen_days": "Reopen within (days)",
         "notification_mode": "Customer notification",
         "close_policy": "Who may close",

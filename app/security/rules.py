@@ -32,7 +32,8 @@ from collections.abc import Callable, Mapping
 
 from flask import g, has_request_context
 from flask_appbuilder.models.filters import BaseFilter
-from sqlalchemy import false, select, true
+from sqlalchemy import event, false, select, true
+from sqlalchemy.orm import Session
 
 from app.audit.actor import current_actor, is_system
 from app.errors import AccessDenied, Forbidden
@@ -112,12 +113,40 @@ def visible(query_or_select, model, user=None):
 
 
 def is_visible(obj, user=None) -> bool:
-    """True when ``user`` may see the already loaded row ``obj``."""
+    """True when ``user`` may see the already loaded row ``obj``.
+
+    Within one web request the answer is kept until the session next writes (a page asks
+    for the same case from several places: its door, the thread, the composer, the outbox
+    panel); a flush may move the row out of the user's reach, so it forgets them all."""
     user = current_actor() if user is None else user
     model = type(obj)
+    key = (model, obj.id, getattr(user, "id", None))
+    known = _visibility_answers()
+    if known is not None and key in known:
+        return known[key]
     pk = model.__mapper__.primary_key[0]
     stmt = select(pk).where(pk == obj.id, criterion_for(model, user))
-    return db.session.execute(stmt).first() is not None
+    answer = db.session.execute(stmt).first() is not None
+    if known is not None:
+        known[key] = answer
+    return answer
+
+
+def _visibility_answers() -> dict | None:
+    if not has_request_context():
+        return None
+    if "ld_visible" not in g:
+        g.ld_visible = {}
+    return g.ld_visible
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_visibility(_session, _flush_context=None) -> None:
+    if has_request_context():
+        g.pop("ld_visible", None)
+
+
+event.listen(Session, "after_rollback", _forget_visibility)  # what was flushed is undone
 
 
 def ensure_visible(obj, user=None):

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_appbuilder.security.sqla.manager import SecurityManager
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.audit.models import Event
 from app.extensions import db
@@ -198,7 +200,43 @@ def record_failed_login(username: str) -> None:
 
 
 class DeskSecurityManager(SecurityManager):
-    """Flask-AppBuilder's security manager, with failed logins counted and recorded."""
+    """Flask-AppBuilder's security manager, with failed logins counted and recorded, and
+    the answers of the built-in roles (``FAB_ROLES``, regexes in code) remembered."""
+
+    _builtin_answers: dict[tuple[str, int, str, str], bool]
+
+    def get_user_by_id(self, pk):
+        """The logged-in user of a request, with his roles and groups in the same statement
+        (every page asks for them: Flask-AppBuilder's plain ``get`` then loaded each lazily,
+        two more round trips per request)."""
+        user_model = self.user_model
+        loaded = self.session.identity_map.get((user_model, (pk,), None))
+        if loaded is not None:
+            return loaded
+        try:
+            key = int(pk)
+        except (TypeError, ValueError):
+            return None
+        stmt = (
+            select(user_model)
+            .where(user_model.id == key)
+            .options(joinedload(user_model.roles), joinedload(user_model.groups))
+        )
+        return self.session.scalars(stmt).unique().first()
+
+    def _has_access_builtin_roles(self, role, permission_name: str, view_name: str) -> bool:
+        """Flask-AppBuilder matches every regex of the role for every check, and a page
+        makes about thirty (each menu entry, each button): a few milliseconds per page. The
+        built-in roles are fixed once the desk has started, so the answer of each (role,
+        permission, view) is kept; the key holds the number of the role's rules, so rules
+        added while the desk starts (menu access) are never answered from before."""
+        answers = self.__dict__.setdefault("_builtin_answers", {})
+        key = (role.name, len(self.builtin_roles.get(role.name, ())), permission_name, view_name)
+        answer = answers.get(key)
+        if answer is None:
+            answer = super()._has_access_builtin_roles(role, permission_name, view_name)
+            answers[key] = answer
+        return answer
 
     def auth_user_db(self, username, password):
         user = super().auth_user_db(username, password)

@@ -1,7 +1,7 @@
 """questionnaires with dictionaries, answers as rows, and who may close per pool
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-03 14:30:00
 
 Creates dictionary, dictionary_value, questionnaire, question and questionnaire_answer, and
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0013'
-down_revision = '0010'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

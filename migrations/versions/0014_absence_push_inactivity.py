@@ -1,7 +1,7 @@
 """absence hand-over, push routing and inactivity reminders
 
 Revision ID: 0014
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-03 14:30:00
 
 Pools say how new cases reach agents (``routing``: pull, round_robin, least_loaded; a cap of
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0014'
-down_revision = '0017'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """the formatted body of a reply (the reply editor's sanitised HTML)
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-03 14:10:00
 
 A reply keeps its plain text in ``body`` (the mail's text/plain part) and, when the agent
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0017'
-down_revision = '0013'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

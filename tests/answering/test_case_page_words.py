@@ -97,7 +97,8 @@ def test_the_history_speaks_in_words_not_codes(answering, client, auth):
 
     case = answering.case_a
     with acting_as(answering.user("supervisor_a")):
-        case.priority = 3
+        case.priority = 3  # a change of priority recomputes the due times (app.cases.due)
+        db.session.commit()
         case.sla_due_at = case.sla_due_at.replace(year=2030, minute=0, second=0, microsecond=0)
         db.session.commit()
     auth.login("agent_a")

@@ -1,0 +1,17 @@
+"""Settings of cases (see ``app.core.settings``)."""
+
+from __future__ import annotations
+
+from app.core.settings import Setting, define, integer
+
+SETTINGS = define(
+    [
+        Setting(
+            "QUEUE_COUNTS_CACHE_SECONDS",
+            5,
+            integer(minimum=0, maximum=300),
+            "seconds the desk keeps its count of waiting cases per pool (the navigation's "
+            "queue counts) in Redis before counting again; 0 counts on every page",
+        ),
+    ]
+)
