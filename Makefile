@@ -41,7 +41,8 @@ lint: $(STAMP)
 # The services and the machinery (mypy settings in pyproject.toml).
 TYPED := app/core app/security app/features.py config.py app/mailcore/identity.py app/mailcore/addresses.py \
   app/agents/services.py app/customers/services.py app/cases/services.py app/cases/actions.py \
-  app/cases/workflow.py app/cases/routing.py app/cases/queues.py \
+  app/cases/workflow.py app/cases/routing.py app/cases/queues.py app/cases/push.py \
+  app/cases/handover.py app/cases/inactivity.py app/agents/absences.py \
   app/answering/replies.py app/answering/templates.py \
   app/answering/documents.py app/answering/richtext.py app/consultation/services.py \
   app/consultation/deadline.py app/outbox/services.py app/outbox/limits.py \

@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 
 from app.agents.models import Absence, AgentProfile, PoolMembership
 from app.agents.services import (
+    absence_write_rule,
     agent_write_rule,
     member_pool_ids,
     pool_itself_rule,
@@ -69,5 +70,5 @@ WRITE_RULES = {
     Topic: pool_write_rule("pool"),
     PoolMembership: pool_write_rule("pool"),
     AgentProfile: agent_write_rule(),
-    Absence: agent_write_rule("agent"),
+    Absence: absence_write_rule,
 }

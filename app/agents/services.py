@@ -170,3 +170,17 @@ def agent_write_rule(attribute: str | None = None) -> Callable:
             )
 
     return rule
+
+
+def absence_write_rule(row, user) -> None:
+    """An absence: the agent records his own; a supervisor those of the agents of his pools
+    (as ``agent_write_rule``); nobody else's."""
+    agent = row.agent
+    if agent is None and row.agent_id is not None:
+        agent = db.session.get(AgentProfile, row.agent_id)
+    if agent is not None and user is not None and agent.user_id == getattr(user, "id", None):
+        return
+    if agent is not None and ADMIN not in role_names(user) and SUPERVISOR not in role_names(user):
+        if not (user is None and sees_everything(None)):
+            raise Forbidden(f"Only {agent} himself or a supervisor of his pools may change this.")
+    agent_write_rule("agent")(row, user)

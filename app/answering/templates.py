@@ -2,10 +2,10 @@
 
 Response templates are offered per case in the customer's language (the most specific scope
 wins, see ``rendering.pick_template``). The desk's notices (``notice.link`` for replies in link
-mode, ``notice.postponed``, ``notice.confirmation`` and ``notice.closed`` for the case
-actions) have a default
-text here and can be reworded with a template of the same name. Cases send their notices
-through ``app.cases.notices``; ``connect`` (the ``setup`` of answering's manifest) hands them
+mode, ``notice.postponed``, ``notice.confirmation``, ``notice.closed`` and the inactivity
+notices for the case actions and jobs) have a default text here (some in several languages)
+and can be reworded with a template of the same name. Cases send their notices through
+``app.cases.notices``; ``connect`` (the ``setup`` of answering's manifest) hands them
 ``send_notice``, so cases never import answering.
 """
 
@@ -55,6 +55,18 @@ DEFAULT_NOTICES = {
         "({{ case_subject }}). Here it is:\n{{ case_link }}\n\n"
         "If you did not ask for it, you can ignore this mail.\n\n{{ desk_name }}",
     ),
+    notices.INACTIVITY_REMINDER: (
+        "We are waiting for your answer: {{ case_number }}",
+        "Dear {{ customer_name }},\n\nwe answered your case {{ case_number }} "
+        "({{ case_subject }}) and are waiting for your reply. If you still need help, simply "
+        "answer this mail.\n\n{{ desk_name }}",
+    ),
+    notices.INACTIVITY_CLOSED: (
+        "Your case {{ case_number }} has been closed",
+        "Dear {{ customer_name }},\n\nwe have not heard from you about your case "
+        "{{ case_number }} ({{ case_subject }}) for a while, so we have closed it. If you "
+        "still need help, simply reply to this mail and we will reopen it.\n\n{{ desk_name }}",
+    ),
     notices.CONFIRMATION: (
         "We received your request: {{ case_number }}",
         "Dear {{ customer_name }},\n\nwe have opened case {{ case_number }} for your request "
@@ -79,7 +91,52 @@ DEFAULT_NOTICE_TRANSLATIONS = {
         "diese Mail, dann öffnet sich der Fall wieder.\n{% if survey_link %}\nWie waren wir? "
         "Sagen Sie es uns (zwei Minuten):\n{{ survey_link }}\n{% endif %}\n{{ desk_name }}",
     ),
+    (notices.INACTIVITY_REMINDER, "pl"): (
+        "Czekamy na Twoją odpowiedź: {{ case_number }}",
+        "Dzień dobry {{ customer_name }},\n\nodpowiedzieliśmy na Twoje zgłoszenie {{ "
+        "case_number }} ({{ case_subject }}) i czekamy na Twoją odpowiedź. Jeśli nadal "
+        "potrzebujesz pomocy, po prostu odpowiedz na tę wiadomość.\n\n{{ desk_name }}",
+    ),
+    (notices.INACTIVITY_REMINDER, "sv"): (
+        "Vi väntar på ditt svar: {{ case_number }}",
+        "Hej {{ customer_name }},\n\nvi har svarat på ditt ärende {{ case_number }} ({{ "
+        "case_subject }}) och väntar på ditt svar. Om du fortfarande behöver hjälp räcker det "
+        "att du svarar på det här mejlet.\n\n{{ desk_name }}",
+    ),
+    (notices.INACTIVITY_REMINDER, "de"): (
+        "Wir warten auf Ihre Antwort: {{ case_number }}",
+        "Guten Tag {{ customer_name }},\n\nwir haben Ihre Anfrage {{ case_number }} ({{ "
+        "case_subject }}) beantwortet und warten auf Ihre Rückmeldung. Wenn Sie weiterhin "
+        "Hilfe benötigen, antworten Sie einfach auf diese E-Mail.\n\n{{ desk_name }}",
+    ),
+    (notices.INACTIVITY_CLOSED, "pl"): (
+        "Twoje zgłoszenie {{ case_number }} zostało zamknięte",
+        "Dzień dobry {{ customer_name }},\n\nod pewnego czasu nie otrzymaliśmy od Ciebie "
+        "odpowiedzi w sprawie zgłoszenia {{ case_number }} ({{ case_subject }}), dlatego je "
+        "zamknęliśmy. Jeśli nadal potrzebujesz pomocy, po prostu odpowiedz na tę wiadomość, a "
+        "ponownie otworzymy zgłoszenie.\n\n{{ desk_name }}",
+    ),
+    (notices.INACTIVITY_CLOSED, "sv"): (
+        "Ditt ärende {{ case_number }} har stängts",
+        "Hej {{ customer_name }},\n\nvi har inte hört av dig på ett tag om ditt ärende {{ "
+        "case_number }} ({{ case_subject }}), så vi har stängt det. Om du fortfarande behöver "
+        "hjälp, svara bara på det här mejlet så öppnar vi ärendet igen.\n\n{{ desk_name }}",
+    ),
+    (notices.INACTIVITY_CLOSED, "de"): (
+        "Ihre Anfrage {{ case_number }} wurde geschlossen",
+        "Guten Tag {{ customer_name }},\n\nwir haben seit einiger Zeit nichts von Ihnen zu "
+        "Ihrer Anfrage {{ case_number }} ({{ case_subject }}) gehört und sie daher "
+        "geschlossen. Wenn Sie weiterhin Hilfe benötigen, antworten Sie einfach auf diese "
+        "E-Mail, dann öffnen wir sie wieder.\n\n{{ desk_name }}",
+    ),
 }
+
+
+def default_notice(name: str, case: Case) -> tuple[str, str]:
+    """The desk's own (subject, text) of notice ``name`` in the customer's language (his, else
+    the desk's), else in English."""
+    language = rendering.customer_language(case)
+    return DEFAULT_NOTICE_TRANSLATIONS.get((name, language), DEFAULT_NOTICES[name])
 
 
 def templates_for(case: Case) -> list[ResponseTemplate]:
@@ -123,8 +180,7 @@ def render_notice(name: str, case: Case) -> tuple[str, str]:
         survey_link=survey_link(case) if name == notices.CLOSED else "",
     )
     template = rendering.pick_template(name, case)
-    language = rendering.customer_language(case)
-    subject_src, body_src = DEFAULT_NOTICE_TRANSLATIONS.get((name, language), DEFAULT_NOTICES[name])
+    subject_src, body_src = default_notice(name, case)
     if template is not None:
         subject_src, body_src = template.subject or subject_src, template.body
     subject = rendering.render_text(subject_src, context, what=name)

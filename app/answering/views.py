@@ -80,7 +80,8 @@ class ResponseTemplateView(DeskModelView):
     base_order = ("name", "asc")
     description_columns = {
         "name": "Language versions of one template share the name. notice.link, "
-        "notice.postponed, notice.confirmation and notice.closed replace the desk's own notices.",
+        "notice.postponed, notice.confirmation, notice.closed, notice.inactivity_reminder and "
+        "notice.inactivity_closed replace the desk's own notices.",
         "language": "e.g. en, de, fr; customers get their language, else the desk default.",
         "body": _placeholder_help(),
         "subject": _placeholder_help(),

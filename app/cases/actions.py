@@ -40,7 +40,7 @@ from app.agents.services import assignable_user, supervises
 from app.audit.actor import acting_as, current_actor, is_system
 from app.audit.models import Event
 from app.audit.tracking import record_event
-from app.cases import notices, questions
+from app.cases import notices, push, questions
 from app.cases.models import VERSION_TIME_FORMAT, Case, Message, MessageDirection
 from app.cases.services import open_case
 from app.cases.workflow import ALLOWED, CaseStatus, check_transition, transition
@@ -710,6 +710,7 @@ def open_for_customer(
         pool=pool, subject=subject, customer=customer, mailbox=mailbox, topic=topic, commit=False
     )
     db.session.flush()
+    push.push_case(case)  # a pool with push routing assigns it at once
     if body:
         _note(case, actor, f"Opened by {actor.username}: {body}")
     mail_id = notices.send(notices.CONFIRMATION, case, kind="confirmation")
@@ -796,3 +797,16 @@ def record_answer(case: Case) -> None:
 def send_back(case: Case, reason: str = "reply rejected") -> None:
     """A waiting reply was rejected: the agent works on the case again."""
     transition(case, S.IN_PROGRESS.value, reason=reason)
+
+
+def close_for_inactivity(case: Case, days: int) -> int | None:
+    """The desk closes a case that has waited ``days`` days for the customer's answer, and
+    tells him that his answer reopens it (``notice.inactivity_closed``); the outbox id of
+    that notice (None without an address). No wrap-up questionnaire: nobody is asked."""
+    reason = f"no answer from the customer for {days} days"
+    transition(case, S.CLOSED.value, reason=reason)
+    mail_id = None
+    if case.customer is not None and case.customer.email:
+        mail_id = notices.send(notices.INACTIVITY_CLOSED, case, kind="notification")
+    _event(case, "closed for inactivity", days=days, reason=reason, notice_outbox_id=mail_id)
+    return mail_id

@@ -17,7 +17,9 @@ FEATURE = Feature(
     jobs="app.cases.tasks:periodic_jobs",
     record_rules="app.cases.record_rules:RULES",
     settings="app.cases.settings:SETTINGS",
-    setup="app.cases.due:connect",
+    # Due times follow the SLA calendars (app.cases.due) and absences hand over an absent
+    # agent's cases (app.cases.handover; agents sit below cases).
+    setup="app.cases.setup:connect",
     permissions={
         AGENT: [["Case", CASE_WORK], ["Message", READ], ["CaseAction", AGENT_ACTIONS]],
         SUPERVISOR: [

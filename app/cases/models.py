@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     func,
     select,
     text,
@@ -280,3 +281,24 @@ class Message(NeverDeleted, Model):
 
     def __repr__(self) -> str:
         return f"{self.direction} {self.created_at:%Y-%m-%d %H:%M} {self.subject or ''}".strip()
+
+
+class InactivityNotice(Model):
+    """One step of the inactivity rule sent for a case (``app.cases.inactivity``): a reminder
+    after ``days`` days waiting on the customer, or the close. Unique per case, waiting period
+    (``waiting_since``: when the case started to wait) and step, so the job never sends the
+    same step twice; a new waiting period starts the count again."""
+
+    __tablename__ = "inactivity_notice"
+    __table_args__ = (
+        UniqueConstraint("case_id", "waiting_since", "days", name="uq_inactivity_step"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("case.id"), nullable=False, index=True)
+    case = relationship("Case")
+    waiting_since = Column(DateTime, nullable=False)
+    days = Column(Integer, nullable=False)
+    step = Column(String(16), nullable=False)  # "reminder" or "closed"
+    sent_at = Column(DateTime, nullable=False, default=utcnow)
+    outbox_id = Column(Integer, nullable=True)

@@ -8,10 +8,12 @@ depends on cases, so cases cannot import it; instead answering hands its sender 
 ``install_sender`` when a desk starts (the ``setup`` entry of its manifest), and cases call
 ``send``. Imports stay one way: answering → cases, never back.
 
-Notices by name: ``notice.postponed`` (the case waits until ``postponed_until``) and
-``notice.confirmation`` (a case was opened for the customer) and ``notice.closed`` (someone
-at the desk closed his case; with the link to the exit survey). Answering also has its own
-``notice.link`` for replies in link mode.
+Notices by name: ``notice.postponed`` (the case waits until ``postponed_until``),
+``notice.confirmation`` (a case was opened for the customer), ``notice.closed`` (someone at
+the desk closed his case; with the link to the exit survey), ``notice.inactivity_reminder``
+(the case waits for his answer) and ``notice.inactivity_closed`` (closed after waiting too
+long; his answer reopens it). Answering also has its own ``notice.link`` for replies in link
+mode.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from app.errors import ConfigurationError
 
 POSTPONED = "notice.postponed"
 CONFIRMATION = "notice.confirmation"
+INACTIVITY_REMINDER = "notice.inactivity_reminder"
+INACTIVITY_CLOSED = "notice.inactivity_closed"
 CLOSED = "notice.closed"
 
 # sender(notice name, case, kind) -> id of the queued outbox mail (the caller commits)

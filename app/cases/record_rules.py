@@ -6,7 +6,7 @@ from sqlalchemy import exists, or_, select
 
 from app.agents.services import member_pool_ids, supervised_pool_ids
 from app.audit.models import Event
-from app.cases.models import Case, Message
+from app.cases.models import Case, InactivityNotice, Message
 from app.customers.models import Customer
 from app.security.rules import record_rule
 
@@ -43,9 +43,15 @@ def customer_criterion(user):
     return of_cases
 
 
+@record_rule
+def inactivity_notice_criterion(user):
+    return InactivityNotice.case_id.in_(visible_case_ids(user))
+
+
 RULES = {
     Case: case_criterion,
     Message: message_criterion,
     Event: event_criterion,
     Customer: customer_criterion,
+    InactivityNotice: inactivity_notice_criterion,
 }

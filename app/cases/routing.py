@@ -13,43 +13,80 @@ pools, in the order of the partial index ``ix_case_waiting`` (pool, due time, ar
 so it reads a few index entries however many cases wait.
 SQLite writes one transaction at a time: there a guarded ``UPDATE … WHERE assignee_id IS NULL``
 on the best candidates, one after the other, gives the same answer.
+
+An agent marked absent gets no case (he is told until when he is away), and a pool's cap of
+open cases per agent (``Pool.max_open_per_agent``) keeps an agent at the cap from getting more
+of that pool.
+
+Push routing (``app.cases.push``) assigns new cases of some pools at once instead.
 """
 
 from __future__ import annotations
 
 import functools
 
-from sqlalchemy import bindparam, cast, insert, literal, null, or_, select, union_all, update
+from sqlalchemy import (
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import JSON
 
+from app.agents.absences import absence_of_user
 from app.agents.models import AgentProfile, PoolMembership, agent_skill
 from app.audit.actor import actor_label
 from app.audit.models import Event
 from app.audit.tracking import display_value, record_event
 from app.cases.actions import acting_user, start_work
 from app.cases.models import Case
+from app.cases.push import OPEN, WAITING
 from app.cases.workflow import CaseStatus
 from app.core.timeutil import utcnow
+from app.errors import Conflict
 from app.extensions import db
+from app.organisation.models import Pool
 
-#: Statuses of a case that waits for an agent to work on it.
-WAITING = (CaseStatus.RECEIVED.value, CaseStatus.IN_PROGRESS.value)
 _SQLITE_CANDIDATES = 20  # tried one after the other when another agent was faster
 _SQLITE_ROUNDS = 10  # fresh looks when others took all of them meanwhile
 
 
 def pick_levels(user_id: int) -> list[list[int]]:
-    """The agent's pools grouped by his pick priority, first level first: ``[[3], [1, 7]]``."""
+    """The agent's pools grouped by his pick priority, first level first: ``[[3], [1, 7]]``;
+    without the pools whose cap of open cases per agent he has reached."""
     rows = db.session.execute(
-        select(PoolMembership.priority, PoolMembership.pool_id)
+        select(PoolMembership.priority, PoolMembership.pool_id, Pool.max_open_per_agent)
         .join(AgentProfile, AgentProfile.id == PoolMembership.agent_id)
+        .join(Pool, Pool.id == PoolMembership.pool_id)
         .where(AgentProfile.user_id == user_id)
         .order_by(PoolMembership.priority, PoolMembership.pool_id)
     ).all()
+    capped = {pool_id: cap for _, pool_id, cap in rows if cap}
+    full = set()
+    if capped:
+        counts = dict(
+            db.session.execute(
+                select(Case.pool_id, func.count(Case.id))
+                .where(
+                    Case.assignee_id == user_id,
+                    Case.pool_id.in_(capped),
+                    Case.status.in_(OPEN),
+                )
+                .group_by(Case.pool_id)
+            ).all()
+        )
+        full = {pool_id for pool_id, cap in capped.items() if counts.get(pool_id, 0) >= cap}
     levels: dict[int, list[int]] = {}
-    for priority, pool_id in rows:
-        levels.setdefault(priority, []).append(pool_id)
+    for priority, pool_id, _cap in rows:
+        if pool_id not in full:
+            levels.setdefault(priority, []).append(pool_id)
     return list(levels.values())
 
 
@@ -193,6 +230,12 @@ def claim_next_case() -> Case | None:
     it becomes his and "in progress", recorded, committed at once. None when nothing waits
     for him. Raises Forbidden for a role that may not claim cases."""
     actor = acting_user("claim", person=True)
+    absence = absence_of_user(actor.id)
+    if absence is not None:
+        raise Conflict(
+            f"You are marked absent until {absence.ends_at:%Y-%m-%d %H:%M} (UTC); "
+            "end or shorten the absence to take cases."
+        )
     levels = pick_levels(actor.id)
     if db.session.get_bind().dialect.name == "postgresql":
         return _claim_pg(actor, levels)

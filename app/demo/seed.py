@@ -10,7 +10,7 @@ import hashlib
 import random
 from datetime import timedelta
 
-from app.agents.models import AgentProfile, PoolMembership
+from app.agents.models import Absence, AgentProfile, PoolMembership
 from app.answering.models import (
     Document,
     DocumentVersion,
@@ -221,6 +221,7 @@ def seed_configuration(password: str | None = None) -> dict:
                 pool_id=pools[pool_name].id,
             )
     seed_answering(pools, users)
+    seed_absences(pools, users)
     seed_sla(pools)
     departments = [
         _get_or_create(Department, {"email": e, "response_hours": h, "language": lang}, name=n)
@@ -314,6 +315,28 @@ def seed_sla(pools: dict) -> None:
             name=name,
         )
     db.session.flush()
+
+
+def seed_absences(pools: dict, users: dict) -> None:
+    """Sales pushes new cases by round robin (at most 15 open per agent); Carla stands in for
+    Dan, who is away next week (his cases go to her when it starts)."""
+    pools["Sales"].routing = "round_robin"
+    pools["Sales"].max_open_per_agent = 15
+    profiles = {
+        name: db.session.query(AgentProfile).filter_by(user_id=user.id).first()
+        for name, user in users.items()
+    }
+    profiles["agent4"].substitute = profiles["agent3"]
+    if not profiles["agent4"].absences:
+        start = utcnow().replace(hour=6, minute=0, second=0, microsecond=0) + timedelta(days=7)
+        db.session.add(
+            Absence(
+                agent=profiles["agent4"],
+                starts_at=start,
+                ends_at=start + timedelta(days=5),
+                note="Holiday",
+            )
+        )
 
 
 TEMPLATES = [

@@ -28,7 +28,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from app.audit.actor import acting_as
 from app.audit.tracking import record_event
-from app.cases import services
+from app.cases import push, services
 from app.cases.models import Case, Message, MessageDirection
 from app.cases.workflow import CaseStatus, transition
 from app.core.timeutil import utcnow
@@ -286,6 +286,7 @@ class _Batch:
         for case, number in zip(self.new_cases, numbers, strict=True):
             case.number = number
         session.flush()
+        push.push_new_cases(self.new_cases)  # pools with push routing assign them at once
         with session.no_autoflush:
             for index, mail in enumerate(self.mails):
                 try:

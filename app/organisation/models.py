@@ -36,6 +36,26 @@ class Pool(Model):
     # Acknowledge new cases from mail with an automatic answer (app.mail.autoresponse).
     auto_response_enabled = Column(Boolean, nullable=False, default=False)
     auto_response_text = Column(Text, nullable=True)
+    # How new cases reach agents, a PoolRouting: "pull" (they wait for Get next), or pushed at
+    # once to the next eligible member by "round_robin" or "least_loaded" (app.cases.push).
+    routing = Column(String(16), nullable=False, default="pull", server_default="pull")
+    # At most this many open cases of this pool per agent (push routing and Get next); empty:
+    # no cap.
+    max_open_per_agent = Column(Integer, nullable=True)
+    # Round robin: the login id of the member who got the pool's last pushed case (updated
+    # atomically). A memo, not a reference: no foreign key, so removing a user never waits on it.
+    last_routed_user_id = Column(Integer, nullable=True)
+    # Where an absent agent's open cases go, an AbsenceHandover: "substitute" (his substitute,
+    # when he may take them; else back to the pool) or "pool" (unassigned, for Get next).
+    absence_handover = Column(
+        String(16), nullable=False, default="substitute", server_default="substitute"
+    )
+    # Cases waiting on the customer: reminder mails after these many days ("7,14"; empty:
+    # none) and closing after ``inactivity_close_days`` (empty: never), app.cases.inactivity.
+    inactivity_reminder_days = Column(
+        String(64), nullable=True, default="7,14", server_default="7,14"
+    )
+    inactivity_close_days = Column(Integer, nullable=True, default=21, server_default="21")
 
     mailboxes = relationship("Mailbox", back_populates="pool")
     memberships = relationship(
@@ -57,6 +77,48 @@ NOTIFICATION_MODE_LABELS = {
     NotificationMode.FULL: "Full reply by mail",
     NotificationMode.LINK: "Link-only notice (portal)",
 }
+
+
+class PoolRouting(StrEnum):
+    """How a pool's new cases reach its agents (``Pool.routing``)."""
+
+    PULL = "pull"  # they wait for Get next
+    ROUND_ROBIN = "round_robin"  # pushed to the members in turn
+    LEAST_LOADED = "least_loaded"  # pushed to the member with the fewest open cases
+
+
+POOL_ROUTING_LABELS = {
+    PoolRouting.PULL: "Get next only (pull)",
+    PoolRouting.ROUND_ROBIN: "Assign at once, round robin",
+    PoolRouting.LEAST_LOADED: "Assign at once, least loaded",
+}
+
+
+class AbsenceHandover(StrEnum):
+    """Where an absent agent's open cases of a pool go (``Pool.absence_handover``)."""
+
+    SUBSTITUTE = "substitute"
+    POOL = "pool"
+
+
+ABSENCE_HANDOVER_LABELS = {
+    AbsenceHandover.SUBSTITUTE: "To his substitute (else back to the pool)",
+    AbsenceHandover.POOL: "Back to the pool (Get next)",
+}
+
+
+def day_list(value: str | None) -> list[int]:
+    """``"7, 14"`` → ``[7, 14]``: the reminder days of ``Pool.inactivity_reminder_days``,
+    sorted, positive whole numbers only (ValueError otherwise)."""
+    days = []
+    for part in (value or "").replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.isdigit() or int(part) <= 0:
+            raise ValueError(f"{part!r} is not a number of days")
+        days.append(int(part))
+    return sorted(set(days))
 
 
 class ClosePolicy(StrEnum):

@@ -1,0 +1,1 @@
+"""Tests of agents: absences and their hand-over."""
