@@ -1,6 +1,6 @@
 """absence hand-over, push routing and inactivity reminders
 
-Revision ID: 0014
+Revision ID: 0019
 Revises: 0018
 Create Date: 2026-12-03 14:30:00
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0014'
+revision = '0019'
 down_revision = '0018'
 branch_labels = None
 depends_on = None
