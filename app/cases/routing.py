@@ -24,6 +24,7 @@ Push routing (``app.cases.push``) assigns new cases of some pools at once instea
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 
 from sqlalchemy import (
     bindparam,
@@ -40,8 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import JSON
 
-from app.agents.absences import absence_of_user
-from app.agents.models import AgentProfile, PoolMembership, agent_skill
+from app.agents.models import Absence, AgentProfile, PoolMembership, agent_skill
 from app.audit.actor import actor_label
 from app.audit.models import Event
 from app.audit.tracking import display_value, record_event
@@ -61,14 +61,36 @@ _SQLITE_ROUNDS = 10  # fresh looks when others took all of them meanwhile
 def pick_levels(user_id: int) -> list[list[int]]:
     """The agent's pools grouped by his pick priority, first level first: ``[[3], [1, 7]]``;
     without the pools whose cap of open cases per agent he has reached."""
+    return pick_plan(user_id)[0]
+
+
+def pick_plan(user_id: int) -> tuple[list[list[int]], datetime | None]:
+    """``pick_levels`` and, read by the same statement, the end of the absence the agent is
+    in now (None when he is at work): Get next asks both for every press."""
+    now = utcnow()
+    absent_until = (
+        select(func.max(Absence.ends_at))
+        .where(
+            Absence.agent_id == AgentProfile.id,
+            Absence.starts_at <= now,
+            Absence.ends_at > now,
+        )
+        .correlate(AgentProfile)
+        .scalar_subquery()
+    )
     rows = db.session.execute(
-        select(PoolMembership.priority, PoolMembership.pool_id, Pool.max_open_per_agent)
+        select(
+            PoolMembership.priority,
+            PoolMembership.pool_id,
+            Pool.max_open_per_agent,
+            absent_until,
+        )
         .join(AgentProfile, AgentProfile.id == PoolMembership.agent_id)
         .join(Pool, Pool.id == PoolMembership.pool_id)
         .where(AgentProfile.user_id == user_id)
         .order_by(PoolMembership.priority, PoolMembership.pool_id)
     ).all()
-    capped = {pool_id: cap for _, pool_id, cap in rows if cap}
+    capped = {pool_id: cap for _, pool_id, cap, _until in rows if cap}
     full = set()
     if capped:
         counts = dict(
@@ -84,10 +106,10 @@ def pick_levels(user_id: int) -> list[list[int]]:
         )
         full = {pool_id for pool_id, cap in capped.items() if counts.get(pool_id, 0) >= cap}
     levels: dict[int, list[int]] = {}
-    for priority, pool_id, _cap in rows:
+    for priority, pool_id, _cap, _until in rows:
         if pool_id not in full:
             levels.setdefault(priority, []).append(pool_id)
-    return list(levels.values())
+    return list(levels.values()), (rows[0][3] if rows else None)
 
 
 def _candidates(user_id, pool_ids):
@@ -230,13 +252,12 @@ def claim_next_case() -> Case | None:
     it becomes his and "in progress", recorded, committed at once. None when nothing waits
     for him. Raises Forbidden for a role that may not claim cases."""
     actor = acting_user("claim", person=True)
-    absence = absence_of_user(actor.id)
-    if absence is not None:
+    levels, absent_until = pick_plan(actor.id)
+    if absent_until is not None:
         raise Conflict(
-            f"You are marked absent until {absence.ends_at:%Y-%m-%d %H:%M} (UTC); "
+            f"You are marked absent until {absent_until:%Y-%m-%d %H:%M} (UTC); "
             "end or shorten the absence to take cases."
         )
-    levels = pick_levels(actor.id)
     if db.session.get_bind().dialect.name == "postgresql":
         return _claim_pg(actor, levels)
     for pool_ids in levels:
