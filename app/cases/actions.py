@@ -789,6 +789,9 @@ def record_answer(case: Case) -> None:
     the customer) unless the case waits for something else (a consultation, a date)."""
     if case.first_response_at is None:
         case.first_response_at = utcnow()
+        # The next target is the resolution now (``app.cases.due`` moves it at the flush):
+        # the wait below must keep the time left on that one, not on the answered one.
+        db.session.flush()
     start_work(case, "answered")
     if case.status in (S.IN_PROGRESS, S.AWAITING_APPROVAL):
         transition(case, S.WAITING_ON_CUSTOMER.value, reason="answered")

@@ -109,7 +109,8 @@ def transition(case, target: str, *, reason: str | None = None, at: datetime | N
     paused_before = was in CLOCK_PAUSED_STATUSES
     if to in CLOCK_PAUSED_STATUSES and not paused_before:
         pause_due_clock(case, now)
-    elif paused_before and to not in CLOCK_PAUSED_STATUSES:
+    elif paused_before and to not in CLOCK_PAUSED_STATUSES and to is not S.CLOSED:
+        # (a case closed while it waited keeps the due time it had: the clock stops there)
         resume_due_clock(case, now)
     return case
 

@@ -17,6 +17,7 @@ from app.organisation.models import Topic
 from app.sla import services
 from app.sla.models import SlaPolicy
 from tests.sla.helpers import office_pool, open_at
+from tests.support.clock import FrozenClock
 from tests.support.records import events, refresh
 
 S = CaseStatus
@@ -227,3 +228,30 @@ def test_due_state_marks(desk):
     # Monday 08:40 local is.
     assert monday.due_state_at(utc(2026, 12, 4, 14, 50)) == "ok"
     assert monday.due_state_at(utc(2026, 12, 7, 7, 40)) == "due_soon"
+
+
+def test_an_answered_case_waits_with_its_resolution_time_and_keeps_it_when_closed(
+    desk, monkeypatch
+):
+    office_pool(desk)
+    clock = FrozenClock(monkeypatch, utc(2026, 12, 1, 8))  # Tuesday 09:00 local
+    case = open_at(desk, utc(2026, 12, 1, 7))  # Tuesday 08:00 local: resolution due 16:00
+    transition(case, S.IN_PROGRESS.value, at=utc(2026, 12, 1, 7, 30))
+    actions.record_answer(case)  # at 09:00: the wait keeps the 7 h left of the resolution
+    db.session.commit()
+    case = refresh(case)
+    assert case.status == S.WAITING_ON_CUSTOMER
+    assert case.sla_paused_seconds == 7 * 3600
+    # The customer answers on Wednesday 09:00 local: the 7 h run from then, to 16:00.
+    clock.set(utc(2026, 12, 2, 8))
+    transition(case, S.IN_PROGRESS.value)
+    db.session.commit()
+    case = refresh(case)
+    assert case.sla_due_at == case.resolution_due_at == utc(2026, 12, 2, 15)
+    # Answered again and closed while it waits: the due time stays where it was.
+    actions.record_answer(case)
+    db.session.commit()
+    with acting_as(None):
+        transition(case, S.CLOSED.value, at=utc(2026, 12, 3, 8))
+    db.session.commit()
+    assert refresh(case).sla_due_at == utc(2026, 12, 2, 15)
