@@ -310,7 +310,7 @@ class CaseView(DeskModelView):
     # through their actions (app.cases.actions.RULED_FIELDS says which).
     edit_columns = list(actions.EDITABLE_FIELDS)
     edit_form_extra_fields = {"priority": _priority_field()}
-    show_template = "cases/show.html"
+    show_template = "cases/workspace.html"  # CaseView.show renders it with its own context
     formatters_columns = {"assignee": lambda user: user if user else "–"}
 
     @expose("/show/<pk>", methods=["GET"])
