@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from flask import has_app_context
+from flask_wtf import FlaskForm
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from sqlalchemy import select
@@ -61,6 +62,15 @@ TEXT_TYPES = frozenset({"short_text", "long_text", "email", "phone"})
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 KEY_MAX = 64
+# Names the runtime form class (forms_designer.builder) uses itself.
+RESERVED_KEYS = frozenset(n for n in dir(FlaskForm) if KEY_PATTERN.match(n)) | {
+    "csrf_token",
+    "meta",
+    "form_errors",
+    "schema",
+    "language",
+    "layout",
+}
 LANGUAGE_PATTERN = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
 MAX_FIELDS = 200
 # Longest answer each text type accepts (a max_length may only lower it).
@@ -241,6 +251,8 @@ def _field_problems(
             f"{name}: the key must start with a lowercase letter and hold only lowercase "
             f"letters, digits and _ (at most {KEY_MAX} characters)."
         )
+    elif key in RESERVED_KEYS:
+        problems.append(f"{name}: the key {key!r} is reserved; choose another.")
     elif key in seen:
         problems.append(f"{name}: the key is used by an earlier field; keys must be unique.")
     kind = field.get("type")
