@@ -92,7 +92,7 @@ def test_saving_an_invalid_schema_answers_every_problem_with_the_field_it_names(
     schema["fields"][0]["options"][1]["label"] = {"en": "An error"}  # no Polish label
     schema["fields"][1]["key"] = "Invoice No"
     response = post_json(client, f"/form-designer/{form.id}/draft", {"schema": schema})
-    assert response.status_code == 400
+    assert response.status_code == 422
     answer = response.json
     assert answer["ok"] is False
     by_key = {p["key"]: p["message"] for p in answer["problems"]}
@@ -107,7 +107,7 @@ def test_a_problem_naming_a_field_by_position_is_tied_to_that_fields_key(client,
     schema = good_schema()
     schema["fields"][1]["key"] = ""
     response = post_json(client, f"/form-designer/{form.id}/draft", {"schema": schema})
-    assert response.status_code == 400
+    assert response.status_code == 422
     messages = [p["message"] for p in response.json["problems"]]
     assert any("Field 2" in m for m in messages)
 
@@ -142,7 +142,7 @@ def test_publish_refuses_an_invalid_schema_and_publishes_nothing(client, auth, f
     schema = good_schema()
     schema["fields"][1]["visible_if"] = {"properties": {"later": {"const": 1}}}
     response = post_json(client, f"/form-designer/{form.id}/publish", {"schema": schema})
-    assert response.status_code == 400
+    assert response.status_code == 422
     problems = response.json["problems"]
     assert any(p["key"] == "invoice_no" and "later" in p["message"] for p in problems)
     db.session.expire_all()
