@@ -46,13 +46,13 @@
   var CHOICES = { single_choice: 1, multiple_choice: 1, dropdown: 1 };
   var NUMBERS = { min_length: 1, max_length: 1, minimum: 1, maximum: 1, max_size_mb: 1 };
   var LIMIT_LABELS = {
-    min_length: "Shortest answer (characters)",
-    max_length: "Longest answer (characters)",
+    min_length: "Min. length",
+    max_length: "Max. length",
     pattern: "Pattern (regular expression)",
-    minimum: "Smallest number",
-    maximum: "Largest number",
+    minimum: "Minimum",
+    maximum: "Maximum",
     accept: "Accepted file types (e.g. .pdf,.jpg)",
-    max_size_mb: "Largest file (MB)",
+    max_size_mb: "Max. size (MB)",
     value: "Value sent with every answer"
   };
   var OPERATORS = {
@@ -736,6 +736,11 @@
     return ["equals", "one_of"];
   }
 
+  function ruleJoinWord() {
+    var field = byUid(selected);
+    return field && field._match === "any" ? "or" : "and";
+  }
+
   function ruleRow(rule, i, candidates) {
     var ref = byKey(rule.field);
     var fieldSelect = h("select", { class: "form-control", "data-bind": "rule-field", "data-index": i, "aria-label": "Rule " + (i + 1) + ": question", id: "fd-rule-" + i + "-field" },
@@ -744,7 +749,7 @@
       })));
     var ops = operatorsFor(ref);
     if (ops.indexOf(rule.op) < 0) rule.op = ops[0];
-    var opSelect = h("select", { class: "form-control", "data-bind": "rule-op", "data-index": i, "aria-label": "Rule " + (i + 1) + ": operator", id: "fd-rule-" + i + "-op" },
+    var opSelect = h("select", { class: "form-control fd-op", "data-bind": "rule-op", "data-index": i, "aria-label": "Rule " + (i + 1) + ": operator", id: "fd-rule-" + i + "-op" },
       ops.map(function (op) { return h("option", { value: op, text: OPERATORS[op], selected: op === rule.op }); }));
     var value = null;
     var options = optionsOf(ref);
@@ -771,11 +776,14 @@
     }
     return h("li", { class: "fd-rule" }, [
       h("div", { class: "fd-rule-line" }, [
-        h("label", { class: "fd-not", title: "Negate this rule" }, [h("input", { type: "checkbox", checked: !!rule.not, "data-bind": "rule-not", "data-index": i, "aria-label": "Rule " + (i + 1) + ": not" }), " not"]),
+        h("span", { class: "fd-rule-word", text: i === 0 ? "When" : (ruleJoinWord()) }),
         fieldSelect,
         h("button", { type: "button", class: "fd-tool", "data-action": "rule-remove", "data-index": i, title: "Remove this rule", "aria-label": "Remove rule " + (i + 1) }, [icon("fa-times")])
       ]),
-      h("div", { class: "fd-rule-line" }, [opSelect, value])
+      h("div", { class: "fd-rule-line" }, [
+        h("label", { class: "fd-not", title: "Negate this rule" }, [h("input", { type: "checkbox", checked: !!rule.not, "data-bind": "rule-not", "data-index": i, "aria-label": "Rule " + (i + 1) + ": not", id: "fd-rule-" + i + "-not" }), " not"]),
+        opSelect, value
+      ])
     ]);
   }
 
