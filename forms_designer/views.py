@@ -5,6 +5,7 @@ starting a new draft from the current version are actions calling ``services``. 
 itself is edited on the designer page, not here: versions are read-only in these views.
 """
 
+from flask import Blueprint, current_app
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
@@ -80,7 +81,17 @@ class IntakeFormView(DeskModelView):
         )
 
 
+# The designer's and the portal's scripts: /static/forms_designer/forms/visible_if.js, ...
+assets = Blueprint(
+    "forms_designer_assets",
+    __name__,
+    static_folder="static",
+    static_url_path="/static/forms_designer",
+)
+
+
 def register(appbuilder) -> None:
+    current_app.register_blueprint(assets)
     appbuilder.add_view(IntakeFormView, "Intake forms", icon="fa-wpforms", category="Configuration")
     appbuilder.add_view_no_menu(IntakeFormVersionView)
     designer.register(appbuilder)
