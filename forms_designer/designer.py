@@ -31,15 +31,9 @@ from app.security.rules import ensure_may_change, ensure_visible, visible
 from forms_designer import services
 from forms_designer.models import IntakeForm, IntakeFormVersion, VersionStatus
 
-# The static files (designer.js/css, visible_if.js, the vendored Sortable.js) and templates of
-# the feature: ``url_for("forms_designer.static", filename="forms/designer.js")``.
-blueprint = Blueprint(
-    "forms_designer",
-    __name__,
-    static_folder="static",
-    static_url_path="/forms-designer/static",
-    template_folder="templates",
-)
+# The templates of the feature (forms_designer/templates/forms_designer/…); its static files
+# (designer.js/css, visible_if.js, the vendored Sortable.js) are served by ``views.assets``.
+blueprint = Blueprint("forms_designer", __name__, template_folder="templates")
 
 # The languages a form may be written in: the customer portal's.
 LANGUAGES = {"en": "English", "pl": "Polski", "sv": "Svenska", "de": "Deutsch"}
@@ -230,6 +224,7 @@ class FormDesignerView(BaseView):
             version = services.save_draft(form, schema, current_actor())
         except DeskError as exc:
             return _refused(exc, schema)
+        db.session.commit()
         return jsonify(
             ok=True,
             message=f"Draft v{version.number} saved.",
@@ -249,6 +244,7 @@ class FormDesignerView(BaseView):
             version = services.publish(form, actor)
         except DeskError as exc:
             return _refused(exc, schema)
+        db.session.commit()
         flash(f"Version {version.number} of “{form.name}” is published.", "success")
         return jsonify(
             ok=True,
@@ -273,6 +269,7 @@ class FormDesignerView(BaseView):
             db.session.rollback()
             flash(str(exc), "danger")
             return redirect(url_for("FormDesignerView.design", pk=form.id, version=number))
+        db.session.commit()
         flash(f"Draft v{version.number} made from version {number or version.number - 1}.", "success")
         return redirect(url_for("FormDesignerView.design", pk=form.id))
 

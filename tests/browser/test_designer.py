@@ -38,17 +38,25 @@ def keys(page) -> list[str]:
 
 
 def drag(page, source, target, *, where: str = "after") -> None:
-    """Drag ``source`` onto ``target`` with the mouse, as a person does (Sortable.js)."""
+    """Drag ``source`` with the mouse, as a person does (Sortable.js), to just above the
+    top of ``target`` or into the free space under it."""
     start = source.bounding_box()
     end = target.bounding_box()
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
     page.mouse.down()
     page.mouse.move(start["x"] + start["width"] / 2 + 12, start["y"] + start["height"] / 2 + 8, steps=4)
-    y = end["y"] + (end["height"] * 0.8 if where == "after" else 6)
+    y = {"after": end["y"] + end["height"] + 24, "before": end["y"] + 6}[where]
     page.mouse.move(end["x"] + end["width"] / 2, y, steps=20)
     page.wait_for_timeout(150)
     page.mouse.up()
     page.wait_for_timeout(200)
+
+
+def announced(page, text: str) -> None:
+    """Wait until the aria-live region says ``text``."""
+    page.wait_for_function(
+        "text => document.getElementById('fd-live').textContent.includes(text)", arg=text
+    )
 
 
 def select_card(page, key: str):
@@ -96,7 +104,7 @@ def test_a_supervisor_designs_and_publishes_a_form(live_desk, browser_page, new_
     page.focus("#fd-add-email")
     page.keyboard.press("Enter")
     assert keys(page) == ["single_choice", "short_text", "email"]
-    assert "Added E-mail" in page.locator("#fd-live").inner_text()
+    announced(page, "Added E-mail")
     shoot(page, "designer-03-fields-added")
 
     # Reorder by mouse: the e-mail to the top.
@@ -108,9 +116,7 @@ def test_a_supervisor_designs_and_publishes_a_form(live_desk, browser_page, new_
     page.keyboard.press("Alt+ArrowDown")
     page.keyboard.press("Alt+ArrowDown")
     assert keys(page) == ["single_choice", "short_text", "email"]
-    page.wait_for_function(
-        "document.getElementById('fd-live').textContent.includes('position 3 of 3')"
-    )
+    announced(page, "to position 3 of 3")
     # The move buttons do it too.
     page.locator("#fd-canvas-list .fd-card").nth(2).locator("[data-action=up]").click()
     assert keys(page) == ["single_choice", "email", "short_text"]
@@ -175,9 +181,7 @@ def test_a_supervisor_designs_and_publishes_a_form(live_desk, browser_page, new_
 
     # Save the draft, then publish.
     page.keyboard.press("Control+s")
-    page.wait_for_function(
-        "document.getElementById('fd-save-state').textContent.includes('saved')"
-    )
+    page.wait_for_selector("#fd-save-state.fd-saved")
     assert page.locator(".fd-card.fd-invalid").count() == 0
     page.click("#fd-publish")
     page.wait_for_selector("#fd-publish-dialog[open]")

@@ -117,7 +117,7 @@ def test_save_draft_then_publish_then_the_page_is_read_only(client, auth, form):
     saved = post_json(client, f"/form-designer/{form.id}/draft", {"schema": good_schema()})
     assert saved.status_code == 200, saved.json
     assert saved.json["ok"] is True and saved.json["version"] == 1
-    db.session.expire_all()
+    db.session.rollback()  # what the request committed stays
     draft = db.session.get(IntakeForm, form.id).draft
     assert draft.status == VersionStatus.DRAFT
     assert draft.schema["fields"][1]["visible_if"]["properties"]["kind"]["const"] == "copy"
@@ -125,7 +125,7 @@ def test_save_draft_then_publish_then_the_page_is_read_only(client, auth, form):
     published = post_json(client, f"/form-designer/{form.id}/publish", {"schema": good_schema()})
     assert published.status_code == 200, published.json
     assert published.json["redirect"].endswith(f"/form-designer/{form.id}?version=1")
-    db.session.expire_all()
+    db.session.rollback()
     form = db.session.get(IntakeForm, form.id)
     assert form.draft is None and form.current.number == 1
 
@@ -155,7 +155,7 @@ def test_new_draft_from_the_published_version(client, auth, form):
     response = client.post(f"/form-designer/{form.id}/new-draft", data={"version": "1"})
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/form-designer/{form.id}")
-    db.session.expire_all()
+    db.session.rollback()
     form = db.session.get(IntakeForm, form.id)
     assert form.draft.number == 2 and form.draft.schema == form.current.schema
     page = client.get(f"/form-designer/{form.id}")

@@ -366,8 +366,7 @@
     if (readonly || !TYPES[type]) return null;
     var field = newField(type);
     if (index === undefined || index === null || index < 0 || index > state.fields.length) {
-      var at = indexOf(selected);
-      index = at >= 0 ? at + 1 : state.fields.length;
+      index = state.fields.length;  // the palette's Enter adds at the end; Alt+arrows move it
     }
     state.fields.splice(index, 0, field);
     selected = field._uid;
@@ -536,6 +535,8 @@
 
   function renderGeneralProblems() {
     var box = $("fd-problems");
+    var wasHidden = box.hidden;
+    window.setTimeout(function () { if (box.hidden !== wasHidden) fitHeight(); }, 0);
     var all = problems.general.slice();
     var keyed = Object.keys(problems.byKey).reduce(function (n, k) { return n + problems.byKey[k].length; }, 0);
     box.textContent = "";
@@ -836,7 +837,13 @@
       var summary = $("fd-cond-summary");
       if (summary && field.visible_if) summary.textContent = conditionSummary(field) + ".";
     }
-    if (problems.byKey[field.key] && event.type === "change") { delete problems.byKey[field.key]; redrawPanel = true; }
+    if (problems.byKey[field.key] && event.type === "change") {
+      // The field's problems go once it is edited (the server judges again on the next
+      // save); the panel is not redrawn: the click that left this box must reach its target.
+      delete problems.byKey[field.key];
+      var box = $("fd-field-errors");
+      if (box) box.parentNode.removeChild(box);
+    }
     markDirty();
     renderCanvas();
     renderPreview();
@@ -1187,7 +1194,7 @@
 
   function onCanvasClick(event) {
     var cardNode = event.target.closest(".fd-card");
-    if (!cardNode) return;
+    if (!cardNode || (event.detail !== 0 && Date.now() - lastDrag < 120)) return;  // a drag's end
     var uid = cardNode.getAttribute("data-uid");
     var button = event.target.closest("button[data-action]");
     if (!button) { select(uid); return; }
@@ -1247,7 +1254,8 @@
     var palette = $("fd-palette");
     palette.addEventListener("click", function (event) {
       var item = event.target.closest(".fd-palette-item");
-      if (!item || Date.now() - lastDrag < 400) return;
+      // A mouse click right after a drag is the drag's own end (a key's click has detail 0).
+      if (!item || (event.detail !== 0 && Date.now() - lastDrag < 120)) return;
       addField(item.getAttribute("data-type"), null, "from the palette");
     });
     $("fd-languages").addEventListener("change", onLanguageToggle);
