@@ -62,8 +62,14 @@ PALETTE = [
             ("checkbox", "Checkbox", "fa-check-square"),
         ],
     ),
-    ("Other", [("file", "File upload", "fa-paperclip"), ("hidden", "Hidden value", "fa-eye-slash")]),
-    ("Layout", [("heading", "Section heading", "fa-header"), ("help_text", "Help text", "fa-info-circle")]),
+    (
+        "Other",
+        [("file", "File upload", "fa-paperclip"), ("hidden", "Hidden value", "fa-eye-slash")],
+    ),
+    (
+        "Layout",
+        [("heading", "Section heading", "fa-header"), ("help_text", "Help text", "fa-info-circle")],
+    ),
 ]
 TYPES = {t: {"name": name, "icon": icon} for _g, types in PALETTE for t, name, icon in types}
 
@@ -182,7 +188,9 @@ class FormDesignerView(BaseView):
         else:
             shown = draft or current
         readonly = shown is not None and shown.status != VersionStatus.DRAFT
-        schema = shown.schema if shown is not None else {"languages": DEFAULT_LANGUAGES, "fields": []}
+        schema = (
+            shown.schema if shown is not None else {"languages": DEFAULT_LANGUAGES, "fields": []}
+        )
         boot = {
             "schema": schema,
             "readonly": readonly,
@@ -270,7 +278,9 @@ class FormDesignerView(BaseView):
             flash(str(exc), "danger")
             return redirect(url_for("FormDesignerView.design", pk=form.id, version=number))
         db.session.commit()
-        flash(f"Draft v{version.number} made from version {number or version.number - 1}.", "success")
+        flash(
+            f"Draft v{version.number} made from version {number or version.number - 1}.", "success"
+        )
         return redirect(url_for("FormDesignerView.design", pk=form.id))
 
 

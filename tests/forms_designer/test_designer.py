@@ -84,9 +84,7 @@ def test_a_supervisor_of_the_pool_opens_a_new_form_in_the_designer(client, auth,
     assert set(boot["types"]) >= {"short_text", "dropdown", "hidden", "help_text"}
 
 
-def test_saving_an_invalid_schema_answers_every_problem_with_the_field_it_names(
-    client, auth, form
-):
+def test_saving_an_invalid_schema_answers_every_problem_with_the_field_it_names(client, auth, form):
     auth.login("supervisor_a")
     schema = good_schema()
     schema["fields"][0]["options"][1]["label"] = {"en": "An error"}  # no Polish label
