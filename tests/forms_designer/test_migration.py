@@ -15,7 +15,6 @@ from forms_designer.schema import validate_schema
 from tests.support.databases import base_config
 
 REVISION = "0020"
-BEFORE = "0019"  # the lead re-chains at merge: the revision just below 0020
 
 
 def _exec(url, statements):
