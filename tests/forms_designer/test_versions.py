@@ -202,6 +202,14 @@ def test_the_forms_list_shows_versions_and_actions_publish(client, auth, desk, f
     assert response.status_code == 302
     db.session.expire_all()
     assert services.current_version(form).number == 1
+    shown = client.get(f"/intake-forms/show/{form.id}").get_data(as_text=True)
+    assert "v1 current" in shown and "Form version" in shown
+    auth.logout()
+    auth.login("manager")
+    assert "Invoices" in client.get("/intake-forms/list/").get_data(as_text=True)
+    client.post("/intake-forms/action_post", data={"action": "new_draft", "rowid": [str(form.id)]})
+    db.session.expire_all()
+    assert services.draft_version(form) is None  # FAB: "Access is Denied", nothing done
     auth.logout()
     auth.login("agent_a")
     assert client.get("/intake-forms/list/").status_code == 403

@@ -1,7 +1,7 @@
 """intake forms with immutable versions
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-12-04 18:00:00
 
 ``intake_form`` becomes the form (name, the pool whose supervisors design it, created_at) and
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0020'
-down_revision = '0019'
+revision = '0025'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 
@@ -90,7 +90,46 @@ def _enforce_foreign_keys():
         op.execute("PRAGMA foreign_keys = ON")
 
 
+def _detach_topics(bind):
+    """SQLite rebuilds ``intake_form`` (a batch copy): its DROP would count every topic that
+    points at a form as a broken reference until commit, even once the copy has the old name
+    again. The links are taken off for the copy and put back after it."""
+    links = bind.execute(sa.text("SELECT id, form_id FROM topic WHERE form_id IS NOT NULL")).fetchall()
+    bind.execute(sa.text("UPDATE topic SET form_id = NULL WHERE form_id IS NOT NULL"))
+    return links
+
+
+def _attach_topics(bind, links):
+    for topic_id, form_id in links:
+        bind.execute(sa.text("UPDATE topic SET form_id = :f WHERE id = :t"), {"f": form_id, "t": topic_id})
+
+
 def upgrade():
+    bind = op.get_bind()
+    old = sa.table(
+        'intake_form',
+        sa.column('id', sa.Integer), sa.column('version', sa.Integer),
+        sa.column('schema', sa.JSON), sa.column('published', sa.Boolean),
+        sa.column('created_at', sa.DateTime),
+    )
+    # Typed columns: SQLite hands back text for a raw SELECT of a DateTime or a JSON.
+    rows = bind.execute(
+        sa.select(old.c.id, old.c.version, old.c.schema, old.c.published, old.c.created_at)
+        .order_by(old.c.id)
+    ).fetchall()
+    links = _detach_topics(bind)
+    _relax_foreign_keys()
+    with op.batch_alter_table('intake_form', schema=None) as batch_op:
+        batch_op.drop_constraint('uq_intake_form_name_version', type_='unique')
+        batch_op.drop_column('version')
+        batch_op.drop_column('schema')
+        batch_op.drop_column('published')
+        batch_op.add_column(sa.Column('pool_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key('fk_intake_form_pool_id', 'pool', ['pool_id'], ['id'])
+        batch_op.create_index(batch_op.f('ix_intake_form_pool_id'), ['pool_id'], unique=False)
+    _enforce_foreign_keys()
+    _attach_topics(bind, links)
+
     op.create_table(
         'intake_form_version',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -117,11 +156,6 @@ def upgrade():
             postgresql_where=sa.text(f"status = '{status}'"),
             sqlite_where=sa.text(f"status = '{status}'"),
         )
-
-    bind = op.get_bind()
-    rows = bind.execute(
-        sa.text("SELECT id, version, schema, published, created_at FROM intake_form ORDER BY id")
-    ).fetchall()
     version = sa.table(
         'intake_form_version',
         sa.column('form_id', sa.Integer), sa.column('number', sa.Integer),
@@ -140,19 +174,16 @@ def upgrade():
             'published_at': created_at if published else None,
         }])
 
-    _relax_foreign_keys()
-    with op.batch_alter_table('intake_form', schema=None) as batch_op:
-        batch_op.drop_constraint('uq_intake_form_name_version', type_='unique')
-        batch_op.drop_column('version')
-        batch_op.drop_column('schema')
-        batch_op.drop_column('published')
-        batch_op.add_column(sa.Column('pool_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key('fk_intake_form_pool_id', 'pool', ['pool_id'], ['id'])
-        batch_op.create_index(batch_op.f('ix_intake_form_pool_id'), ['pool_id'], unique=False)
-    _enforce_foreign_keys()
-
 
 def downgrade():
+    bind = op.get_bind()
+    versions = bind.execute(sa.text(
+        "SELECT form_id, number, status, schema FROM intake_form_version ORDER BY form_id, number"
+    )).fetchall()
+    op.drop_index('uq_intake_form_version_current', table_name='intake_form_version')
+    op.drop_index('uq_intake_form_version_draft', table_name='intake_form_version')
+    op.drop_table('intake_form_version')
+    links = _detach_topics(bind)
     _relax_foreign_keys()
     with op.batch_alter_table('intake_form', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_intake_form_pool_id'))
@@ -161,11 +192,6 @@ def downgrade():
         batch_op.add_column(sa.Column('version', sa.Integer(), nullable=False, server_default='1'))
         batch_op.add_column(sa.Column('schema', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('published', sa.Boolean(), nullable=False, server_default=sa.false()))
-    _enforce_foreign_keys()
-    bind = op.get_bind()
-    versions = bind.execute(sa.text(
-        "SELECT form_id, number, status, schema FROM intake_form_version ORDER BY form_id, number"
-    )).fetchall()
     chosen = {}
     for form_id, number, status, schema in versions:
         if form_id not in chosen or chosen[form_id][1] != 'current':
@@ -178,11 +204,8 @@ def downgrade():
             {"n": number, "s": schema, "p": status == 'current', "id": form_id},
         )
     bind.execute(sa.text("UPDATE intake_form SET schema = '[]' WHERE schema IS NULL"))
-    _relax_foreign_keys()
     with op.batch_alter_table('intake_form', schema=None) as batch_op:
         batch_op.alter_column('schema', existing_type=sa.JSON(), nullable=False)
         batch_op.create_unique_constraint('uq_intake_form_name_version', ['name', 'version'])
     _enforce_foreign_keys()
-    op.drop_index('uq_intake_form_version_current', table_name='intake_form_version')
-    op.drop_index('uq_intake_form_version_draft', table_name='intake_form_version')
-    op.drop_table('intake_form_version')
+    _attach_topics(bind, links)
