@@ -59,21 +59,82 @@ POOLS = {
     "Sales": {"sla_hours": 48, "mailboxes": ["sales@loopdesk.example"]},
 }
 SKILLS = ["English", "German", "French", "Refunds", "Networking", "Enterprise contracts"]
+# The topic tree customers pick from in the portal: (name, pool, priority, names in the
+# portal's languages, subtopics as (name, skill, priority, names)); empty: inherited.
 TOPICS = [
-    ("Invoices and payments", "Billing", None, [("Refund", "Refunds"), ("Wrong invoice", None)]),
+    (
+        "Invoices",
+        "Billing",
+        None,
+        {"pl": "Faktury", "sv": "Fakturor", "de": "Rechnungen"},
+        [
+            (
+                "Copy of an invoice",
+                None,
+                Priority.LOW,
+                {"pl": "Kopia faktury", "sv": "Kopia av en faktura", "de": "Rechnungskopie"},
+            ),
+            (
+                "Wrong invoice",
+                None,
+                None,
+                {"pl": "Błędna faktura", "sv": "Felaktig faktura", "de": "Falsche Rechnung"},
+            ),
+            (
+                "Refund",
+                "Refunds",
+                Priority.HIGH,
+                {"pl": "Zwrot pieniędzy", "sv": "Återbetalning", "de": "Rückerstattung"},
+            ),
+        ],
+    ),
+    (
+        "Delivery",
+        "Sales",
+        None,
+        {"pl": "Dostawa", "sv": "Leverans", "de": "Lieferung"},
+        [
+            (
+                "Where is my parcel",
+                None,
+                Priority.HIGH,
+                {
+                    "pl": "Gdzie jest moja paczka",
+                    "sv": "Var är mitt paket",
+                    "de": "Wo ist mein Paket",
+                },
+            ),
+            (
+                "Damaged parcel",
+                None,
+                None,
+                {"pl": "Uszkodzona paczka", "sv": "Skadat paket", "de": "Beschädigtes Paket"},
+            ),
+        ],
+    ),
     (
         "Technical problem",
         "Technical support",
         None,
-        [("Cannot log in", None), ("Connection drops", "Networking")],
+        {"pl": "Problem techniczny", "sv": "Tekniskt problem", "de": "Technisches Problem"},
+        [
+            ("Cannot log in", None, Priority.HIGH, {"pl": "Nie mogę się zalogować"}),
+            ("Connection drops", "Networking", None, {"pl": "Połączenie się zrywa"}),
+        ],
     ),
     (
         "Buying",
         "Sales",
         None,
-        [("Quote request", None), ("Enterprise plan", "Enterprise contracts")],
+        {"pl": "Zakup", "sv": "Köpa", "de": "Kaufen"},
+        [
+            ("Quote request", None, None, {"pl": "Prośba o ofertę"}),
+            ("Enterprise plan", "Enterprise contracts", None, {"pl": "Plan dla firm"}),
+        ],
     ),
 ]
+# Topics that follow an SLA policy of their own (set on the topic tree page).
+TOPIC_POLICIES = {"Refund": "Refunds", "Where is my parcel": "Delivery: parcels"}
 # A reply written in the composer with formatting, waiting for a supervisor's approval.
 PENDING_REPLY_HTML = (
     "<p>Thank you for your patience; here is what we <strong>found</strong>:</p>"
@@ -190,17 +251,27 @@ def seed_configuration(password: str | None = None) -> dict:
                 address=address,
             )
     skills = {name: _get_or_create(Skill, name=name) for name in SKILLS}
-    for position, (name, pool_name, priority, children) in enumerate(TOPICS):
+    for position, (name, pool_name, priority, names, children) in enumerate(TOPICS):
         parent = _get_or_create(
             Topic,
-            {"pool": pools[pool_name], "priority": priority, "position": position},
+            {
+                "pool": pools[pool_name],
+                "priority": int(priority) if priority else None,
+                "position": position,
+                "name_translations": names,
+            },
             name=name,
             parent_id=None,
         )
-        for child_pos, (child, skill) in enumerate(children):
+        for child_pos, (child, skill, child_priority, child_names) in enumerate(children):
             _get_or_create(
                 Topic,
-                {"skill": skills.get(skill) if skill else None, "position": child_pos},
+                {
+                    "skill": skills.get(skill) if skill else None,
+                    "priority": int(child_priority) if child_priority else None,
+                    "position": child_pos,
+                    "name_translations": child_names,
+                },
                 name=child,
                 parent_id=parent.id,
             )
@@ -286,6 +357,7 @@ POLICIES = [
     ("Technical support urgent", "Technical support", None, Priority.URGENT, 60, 4 * 60),
     ("Refunds", "Billing", "Refund", None, 4 * 60, 2 * 8 * 60),
     ("Sales standard", "Sales", None, None, 2 * 8 * 60, 5 * 8 * 60),
+    ("Delivery: parcels", "Sales", None, Priority.HIGH, 2 * 60, 8 * 60),
 ]
 
 
@@ -314,6 +386,11 @@ def seed_sla(pools: dict) -> None:
             },
             name=name,
         )
+    db.session.flush()
+    for topic_name, policy_name in TOPIC_POLICIES.items():
+        topic = db.session.query(Topic).filter_by(name=topic_name).first()
+        if topic is not None and topic.sla_policy is None:
+            topic.sla_policy = db.session.query(SlaPolicy).filter_by(name=policy_name).first()
     db.session.flush()
 
 
