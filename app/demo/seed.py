@@ -22,6 +22,7 @@ from app.answering.models import (
 from app.answering.richtext import reply_body
 from app.audit.actor import acting_as
 from app.cases import services
+from app.cases.intake_answers import record_intake_answers
 from app.cases.models import Message, MessageDirection
 from app.cases.workflow import CaseStatus, transition
 from app.consultation.deadline import consultation_deadline
@@ -133,6 +134,72 @@ TOPICS = [
         ],
     ),
 ]
+# What customers answered in the intake forms of some topics (the portal stores them as
+# rows with the case, app.cases.intake_answers): a small form per topic, and answers.
+INTAKE_FORMS = {
+    "Copy of an invoice": {
+        "languages": ["en", "pl"],
+        "fields": [
+            {"key": "invoice_no", "type": "short_text", "label": {"en": "Invoice number"}},
+            {
+                "key": "months",
+                "type": "multiple_choice",
+                "label": {"en": "Which months?"},
+                "options": [
+                    {"value": m.lower(), "label": {"en": m}}
+                    for m in ("September", "October", "November")
+                ],
+            },
+            {"key": "by_post", "type": "checkbox", "label": {"en": "Also send it by post"}},
+        ],
+    },
+    "Where is my parcel": {
+        "languages": ["en"],
+        "fields": [
+            {"key": "order_no", "type": "short_text", "label": {"en": "Order number"}},
+            {"key": "tracking", "type": "short_text", "label": {"en": "Tracking number"}},
+            {"key": "ordered_on", "type": "date", "label": {"en": "Ordered on"}},
+        ],
+    },
+    "Refund": {
+        "languages": ["en"],
+        "fields": [
+            {
+                "key": "reason",
+                "type": "single_choice",
+                "label": {"en": "Why a refund?"},
+                "options": [
+                    {"value": "double", "label": {"en": "Charged twice"}},
+                    {"value": "cancelled", "label": {"en": "Order cancelled"}},
+                    {"value": "faulty", "label": {"en": "Faulty product"}},
+                ],
+            },
+            {"key": "amount", "type": "number", "label": {"en": "Amount (EUR)"}},
+        ],
+    },
+}
+
+
+def demo_answers(rnd: random.Random, topic_name: str, now) -> dict:
+    if topic_name == "Copy of an invoice":
+        months = rnd.sample(["september", "october", "november"], rnd.randint(1, 2))
+        return {
+            "invoice_no": f"FV/2026/{rnd.randint(100, 999)}",
+            "months": months,
+            "by_post": rnd.random() < 0.3,
+        }
+    if topic_name == "Where is my parcel":
+        return {
+            "order_no": f"ORD-{rnd.randint(10000, 99999)}",
+            "tracking": f"JJD{rnd.randint(10**9, 10**10 - 1)}",
+            "ordered_on": (now - timedelta(days=rnd.randint(3, 12))).date(),
+        }
+    return {
+        "reason": rnd.choice(["double", "cancelled", "faulty"]),
+        "amount": rnd.choice([19.9, 49, 120, 240.5]),
+    }
+
+
 # Topics that follow an SLA policy of their own (set on the topic tree page).
 TOPIC_POLICIES = {"Refund": "Refunds", "Where is my parcel": "Delivery: parcels"}
 # A reply written in the composer with formatting, waiting for a supervisor's approval.
@@ -605,6 +672,7 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
     now = utcnow()
     # A generator of its own: the consultations do not change which cases the seed makes.
     consultation_rnd = random.Random(random_seed + 1)
+    answers_rnd = random.Random(random_seed + 2)
     departments = config["departments"]
     for i in range(cases):
         fate = _pick(rnd, FATES)[0]
@@ -630,6 +698,13 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
                 received_at=received,
                 commit=False,
             )
+            if topic is not None and topic.name in INTAKE_FORMS:
+                record_intake_answers(
+                    case,
+                    None,
+                    INTAKE_FORMS[topic.name],
+                    demo_answers(answers_rnd, topic.name, now),
+                )
             # The demo's working day: due times spread over today and tomorrow.
             case.sla_due_at = case.first_response_due_at = due
             case.resolution_due_at = max(due, case.resolution_due_at or due)

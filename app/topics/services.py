@@ -125,8 +125,28 @@ def add_topic(
     its links (``pool_id``, ``skill_id``, ``form_id``, ``priority``, ``sla_policy_id``;
     empty: inherited). A root needs a pool unless an admin makes it."""
     parent = get_topic(parent_id) if parse_id(parent_id, field="parent_id") else None
+    checked_name, position = _check_name(name, parent), len(_siblings(parent))
+    with db.session.no_autoflush:  # the new row joins the session once it passed the rules
+        topic = _new_topic(
+            parent,
+            checked_name,
+            position,
+            description,
+            name_translations,
+            description_translations,
+            links,
+        )
+    db.session.add(topic)
+    db.session.flush()
+    record_event(db.session, topic, "created", new=topic.path)
+    return _commit(topic) if commit else topic
+
+
+def _new_topic(
+    parent, name, position, description, name_translations, description_translations, links
+) -> Topic:
     topic = Topic(
-        name=_check_name(name, parent),
+        name=name,
         parent=parent,
         description=parse_text(description, field="description", max_length=2000) or None,
         name_translations=_translations(
@@ -136,14 +156,16 @@ def add_topic(
             description_translations, field="description_translations", max_length=2000
         ),
         active=True,
-        position=len(_siblings(parent)),
+        position=position,
     )
-    _apply_links(topic, links)
-    ensure_may_change(topic)
-    db.session.add(topic)
-    db.session.flush()
-    record_event(db.session, topic, "created", new=topic.path)
-    return _commit(topic) if commit else topic
+    try:
+        _apply_links(topic, links)
+        ensure_may_change(topic)
+    except DeskError:
+        if parent is not None and topic in parent.children:
+            parent.children.remove(topic)
+        raise
+    return topic
 
 
 def update_topic(
