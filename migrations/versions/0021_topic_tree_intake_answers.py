@@ -1,7 +1,7 @@
 """topic tree: a topic's SLA policy and names per language; the intake answers of a case
 
 Revision ID: 0021
-Revises: 0024
+Revises: 0020
 Create Date: 2026-12-04 18:30:00
 
 ``topic.sla_policy_id`` links the policy a topic's cases follow (inherited by subtopics);
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0021'
-down_revision = '0024'  # 0019 when written; after main's 0024 (reports) since the merge
+down_revision = '0020'  # 0019 when written; after main's 0024 (reports) and 0020 (forms)
 branch_labels = None
 depends_on = None
 
@@ -89,6 +89,11 @@ def upgrade():
         sa.Column('position', sa.Integer(), nullable=False),
         sa.Column('created_at', sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(['case_id'], ['case.id']),
+        sa.ForeignKeyConstraint(
+            ['form_version_id'],
+            ['intake_form_version.id'],
+            name='fk_case_intake_answer_form_version_id',
+        ),
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index(
