@@ -1,6 +1,6 @@
 """intake forms with immutable versions
 
-Revision ID: 0020
+Revision ID: 0025
 Revises: 0024
 Create Date: 2026-12-04 18:00:00
 
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0020'
-down_revision = '0024'  # 0019 at the start; re-chained after main's 0024
+revision = '0025'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 
