@@ -1,7 +1,7 @@
 """topic tree: a topic's SLA policy and names per language; the intake answers of a case
 
 Revision ID: 0021
-Revises: 0020
+Revises: 0025
 Create Date: 2026-12-04 18:30:00
 
 ``topic.sla_policy_id`` links the policy a topic's cases follow (inherited by subtopics);
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0021'
-down_revision = '0020'  # 0019 when written; after main's 0024 (reports) and 0020 (forms)
+down_revision = '0025'  # 0019 when written; after main's head 0025 (reports 0024, forms 0025)
 branch_labels = None
 depends_on = None
 
