@@ -1,6 +1,6 @@
 """topic tree: a topic's SLA policy and names per language; the intake answers of a case
 
-Revision ID: 0021
+Revision ID: 0026
 Revises: 0025
 Create Date: 2026-12-04 18:30:00
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0021'
-down_revision = '0025'  # 0019 when written; after main's head 0025 (reports 0024, forms 0025)
+revision = '0026'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 
