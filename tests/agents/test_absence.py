@@ -311,3 +311,28 @@ def test_an_agent_page_of_another_pool_is_not_found(team, client, auth):
     assert client.get(f"/agents/show/{other.id}").status_code == 404
     own = client.get(f"/agents/show/{agent_profile(team.user('agent_a')).id}")
     assert own.status_code == 200 and "Not absent now" in own.get_data(as_text=True)
+
+
+def test_a_substitute_at_the_pools_cap_gets_no_more_cases_they_go_back_to_the_pool(team):
+    """Pool A allows two open cases per agent; sub_a has one already. He gets the first of
+    agent_a's cases (the cap counts it), the next goes back to the pool, and its Event says why."""
+    other = _member(team, "other_a", team.pool_a, skills=[team.german])
+    team.pool_a.max_open_per_agent = 2
+    with acting_as(None):
+        third = services.open_case(pool=team.pool_a, subject="Toner leer", commit=False)
+    third.assignee = team.user("agent_a")
+    with acting_as(None):
+        own = services.open_case(pool=team.pool_a, subject="Own case", commit=False)
+    own.assignee = team.user("other_a")
+    db.session.commit()
+    _away(team, substitute=other)
+    assert _assignee(own) == "other_a"
+    given = [c for c in (team.case_a, team.german_case, third) if _assignee(c) == "other_a"]
+    back = [c for c in (team.case_a, team.german_case, third) if _assignee(c) is None]
+    assert len(given) == 1 and len(back) == 2
+    for case in back:
+        (event,) = events(refresh(case), "handed over")
+        assert event.details["to"] == "pool"
+        assert event.details["not_to_substitute"] == (
+            f"{other} already has 2 open cases in pool {team.pool_a.name} (the pool's cap is 2)"
+        )
