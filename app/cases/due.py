@@ -47,18 +47,23 @@ class DueClock(Protocol):
     def due_soon(self, case, now: datetime) -> bool:
         """Whether the case's next target is near enough to warn (not yet passed)."""
 
+    def first_response_target(self, case) -> timedelta:
+        """How much of the case's time its first response may take (what the customer is
+        told to expect: the auto-response's ``{hours}``)."""
+
+
+def _pool_hours(case) -> int:
+    pool = case.pool
+    return (pool.sla_hours if pool is not None else None) or current_app.config["DEFAULT_SLA_HOURS"]
+
 
 class WallClock:
     """The desk without SLA policies: the pool's hours of elapsed time, round the clock."""
 
     def due_times(self, case):
-        pool = case.pool
-        hours = (pool.sla_hours if pool is not None else None) or current_app.config[
-            "DEFAULT_SLA_HOURS"
-        ]
         due = (
             case.received_at
-            + timedelta(hours=hours)
+            + timedelta(hours=_pool_hours(case))
             + timedelta(seconds=case.sla_paused_business_seconds or 0)
         )
         return due, due
@@ -71,6 +76,9 @@ class WallClock:
 
     def due_soon(self, case, now):
         return case.sla_due_at is not None and now <= case.sla_due_at <= now + DUE_SOON
+
+    def first_response_target(self, case):
+        return timedelta(hours=_pool_hours(case))
 
 
 _clock: DueClock = WallClock()

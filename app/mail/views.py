@@ -143,7 +143,8 @@ class MailboxView(DeskModelView):
         "auto_response_text": "Auto-response text (empty: the pool's)",
     }
     description_columns = {
-        "auto_response_text": "Placeholders: {case_number} {case_tag} {subject} {due} {hours} "
+        "auto_response_text": "Placeholders: {case_number} {case_tag} {subject} {due} (first "
+        "response due, UTC) {hours} (the SLA policy's first-response target in business hours) "
         "{customer_name}",
     }
     base_order = ("address", "asc")
