@@ -13,6 +13,10 @@ then the resolution due. Cases decide *when* they are set:
   on by as much; the time waited is summed in
   ``sla_paused_business_seconds``, so a later recomputation (a new priority) counts it too.
 
+A closed case's targets are final: the flush hook leaves them alone (whatever changes its
+priority or pool afterwards), lists and marks never call it overdue (``Case.due_state``), and a
+case closed while its clock waited goes on from that pause when it is reopened.
+
 *How much* time a case has, and on which hours, belongs to the SLA feature (policies per pool,
 topic and priority on business calendars), which depends on cases: it hands its clock to
 ``install_clock`` when a desk starts (its manifest's ``setup``), as answering hands cases its
@@ -30,6 +34,8 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 DUE_SOON = timedelta(minutes=60)
+# ``CaseStatus.CLOSED`` (the workflow imports this module, not the other way round).
+CLOSED = "closed"
 # A change of one of these moves the case's targets.
 RECOMPUTE_ON = ("pool", "topic", "priority", "first_response_at")
 
@@ -158,6 +164,10 @@ def _before_flush(session: Session, flush_context, instances) -> None:
         if getattr(obj, "__tablename__", None) != "case":
             continue
         state = inspect(obj)
+        if obj.status == CLOSED and not state.attrs.status.history.has_changes():
+            # A closed case's targets are final (what it was measured against): whatever
+            # door changes its priority, topic or pool, they stay until it is reopened.
+            continue
         if any(state.attrs[name].history.has_changes() for name in RECOMPUTE_ON):
             with session.no_autoflush:
                 set_due_times(obj)
