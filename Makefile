@@ -48,7 +48,9 @@ TYPED := app/core app/security app/features.py config.py app/mailcore/identity.p
   app/consultation/deadline.py app/outbox/services.py app/outbox/limits.py \
   app/health/checks.py app/health/metrics.py app/mail/spool.py app/questionnaires/services.py \
   app/cases/questions.py app/cases/presence.py \
-  app/cases/due.py app/sla/calendar.py app/sla/services.py
+  app/cases/due.py app/sla/calendar.py app/sla/services.py \
+  forms_designer/schema.py forms_designer/builder.py forms_designer/services.py \
+  reports/services.py reports/metrics.py reports/spreadsheet.py
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy $(TYPED)
 
