@@ -1,7 +1,7 @@
 """absence: when the returning agent saw its notice
 
 Revision ID: 0023
-Revises: 0019
+Revises: 0025
 Create Date: 2026-12-04 10:00:00
 
 ``absence.return_noticed_at``: the agent's first page after an absence ended tells him what was
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0023'
-down_revision = '0019'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 
