@@ -31,7 +31,8 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from markupsafe import Markup, escape
-from sqlalchemy import Integer, and_, column, func, literal_column, or_, select, text
+from sqlalchemy import Integer, and_, cast, column, func, literal, or_, select, text
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import joinedload
 
 from app.cases.models import Case, CaseIntakeAnswer, Message
@@ -314,23 +315,32 @@ class Source:
 class PostgresBackend:
     name = "postgresql"
 
-    def tsquery_sql(self) -> str:
-        return " || ".join(
-            f"websearch_to_tsquery('{config}', :q)" for config in query_configs(_languages())
-        )
+    def __init__(self) -> None:
+        self._tsqueries: dict[str, str] = {}
+
+    def tsquery_text(self, query: Query) -> str:
+        """The query as one ``tsquery``: read in each configuration (one small statement),
+        the same reading kept once: four identical alternatives would make the planner
+        think a word four times as common as it is (and walk the dates instead of the
+        GIN index)."""
+        if query.text not in self._tsqueries:
+            configs = query_configs(_languages())
+            readings = db.session.execute(
+                text(
+                    "SELECT "
+                    + ", ".join(f"websearch_to_tsquery('{config}', :q)::text" for config in configs)
+                ),
+                {"q": query.text},
+            ).one()
+            distinct = list(dict.fromkeys(r for r in readings if r))
+            self._tsqueries[query.text] = " | ".join(f"( {r} )" for r in distinct)
+        return self._tsqueries[query.text]
 
     def tsquery(self, query: Query):
-        parts = [
-            func.websearch_to_tsquery(literal_column(f"'{config}'::regconfig"), query.text)
-            for config in query_configs(_languages())
-        ]
-        expression: Any = parts[0]
-        for part in parts[1:]:
-            expression = expression.op("||")(part)
-        return expression
+        return cast(literal(self.tsquery_text(query)), TSQUERY)
 
     def match(self, query: Query):
-        if not query.has_words:
+        if not query.has_words or not self.tsquery_text(query):
             return None
         return SearchEntry.document.op("@@")(self.tsquery(query))
 
@@ -364,9 +374,9 @@ class PostgresBackend:
                 "ts_headline(x.cfg::regconfig, x.t, q.q, x.opts) END "
                 "FROM unnest(CAST(:texts AS text[]), CAST(:cfgs AS text[]), "
                 "CAST(:opts AS text[])) WITH ORDINALITY AS x(t, cfg, opts, ord), "
-                f"(SELECT {self.tsquery_sql()}) AS q(q)"
+                "(SELECT CAST(:q AS tsquery)) AS q(q)"
             ),
-            {"texts": texts, "cfgs": configs, "opts": options, "q": query.text},
+            {"texts": texts, "cfgs": configs, "opts": options, "q": self.tsquery_text(query)},
         )
         headlines = {int(row[0]): row[1] for row in rows}
         return {
@@ -452,18 +462,30 @@ def search(query: str | None, filters: Filters | None, actor, page: int | str | 
     )
     if matched is not None:
         base = base.where(matched)
-    results.total = db.session.scalar(
-        select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery())
+    # One statement for the page and the count: the newest COUNT_CAP + 1 matches (an index
+    # on the date serves common words, the GIN index rare ones), counted by a window.
+    newest = (
+        base.order_by(SearchEntry.created_at.desc(), SearchEntry.id.desc())
+        .limit(COUNT_CAP + 1)
+        .subquery()
     )
-    newest = base.order_by(SearchEntry.created_at.desc(), SearchEntry.id.desc())
+    counted = select(newest, func.count().over().label("total")).order_by(
+        newest.c.created_at.desc(), newest.c.id.desc()
+    )
     start = (number - 1) * PAGE_SIZE
-    if filters.sort == "relevance" and parsed.has_words:
-        rows = list(db.session.execute(newest.limit(RANK_WINDOW)).all())
+    relevance = filters.sort == "relevance" and parsed.has_words
+    if relevance:
+        rows = list(db.session.execute(counted.limit(RANK_WINDOW)).all())
+    else:
+        rows = list(db.session.execute(counted.limit(PAGE_SIZE).offset(start)).all())
+    if rows:
+        results.total = rows[0].total
+    elif number > 1:  # past the last page: the count alone
+        results.total = db.session.scalar(select(func.count()).select_from(newest))
+    if relevance:
         scores = engine.rank([row.id for row in rows], parsed)
         rows.sort(key=lambda row: -scores.get(row.id, 0.0))  # stable: ties stay newest first
         rows = rows[start : start + PAGE_SIZE]
-    else:
-        rows = list(db.session.execute(newest.limit(PAGE_SIZE).offset(start)).all())
     results.hits = _hits(rows, parsed, engine)
     if number == 1 and parsed.text:
         results.customers = matching_customers(parsed, actor)
