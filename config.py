@@ -208,6 +208,10 @@ class Config:
     AUTH_ROLE_PUBLIC = "Public"
     AUTH_USER_REGISTRATION = False
     FAB_PASSWORD_COMPLEXITY_ENABLED = False
+    # Flask-AppBuilder turns Flask-Limiter off unless told; on, it counts only routes with a
+    # limit of their own (the portal's public forms; no default limits), in Redis when
+    # REDIS_URL is set (``DeskSecurityManager.create_limiter``).
+    RATELIMIT_ENABLED = True
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None
     LANGUAGES = {"en": {"flag": "gb", "name": "English"}}

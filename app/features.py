@@ -33,6 +33,7 @@ FEATURES = (
     "app.health",
     "forms_designer",
     "reports",
+    "app.portal",
 )
 
 # Menu categories in the order the navigation shows them, whichever feature adds to them.

@@ -238,6 +238,15 @@ class DeskSecurityManager(SecurityManager):
             answers[key] = answer
         return answer
 
+    def create_limiter(self, app: Flask):
+        """Flask-AppBuilder's Flask-Limiter (the portal's public forms use it too), counting
+        in the desk's Redis when ``REDIS_URL`` is set, so all gunicorn processes share the
+        counts; in memory otherwise (the embedded default, the tests)."""
+        app.config.setdefault(
+            "RATELIMIT_STORAGE_URI", limiter_storage_uri(app.config.get("REDIS_URL"))
+        )
+        return super().create_limiter(app)
+
     def auth_user_db(self, username, password):
         user = super().auth_user_db(username, password)
         if username:
@@ -246,6 +255,15 @@ class DeskSecurityManager(SecurityManager):
             else:
                 login_throttle().succeeded(account_key(username))
         return user
+
+
+def limiter_storage_uri(redis_url: str | None) -> str:
+    """Flask-Limiter's storage for ``REDIS_URL`` (``unix://`` is ``redis+unix://`` there)."""
+    if not redis_url:
+        return "memory://"
+    if redis_url.startswith("unix://"):
+        return "redis+" + redis_url
+    return redis_url
 
 
 def install_login_throttle(app: Flask) -> None:
