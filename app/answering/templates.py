@@ -125,9 +125,9 @@ DEFAULT_NOTICE_TRANSLATIONS = {
     ),
     (FRESH_LINK, "pl"): (
         "Nowy link do Twojego zgłoszenia",
-        "Dzień dobry {{ customer_name }},\n\npoprosiłeś o nowy link do zgłoszenia "
+        "Dzień dobry {{ customer_name }},\n\notrzymaliśmy prośbę o nowy link do zgłoszenia "
         "{{ case_number }} ({{ case_subject }}). Oto on:\n{{ case_link }}\n\n"
-        "Jeśli nie prosiłeś o niego, zignoruj tę wiadomość.\n\n{{ desk_name }}",
+        "Jeśli to nie Ty o niego prosisz, zignoruj tę wiadomość.\n\n{{ desk_name }}",
     ),
     (FRESH_LINK, "sv"): (
         "En ny länk till ditt ärende",

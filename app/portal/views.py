@@ -110,10 +110,16 @@ def login_link(secret):
         return _page("login_expired.html", 410)
     if request.method == "GET":
         return _page("login_confirm.html", secret=secret, customer=link.customer)
+    chosen = i18n.normalise(session.get(i18n.SESSION_KEY))  # switched to before signing in
     customer = services.redeem_login_link(secret, address=_address())
     session.clear()
     session[SESSION_CUSTOMER] = customer.id
-    session[i18n.SESSION_KEY] = i18n.normalise(customer.language) or i18n.default_language()
+    if chosen and chosen != customer.language:
+        customer.language = chosen  # his choice, kept for his mails
+        db.session.commit()
+    session[i18n.SESSION_KEY] = (
+        chosen or i18n.normalise(customer.language) or i18n.default_language()
+    )
     return redirect(url_for("portal.cases"))
 
 
