@@ -26,7 +26,7 @@ from flask_appbuilder.security.sqla.models import User
 from flask_login import current_user
 from wtforms import SelectField
 
-from app.cases import actions, presence, routing, services
+from app.cases import actions, intake_answers, presence, routing, services
 from app.cases import questions as case_questions
 from app.cases.models import Case, version_token
 from app.cases.workflow import CLOCK_PAUSED_STATUSES, CaseStatus
@@ -338,6 +338,7 @@ class CaseView(DeskModelView):
                 order=order,
                 version=version,
                 events=events,
+                intake_answers=intake_answers.grouped(intake_answers.answers_of(case)),
                 wrap_ups=[e for e in events if e.action == "wrap_up"][::-1],
                 offered=offered,
                 moves=actions.plain_moves(case) if "transition" in offered else [],
