@@ -52,7 +52,7 @@ TYPED := app/core app/security app/features.py config.py app/mailcore/identity.p
   reports/services.py reports/metrics.py reports/spreadsheet.py \
   forms_designer/schema.py forms_designer/builder.py forms_designer/services.py \
   app/cases/intake_answers.py app/organisation/topics.py app/topics/services.py \
-  app/portal/services.py app/portal/i18n.py app/portal/settings.py
+  app/portal/services.py app/portal/i18n.py app/portal/settings.py app/portal/intake.py
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy $(TYPED)
 
@@ -72,4 +72,4 @@ translations: $(STAMP)
 	$(VENV)/bin/pybabel extract -F app/portal/babel.cfg -k gettext -k translate:2 --no-location \
 	  --omit-header -o app/portal/translations/portal.pot app/portal
 	$(VENV)/bin/pybabel update -i app/portal/translations/portal.pot -d app/portal/translations \
-	  -D portal --no-location --no-fuzzy-matching
+	  -D portal --no-fuzzy-matching --width 100

@@ -34,10 +34,12 @@ from app.errors import DeskError
 from app.extensions import db
 from app.mail import store
 from app.mail.models import Attachment
-from app.portal import i18n, services
+from app.portal import i18n, intake, services
 from app.portal.settings import setting
 from app.questionnaires import services as questionnaires
 from app.questionnaires.models import Moment, QuestionKind
+from forms_designer.builder import build_form_class, validate_submission
+from forms_designer.schema import fields_of, languages_of, text_in
 
 SESSION_CUSTOMER = "portal_customer_id"
 HONEYPOT = "website"
@@ -189,10 +191,10 @@ def case(token):
     return _case_page(found, token, notice=request.args.get("done"))
 
 
-def _uploads() -> list[services.Upload]:
+def _uploads(name: str = "attachments") -> list[services.Upload]:
     return [
         services.Upload(f.filename, f.mimetype or "application/octet-stream", f.read())
-        for f in request.files.getlist("attachments")
+        for f in request.files.getlist(name)
         if f and f.filename
     ]
 
@@ -265,6 +267,127 @@ def attachment(token, attachment_id):
         as_attachment=True,
         download_name=row.filename or f"attachment-{row.id}",
     )
+
+
+# --- a new case ---------------------------------------------------------------------------
+
+
+def new_case_topics():
+    """Step one of a new case: the topic tree, in his language."""
+    customer = _signed_in_customer()
+    language = _language_for(customer)
+    return _page("new_topics.html", topics=intake.topic_choices(language))
+
+
+def _new_case_page(topic, version, status=200, *, errors=None, form=None, values=None):
+    language = i18n.current()
+    schema = version.schema if version is not None else None
+    if schema is not None and form is None:
+        form = build_form_class(schema, language)(formdata=None, meta={"csrf": False})
+    customer = _signed_in_customer()
+    given = values or {}
+    layout = []
+    if schema is not None:
+        languages = languages_of(schema)
+        layout = [
+            {**spec, "label_text": text_in(spec.get("label"), language, languages)}
+            for spec in fields_of(schema)
+        ]
+    return _page(
+        "new_case.html",
+        status,
+        layout=layout,
+        topic=topic,
+        topic_name=topic.name_in(language),
+        version=version,
+        schema=schema,
+        form=form,
+        errors=errors or {},
+        email=given.get("email", customer.email if customer else ""),
+        name=given.get("name", (customer.name or "") if customer else ""),
+        subject=given.get("subject", ""),
+        text=given.get("text", ""),
+        max_mb=setting("PORTAL_UPLOAD_MAX_MB"),
+        max_files=setting("PORTAL_UPLOAD_MAX_FILES"),
+        accept=",".join("." + e for e in sorted(services.ALLOWED_EXTENSIONS)),
+    )
+
+
+def new_case(topic_id):
+    """Step two: the topic's form, the message and files; a valid POST opens the case."""
+    customer = _signed_in_customer()
+    _language_for(customer)
+    try:
+        topic = intake.offered_topic(topic_id)
+    except DeskError:
+        return _page("not_found.html", 404)
+    version = intake.form_version(topic)
+    if request.method == "GET":
+        return _new_case_page(topic, version)
+    limit = setting("PORTAL_UPLOAD_MAX_MB") * 1024 * 1024
+    request.max_content_length = 4 * limit + 1024 * 1024  # before the form is read
+    # The page's own fields are "contact_…": a form's field keys cannot collide with them.
+    values = {k: request.form.get(f"contact_{k}", "") for k in ("email", "name", "subject", "text")}
+    if customer is not None:
+        values["email"] = customer.email  # signed in: his own address
+    language = i18n.current()
+    errors: dict[str, list[str]] = {
+        key: [problem]
+        for key, problem in intake.check_contact(
+            values["email"], values["subject"], values["text"]
+        ).items()
+    }
+    answers: dict = {}
+    form = None
+    if version is not None:
+        answers, field_errors = validate_submission(
+            version.schema, request.form, request.files, language
+        )
+        errors.update({f"field:{k}": v for k, v in field_errors.items()})
+        form = build_form_class(version.schema, language)(
+            formdata=request.form, meta={"csrf": False}
+        )
+    uploads = _uploads("contact_files")
+    if not errors:
+        try:
+            services.check_uploads(uploads)
+        except services.UploadProblem as exc:
+            errors["attachments"] = [str(exc)]
+    if errors or _honeypot_filled():
+        if not errors:
+            errors["form"] = [i18n.gettext("Your message could not be sent.")]
+        return _new_case_page(topic, version, 400, errors=errors, form=form, values=values)
+    try:
+        case = intake.submit_portal_case(
+            topic=topic,
+            email=values["email"],
+            name=values["name"],
+            subject=values["subject"],
+            text=values["text"],
+            language=language,
+            version=version,
+            answers=answers,
+            uploads=uploads,
+        )
+    except services.UploadProblem as exc:
+        db.session.rollback()
+        errors["attachments"] = [str(exc)]
+        return _new_case_page(topic, version, 400, errors=errors, form=form, values=values)
+    except DeskError as exc:
+        db.session.rollback()
+        errors["form"] = [str(exc)]
+        return _new_case_page(
+            topic, version, exc.status_code, errors=errors, form=form, values=values
+        )
+    return redirect(url_for("portal.created", token=links.portal_token(case)))
+
+
+def created(token):
+    """The case number and when we aim to answer, after a new case was submitted."""
+    found, page = _case_or_page(token)
+    if found is None:
+        return page
+    return _page("created.html", case=found, token=token)
 
 
 # --- the exit survey ----------------------------------------------------------------------
@@ -363,7 +486,7 @@ def too_large(error):
 
 # --- registration --------------------------------------------------------------------------
 
-PUBLIC_POSTS = {"login", "login_link", "reply", "close", "survey", "fresh_link"}
+PUBLIC_POSTS = {"login", "login_link", "reply", "close", "survey", "fresh_link", "new_case"}
 
 
 def make_blueprint(limiter) -> Blueprint:
@@ -392,6 +515,9 @@ def make_blueprint(limiter) -> Blueprint:
         ("/portal/login/<secret>", "login_link", login_link, ["GET", "POST"]),
         ("/portal/logout", "logout", logout, ["POST"]),
         ("/portal/cases", "cases", cases, ["GET"]),
+        ("/portal/new", "new_case_topics", new_case_topics, ["GET"]),
+        ("/portal/new/<int:topic_id>", "new_case", new_case, ["GET", "POST"]),
+        ("/portal/created/<token>", "created", created, ["GET"]),
         ("/portal/case/<token>", "case", case, ["GET"]),
         ("/portal/case/<token>/reply", "reply", reply, ["POST"]),
         ("/portal/case/<token>/close", "close", close, ["POST"]),

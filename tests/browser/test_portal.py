@@ -137,3 +137,86 @@ def test_a_customer_signs_in_replies_closes_and_rates_in_polish(live_desk, brows
     page.errors[:] = [e for e in page.errors if not e.startswith("404 ")]
     assert page.errors == []
     assert (SCREENSHOTS / "portal-pl-05-case.png").exists()
+
+
+def _invoice_topic(app) -> int:
+    """A published form with a condition on a topic of the demo's Billing pool."""
+    from app.audit.actor import acting_as
+    from app.extensions import db
+    from app.organisation.models import Pool, Topic
+    from forms_designer import services as forms
+    from tests.portal.test_new_case import SCHEMA
+
+    with app.app_context(), acting_as(None):
+        billing = db.session.scalars(select(Pool).where(Pool.name == "Billing")).one()
+        form = forms.create_form("Invoice questions", billing)
+        forms.save_draft(form, SCHEMA)
+        forms.publish(form)
+        parent = Topic(name="Invoices (portal)", pool=billing, name_translations={"pl": "Faktury"})
+        topic = Topic(
+            name="Invoice problem",
+            parent=parent,
+            form=form,
+            name_translations={"pl": "Problem z fakturą"},
+        )
+        db.session.add_all([parent, topic])
+        db.session.commit()
+        topic_id = topic.id
+        db.session.remove()
+    return topic_id
+
+
+def _confirmation_link(app, address: str) -> str:
+    from app.extensions import db
+    from app.outbox.models import OutboxMail
+
+    with app.app_context():
+        mail = db.session.scalars(
+            select(OutboxMail).where(
+                OutboxMail.recipient == address, OutboxMail.kind == "confirmation"
+            )
+        ).one()
+        message = email.message_from_bytes(mail.content, policy=policy.default)
+        text = message.get_body(preferencelist=("plain",)).get_content()
+        db.session.remove()
+    return re.search(r"https?://\S+(/portal/case/\S+)", text).group(1)
+
+
+def test_a_customer_opens_a_case_in_polish_with_the_topics_form(live_desk, browser_page):
+    page, url, app = browser_page, live_desk["url"], live_desk["app"]
+    topic_id = _invoice_topic(app)
+
+    page.goto(url + "/portal/new?lang=pl")
+    assert "Czego dotyczy Twoje zgłoszenie?" in page.locator("h1").inner_text()
+    shoot(page, "portal-pl-20-topics", full_page=True)
+    page.click(f"#topic-{topic_id}")
+    page.wait_for_selector("#new-case-form")
+    details = page.locator('.intake-field[data-key="details"]')
+    assert details.is_hidden()  # shown only when the invoice is wrong
+    shoot(page, "portal-pl-21-form")
+
+    page.fill("#contact-email", "ewa@klient.test")
+    page.fill("#contact-name", "Ewa Nowak")
+    page.check("#kind-1")  # "Jest błędna"
+    assert details.is_visible()
+    page.fill("#details", "Kwota się nie zgadza.")
+    page.check("#kind-0")  # "Kopia": the condition hides it again
+    assert details.is_hidden()
+    page.check("#kind-1")
+    page.fill("#invoice_no", "2026")
+    page.fill("#contact-subject", "Błędna faktura")
+    page.fill("#contact-text", "Dzień dobry, faktura ma złą kwotę.")
+    shoot(page, "portal-pl-22-form-filled", full_page=True)
+    page.click("#new-case-form button[type=submit]")
+    page.wait_for_selector("#case-created")
+    number = page.locator("#created-number").inner_text()
+    assert re.fullmatch(r"[A-Z]+-\d+", number)
+    assert page.locator("#created-due").is_visible()
+    shoot(page, "portal-pl-23-created")
+
+    page.goto(url + _confirmation_link(app, "ewa@klient.test"))
+    page.wait_for_selector("#portal-reply-form")
+    assert number in page.locator(".case-head").inner_text()
+    assert page.locator("html").get_attribute("lang") == "pl"
+    shoot(page, "portal-pl-24-case-from-mail")
+    assert page.errors == []
