@@ -567,7 +567,11 @@ def visible_keys(schema: Schema, answers: Mapping[str, Any]) -> set[str]:
 def json_schema(schema: Schema, language: str, dictionaries: Mapping | None = None) -> dict:
     """The JSON Schema (draft 2020-12) of the answers object a submission of ``schema``
     yields: titles and descriptions in ``language``; a field with a condition is required only
-    when its condition holds, and absent when it does not (the server drops such answers)."""
+    when its condition holds, and absent when it does not (the server drops such answers).
+
+    Dates and e-mail addresses carry a pattern and a ``format``; an impossible date such as
+    2026-02-30 fits the pattern and is refused only by a validator that asserts formats
+    (``format_checker=Draft202012Validator.FORMAT_CHECKER``), as the builder always does."""
     known = _dictionaries(schema, dictionaries)
     languages = languages_of(schema)
     properties: dict[str, dict] = {}

@@ -1,4 +1,4 @@
-"""Migration 0020 turns every old intake_form row into a form (same id, topics keep their
+"""Migration 0025 turns every old intake_form row into a form (same id, topics keep their
 link) with one version in the form-schema format; its downgrade puts the schema back."""
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from app.extensions import db as app_db
 from forms_designer.schema import validate_schema
 from tests.support.databases import base_config
 
-REVISION = "0020"
-BEFORE = "0019"  # the lead re-chains at merge: the revision just below 0020
+REVISION = "0025"
 
 
 def _exec(url, statements):

@@ -1,7 +1,7 @@
 """intake forms with immutable versions
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-12-04 18:00:00
 
 ``intake_form`` becomes the form (name, the pool whose supervisors design it, created_at) and
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0020'
-down_revision = '0019'
+revision = '0025'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 
