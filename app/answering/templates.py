@@ -26,6 +26,7 @@ from app.cases.models import Case
 from app.core.timeutil import utcnow
 from app.errors import AccessDenied
 from app.extensions import db
+from app.mail import autoresponse
 from app.mailcore.identity import tag_subject
 from app.outbox import services as outbox
 from app.security import rules
@@ -334,5 +335,7 @@ def send_fresh_portal_link(case: Case) -> bool:
 
 
 def connect() -> None:
-    """Answering writes the notices that the case actions send (see ``app.cases.notices``)."""
+    """Answering writes the notices that the case actions send (see ``app.cases.notices``)
+    and signs the case link of the intake's own mails (``app.mail.autoresponse``)."""
     notices.install_sender(send_notice)
+    autoresponse.install_case_link(portal_link)

@@ -110,3 +110,22 @@ def test_the_close_button_follows_the_state_machine(desk, client):
     _status, page = _page(client, desk.case_a)
     assert 'id="portal-close-form"' not in page
     assert "Writing to us opens it again" in page
+
+
+def test_the_intake_s_acknowledgement_carries_the_case_link_that_opens_it(desk, client):
+    from app.mail import intake
+    from app.outbox.models import OutboxMail
+    from tests.portal.conftest import link_in
+
+    desk.pool_a.auto_response_enabled = True
+    db.session.commit()
+    raw = (
+        b"From: Carol <carol@customer.test>\r\nTo: a@desk.test\r\nSubject: Scanner jams\r\n"
+        b"Message-ID: <carol-1@customer.test>\r\n\r\nIt jams.\r\n"
+    )
+    result = intake.receive(raw, mailbox=desk.mailbox_a, source="test")
+    [ack] = db.session.query(OutboxMail).filter_by(kind="auto_response").all()
+    path = link_in(ack, "/portal/case/")
+    page = client.get(path)
+    assert page.status_code == 200 and "Scanner jams" in page.get_data(as_text=True)
+    assert result.case_id == ack.case_id
