@@ -124,3 +124,12 @@ def install(app: Flask) -> None:
         return desk_selector() if desk_selector is not None else None
 
     babel.locale_selector = select_locale
+    desk_timezone = babel.timezone_selector
+
+    def select_timezone():
+        # The portal's dates (received, due) in the desk's time zone, as its mails say them.
+        if g.get("portal_language"):
+            return current_app.config.get("DESK_TIMEZONE") or "UTC"
+        return desk_timezone() if desk_timezone is not None else None
+
+    babel.timezone_selector = select_timezone

@@ -124,3 +124,14 @@ def test_a_reply_without_a_link_in_its_layout_carries_one_in_his_language(desk):
         desk.case_a, "Answer.", extra={"case_link": "https://x/portal/case/T"}
     )
     assert "Twoje zgłoszenie online: https://x/portal/case/T" in composed.text
+
+
+def test_dates_are_shown_in_the_desk_s_time_zone_and_language(app, desk, client):
+    from datetime import datetime
+
+    app.config["DESK_TIMEZONE"] = "Europe/Warsaw"
+    desk.case_a.received_at = datetime(2026, 7, 1, 10, 0)  # UTC: 12:00 in Warsaw (CEST)
+    desk.customer_a.language = "de"
+    db.session.commit()
+    page = _case_page(client, desk.case_a).get_data(as_text=True)
+    assert "01.07.2026, 12:00:00" in page
