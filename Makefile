@@ -49,8 +49,8 @@ TYPED := app/core app/security app/features.py config.py app/mailcore/identity.p
   app/health/checks.py app/health/metrics.py app/mail/spool.py app/questionnaires/services.py \
   app/cases/questions.py app/cases/presence.py \
   app/cases/due.py app/sla/calendar.py app/sla/services.py \
-  reports/services.py reports/metrics.py reports/spreadsheet.py \
   forms_designer/schema.py forms_designer/builder.py forms_designer/services.py \
+  reports/services.py reports/metrics.py reports/spreadsheet.py \
   app/cases/intake_answers.py app/organisation/topics.py app/topics/services.py \
   app/portal/services.py app/portal/i18n.py app/portal/settings.py app/portal/intake.py
 typecheck: $(STAMP)

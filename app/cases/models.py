@@ -310,7 +310,7 @@ class CaseIntakeAnswer(NeverDeleted, Model):
 
     Kept as it was submitted: ``label`` is the field's label in the desk's language at that
     moment, ``form_version_id`` the published form version filled in (the forms designer's
-    ``IntakeFormVersion``; a plain id, the designer sits above cases). For reports, count per
+    ``IntakeFormVersion``, referred to by its table: the designer sits above cases). For reports, count per
     ``field_key`` and ``value_text`` (``value_key`` is its first 191 characters, indexed with
     the key, so long free texts do not overflow a PostgreSQL index row). Never deleted.
     """
@@ -324,7 +324,12 @@ class CaseIntakeAnswer(NeverDeleted, Model):
     id = Column(Integer, primary_key=True)
     case_id = Column(Integer, ForeignKey("case.id"), nullable=False)
     case = relationship("Case")
-    form_version_id = Column(Integer, nullable=True)
+    # The designer's table, by name: cases sit below the forms designer.
+    form_version_id = Column(
+        Integer,
+        ForeignKey("intake_form_version.id", name="fk_case_intake_answer_form_version_id"),
+        nullable=True,
+    )
     field_key = Column(String(64), nullable=False)
     label = Column(String(500), nullable=False)
     # As submitted: the option's value for a choice ("copy"), "yes"/"no" for a checkbox, an

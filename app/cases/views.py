@@ -103,6 +103,19 @@ def due_state(case: Case) -> str | None:
     return {"overdue": "overdue", "due_soon": "soon"}.get(case.due_state, "due")
 
 
+def menu_moves(case: Case, offered) -> list:
+    """The status moves of the workspace's More menu: the state machine's plain moves, but
+    "Under consultation" only through "Consult a department…" where the desk offers it (a
+    case under consultation without a question sent would wait for an answer that never
+    comes)."""
+    if "transition" not in offered:
+        return []
+    moves = actions.plain_moves(case)
+    if "consult" in offered:
+        moves = [m for m in moves if m != CaseStatus.UNDER_CONSULTATION]
+    return moves
+
+
 def is_htmx() -> bool:
     """The request came from htmx (a partial update of the workspace)."""
     return request.headers.get("HX-Request") == "true"
@@ -341,7 +354,7 @@ class CaseView(DeskModelView):
                 intake_answers=intake_answers.grouped(intake_answers.answers_of(case)),
                 wrap_ups=[e for e in events if e.action == "wrap_up"][::-1],
                 offered=offered,
-                moves=actions.plain_moves(case) if "transition" in offered else [],
+                moves=menu_moves(case, offered),
                 questions=(
                     case_questions.questions_for(case, case_questions.CLOSE)
                     if "close" in offered

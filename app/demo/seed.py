@@ -528,7 +528,7 @@ def seed_answering(pools: dict, users: dict) -> None:
         pool.auto_response_enabled = True
         pool.auto_response_text = pool.auto_response_text or (
             "Thank you for writing to us. Your case number is {case_number}; "
-            "we will answer within {hours} hours."
+            "we will answer within {hours} business hours."
         )
     seed_questionnaires(pools)
     pools["Sales"].close_policy = ClosePolicy.SUPERVISORS.value

@@ -349,6 +349,9 @@ class SlaClock:
             return False
         return case.sla_due_at <= warn_threshold(targets_for(case), now)
 
+    def first_response_target(self, case):
+        return targets_for(case).first_response
+
 
 _connected = False
 

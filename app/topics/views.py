@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.agents.services import supervised_pool_ids
 from app.audit.actor import current_actor
@@ -116,7 +117,13 @@ class TopicTreeView(BaseView):
             skills=list(
                 db.session.scalars(select(Skill).where(Skill.active.is_(True)).order_by(Skill.name))
             ),
-            forms=list(db.session.scalars(select(IntakeForm).order_by(IntakeForm.name))),
+            forms=list(
+                db.session.scalars(
+                    select(IntakeForm)
+                    .options(selectinload(IntakeForm.versions), joinedload(IntakeForm.pool))
+                    .order_by(IntakeForm.name)
+                )
+            ),
             policies=list(
                 db.session.scalars(
                     select(SlaPolicy)

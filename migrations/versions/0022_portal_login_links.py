@@ -1,7 +1,7 @@
 """one-time login links of the customer portal
 
 Revision ID: 0022
-Revises: 0021, 0025
+Revises: 0027
 Create Date: 2026-12-04 18:30:00
 
 ``portal_login_link``: a link mailed to a customer who asked on /portal/login; it opens a
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0022'
-down_revision = ('0021', '0025')  # joins main's head and the topics branch's; the lead re-chains
+down_revision = '0027'
 branch_labels = None
 depends_on = None
 

@@ -12,7 +12,13 @@ from app.core.priority import Priority
 from app.errors import DeskError, Forbidden
 from app.extensions import db
 from app.organisation.models import Skill, Topic
-from app.organisation.topics import build_tree, effective_settings, flatten, is_offered
+from app.organisation.topics import (
+    build_tree,
+    effective_settings,
+    flatten,
+    is_offered,
+    offered_tree,
+)
 from app.sla.models import SlaPolicy
 from app.topics import services
 from forms_designer.models import IntakeForm
@@ -197,3 +203,19 @@ def test_a_supervisor_changes_only_the_topics_of_his_pools(desk):
     with acting_as(supervisor):
         services.move_topic(copy.id, delivery.id)
     assert refresh(copy).parent_id == delivery.id
+
+
+def test_the_portal_gets_the_offered_tree_in_the_customers_language(desk):
+    invoices, copy, wrong, delivery = _tree(desk)
+    with acting_as(desk.user("admin")):
+        services.update_topic(invoices.id, name_translations={"pl": "Faktury", "sv": " "})
+        services.set_active(delivery.id, False)
+        services.set_active(wrong.id, False)
+    roots = offered_tree()
+    assert [(n.topic.name, [c.topic.name for c in n.children]) for n in roots] == [
+        ("Invoices", ["Copy of an invoice"])
+    ]
+    topic = roots[0].topic
+    assert topic.name_in("pl") == "Faktury" and topic.name_in("PL") == "Faktury"
+    assert topic.name_in("pl-PL") == "Faktury"  # the language without its region
+    assert topic.name_in("sv") == "Invoices" and topic.name_in(None) == "Invoices"

@@ -1,7 +1,7 @@
 """topic tree: a topic's SLA policy and names per language; the intake answers of a case
 
-Revision ID: 0021
-Revises: 0019
+Revision ID: 0026
+Revises: 0025
 Create Date: 2026-12-04 18:30:00
 
 ``topic.sla_policy_id`` links the policy a topic's cases follow (inherited by subtopics);
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0021'
-down_revision = '0019'
+revision = '0026'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 
@@ -89,6 +89,11 @@ def upgrade():
         sa.Column('position', sa.Integer(), nullable=False),
         sa.Column('created_at', sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(['case_id'], ['case.id']),
+        sa.ForeignKeyConstraint(
+            ['form_version_id'],
+            ['intake_form_version.id'],
+            name='fk_case_intake_answer_form_version_id',
+        ),
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index(
