@@ -1,6 +1,6 @@
 """one-time login links of the customer portal
 
-Revision ID: 0022
+Revision ID: 0028
 Revises: 0027
 Create Date: 2026-12-04 18:30:00
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0022'
+revision = '0028'
 down_revision = '0027'
 branch_labels = None
 depends_on = None
