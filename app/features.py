@@ -33,6 +33,8 @@ FEATURES = (
     "app.health",
     "forms_designer",
     "reports",
+    "app.webhooks",
+    "app.apikeys",
 )
 
 # Menu categories in the order the navigation shows them, whichever feature adds to them.
