@@ -82,6 +82,19 @@ def test_a_key_acts_within_its_one_role(app, desk, client):
     url = f"/api/v1/case/{desk.case_b.id}"
     assert client.put(url, headers=as_agent, json=change).status_code == 404
     assert client.put(url, headers=as_admin, json=change).status_code == 200
+    # And its permissions are the Agent role's: agents do not read the SLA calendars.
+    assert client.get("/api/v1/slacalendar/", headers=as_agent).status_code == 403
+    assert client.get("/api/v1/slacalendar/", headers=as_admin).status_code == 200
+
+
+def test_a_key_stops_working_when_its_owner_loses_the_role(app, desk, client):
+    agent = desk.user("agent_a")
+    key = make_key(agent, "Agent")
+    assert client.get("/api/v1/case/", headers={"X-API-Key": key}).status_code == 200
+    agent.roles = [ensure_roles()["Manager"]]
+    db.session.commit()
+    response = client.get("/api/v1/case/", headers={"X-API-Key": key})
+    assert (response.status_code, response.json) == (401, REFUSED)
 
 
 def test_a_key_cannot_take_a_role_its_owner_does_not_hold(app, desk):
