@@ -1,7 +1,7 @@
 """webhooks to a CRM (subscriptions, deliveries, attempts) and API keys of the REST API
 
 Revision ID: 0028
-Revises: 0025
+Revises: 0027
 Create Date: 2026-12-04 19:00:00
 
 ``webhook_subscription`` keeps its secret encrypted (``fernet:…``, ``app.core.encryption``);
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0028"
-down_revision = "0025"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 
