@@ -193,7 +193,7 @@ class Config:
     SECRET_KEY = _secret_key()
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    RQ_QUEUES = ["default", "mail", "reports"]
+    RQ_QUEUES = ["default", "mail", "reports", "webhooks"]
 
     # Flask-AppBuilder
     APP_NAME = "Loopdesk"
@@ -202,6 +202,8 @@ class Config:
     FAB_ADD_SECURITY_VIEWS = True
     FAB_API_SWAGGER_UI = True
     FAB_API_MAX_PAGE_SIZE = 100
+    # REST calls may carry an API key (app.apikeys); FAB asks the desk's security manager.
+    FAB_API_KEY_ENABLED = True
     FAB_UPDATE_PERMS = False  # roles are defined in code (app.security.roles), not in the DB
     AUTH_TYPE = 1  # AUTH_DB
     AUTH_ROLE_ADMIN = "Admin"
