@@ -4,7 +4,7 @@ Builds a database of its own (``search_bench`` on the server of ``--database-url
 and created again; never the shared test database): migrates it, creates 10 pools, 20 agents
 (each a member of two pools) and 5 topics with the ORM, then bulk-loads customers (one per 25
 messages, in English, German, Polish and Swedish), cases (one per 10 messages, over six
-years) and the messages (``--messages``, default 5,000,000; subject and body drawn from a
+years) and the messages in the order they arrive (``--messages``, default 5,000,000; subject and body drawn from a
 20,000-word vocabulary with Zipf frequencies, a few real words such as "Łódź" and "Rechnung"
 among them) with ``COPY``. The search index is built afterwards the way the migration's
 triggers would build it, but in bulk: the triggers are off during the load, one
@@ -223,9 +223,12 @@ def load(url: str, messages: int, desk: dict, rng: random.Random) -> dict:
         started = time.perf_counter()
 
         def message_rows():
+            # In the order they arrive, as a desk stores them: message i comes at its point
+            # of the six years, to a case opened at most a few days before.
             for i in range(1, messages + 1):
-                case = 1 + (i * 7919) % cases
-                when = START + timedelta(seconds=case_start[case] + (i % 10) * 3600)
+                offset = int(span * (i / messages))
+                case = max(1, min(cases, int(cases * i / messages) - rng.randint(0, 30)))
+                when = START + timedelta(seconds=max(offset, case_start[case]))
                 subject = " ".join(rng.choices(words, cum_weights=weights, k=5))
                 body = " ".join(rng.choices(words, cum_weights=weights, k=40))
                 customer = case_customer[case]

@@ -1,7 +1,7 @@
 """search: one index over cases, messages, intake answers and attachment names
 
 Revision ID: 0030
-Revises: 0027
+Revises: 0029
 Create Date: 2026-12-04 18:45:00
 
 ``search_entry``: one row per searchable thing (a case's number and subject, a message's
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0030'
-down_revision = '0027'
+down_revision = '0029'
 branch_labels = None
 depends_on = None
 
