@@ -2,7 +2,7 @@
 
 What is searched: cases (number and subject), messages (subject, sender and body), intake
 answers and attachment names, each a row of the index (``app.search.models``, kept by
-database triggers); customers (name, address, organisation) are listed beside the results.
+database triggers); customers (name, address) are listed beside the results.
 
 * **PostgreSQL**: the stored ``tsvector`` with its GIN index, queried with
   ``websearch_to_tsquery`` (quotes for phrases, ``-word`` to exclude, ``or``) read as exact
@@ -22,6 +22,7 @@ see never leave the database. Snippets are escaped, then marked (``<mark>``): a 
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -31,7 +32,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from markupsafe import Markup, escape
-from sqlalchemy import Integer, and_, cast, column, func, literal, or_, select, text
+from sqlalchemy import Integer, and_, cast, column, func, literal, or_, select, text, union
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import joinedload
 
@@ -52,6 +53,8 @@ MAX_PAGE = COUNT_CAP // PAGE_SIZE
 RANK_WINDOW = 200  # sort=relevance ranks the newest this many matches
 SNIPPET_SOURCE_LENGTH = 20_000  # characters of a body ts_headline reads
 CUSTOMER_HITS = 10
+FRAGMENT_CASES = 1000  # cases a partial number or address finds at most (the newest)
+FEW_MATCHES = 20_000  # the planner's estimate below which the GIN index is read first
 OPEN_MARK, CLOSE_MARK = "\ue000", "\ue001"
 SORTS = ("date", "relevance")
 
@@ -339,6 +342,22 @@ class PostgresBackend:
     def tsquery(self, query: Query):
         return cast(literal(self.tsquery_text(query)), TSQUERY)
 
+    def few(self, matched) -> bool:
+        """The planner's estimate of the rows ``matched`` finds is below ``FEW_MATCHES``."""
+        stmt = (
+            select(SearchEntry.id)
+            .where(matched)
+            .compile(dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})
+        )
+        plan = (
+            db.session.connection()
+            .exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(stmt), stmt.params)
+            .scalar()
+        )
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        return float(plan[0]["Plan"]["Plan Rows"]) < FEW_MATCHES
+
     def match(self, query: Query):
         if not query.has_words or not self.tsquery_text(query):
             return None
@@ -449,23 +468,41 @@ def search(query: str | None, filters: Filters | None, actor, page: int | str | 
         if number == 1 and parsed.text:
             results.customers = matching_customers(parsed, actor)
         return results
+    source: Any = SearchEntry.__table__
+    if matched is not None and engine.name == "postgresql" and engine.few(matched):
+        # Few matches: take them from the GIN index first (a materialised CTE), then filter
+        # and sort them. Walking the date index would read the whole table when, after the
+        # filters, fewer than COUNT_CAP of them are left (the planner cannot know that).
+        source = (
+            select(
+                SearchEntry.id,
+                SearchEntry.kind,
+                SearchEntry.source_id,
+                SearchEntry.case_id,
+                SearchEntry.created_at,
+            )
+            .where(matched)
+            .cte("found")
+            .prefix_with("MATERIALIZED")
+        )
+        matched = None
     base = (
         select(
-            SearchEntry.id,
-            SearchEntry.kind,
-            SearchEntry.source_id,
-            SearchEntry.case_id,
-            SearchEntry.created_at,
+            source.c.id,
+            source.c.kind,
+            source.c.source_id,
+            source.c.case_id,
+            source.c.created_at,
         )
-        .join(Case, Case.id == SearchEntry.case_id)
-        .where(criterion_for(Case, actor), *_criteria(filters))
+        .join(Case, Case.id == source.c.case_id)
+        .where(criterion_for(Case, actor), *_criteria(filters, source))
     )
     if matched is not None:
         base = base.where(matched)
     # One statement for the page and the count: the newest COUNT_CAP + 1 matches (an index
     # on the date serves common words, the GIN index rare ones), counted by a window.
     newest = (
-        base.order_by(SearchEntry.created_at.desc(), SearchEntry.id.desc())
+        base.order_by(source.c.created_at.desc(), source.c.id.desc())
         .limit(COUNT_CAP + 1)
         .subquery()
     )
@@ -515,23 +552,27 @@ def _matched(query: Query, engine):
         conditions.append(words)
     if query.fragment:
         pattern = like_pattern(query.fragment)
-        cases = select(Case.id).where(
-            or_(
-                Case.number.ilike(pattern, escape="\\"),
-                Case.customer_id.in_(
-                    select(Customer.id).where(Customer.email.ilike(pattern, escape="\\"))
-                ),
+        # Two statements' worth of ids in one (a UNION: an OR would hide both indexes).
+        by_number = select(Case.id.label("id")).where(Case.number.ilike(pattern, escape="\\"))
+        by_address = select(Case.id.label("id")).where(
+            Case.customer_id.in_(
+                select(Customer.id).where(Customer.email.ilike(pattern, escape="\\"))
             )
         )
-        conditions.append(
-            and_(SearchEntry.kind == EntryKind.CASE.value, SearchEntry.case_id.in_(cases))
-        )
+        either = union(by_number, by_address).subquery()
+        cases = select(either.c.id)
+        # The cases first (trigram indexes), so the index's statement gets their ids.
+        ids = list(db.session.scalars(cases.order_by(either.c.id.desc()).limit(FRAGMENT_CASES)))
+        if ids:
+            conditions.append(
+                and_(SearchEntry.kind == EntryKind.CASE.value, SearchEntry.source_id.in_(ids))
+            )
     if not conditions:
         return None
     return conditions[0] if len(conditions) == 1 else or_(*conditions)
 
 
-def _criteria(filters: Filters) -> list:
+def _criteria(filters: Filters, source) -> list:
     criteria: list = []
     if filters.statuses:
         criteria.append(Case.status.in_(filters.statuses))
@@ -557,12 +598,12 @@ def _criteria(filters: Filters) -> list:
                 )
             )
     if filters.date_from:
-        criteria.append(SearchEntry.created_at >= datetime.combine(filters.date_from, time.min))
+        criteria.append(source.c.created_at >= datetime.combine(filters.date_from, time.min))
     if filters.date_to:
         end = datetime.combine(filters.date_to + timedelta(days=1), time.min)
-        criteria.append(SearchEntry.created_at < end)
+        criteria.append(source.c.created_at < end)
     if filters.kinds:
-        criteria.append(SearchEntry.kind.in_(filters.kinds))
+        criteria.append(source.c.kind.in_(filters.kinds))
     return criteria
 
 
@@ -633,7 +674,8 @@ def _plain_snippet(body: str, length: int = 200) -> Markup:
 
 
 def matching_customers(query: Query, actor, limit: int = CUSTOMER_HITS) -> list[Customer]:
-    """Customers the actor may see whose name, address or organisation contains the query."""
+    """Customers the actor may see whose name or address contains the query (the trigram
+    indexes serve both)."""
     if len(query.text) < 2:
         return []
     pattern = like_pattern(query.text)
@@ -644,7 +686,6 @@ def matching_customers(query: Query, actor, limit: int = CUSTOMER_HITS) -> list[
                 or_(
                     Customer.email.ilike(pattern, escape="\\"),
                     Customer.name.ilike(pattern, escape="\\"),
-                    Customer.organisation.ilike(pattern, escape="\\"),
                 ),
                 criterion_for(Customer, actor),
             )
