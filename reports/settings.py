@@ -25,5 +25,11 @@ SETTINGS = define(
             integer(minimum=10),
             "seconds between two checks for lost report runs",
         ),
+        Setting(
+            "REPORTS_SCHEDULE_INTERVAL",
+            900,
+            integer(minimum=60),
+            "seconds between two passes of the scheduler of subscribed (mailed) reports",
+        ),
     ]
 )
