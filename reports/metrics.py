@@ -255,15 +255,10 @@ class Engine:
             self._calendars[pool_id] = business_calendar(row)
         return self._calendars[pool_id]
 
-    def hours(self, pool_id, a: datetime, b: datetime) -> float:
-        """Business hours from ``a`` to ``b`` on the pool's calendar (elapsed without hours)."""
-        calendar = self.calendar(pool_id)
-        delta = calendar.business_between(a, b) if calendar.has_hours else b - a
-        return delta.total_seconds() / 3600
-
     def business_hours(self, pools, a, b) -> np.ndarray:
-        """``hours`` for whole columns at once (NaN where ``a`` or ``b`` is missing): per
-        calendar one cumulative clock looked up with ``searchsorted``
+        """Business hours from each ``a`` to its ``b`` on the calendar of its pool (elapsed
+        time without opening hours; NaN where ``a`` or ``b`` is missing), whole columns at
+        once: per calendar one cumulative clock looked up with ``searchsorted``
         (``reports.business_time``), never a walk per row."""
         pools = np.asarray(pools)
         a = pd.to_datetime(pd.Series(np.asarray(a))).to_numpy()
