@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -165,6 +166,10 @@ def _claim(subscription: ReportSubscription, since: date, until: date) -> Report
     return delivery
 
 
+def _link(delivery: ReportDelivery, run: ReportRun) -> None:
+    delivery.run_id = run.id
+
+
 def deliver_scheduled(now: datetime | None = None) -> dict[str, list[int]]:
     """One pass of the scheduler (see the module docstring); idempotent."""
     now = now or utcnow()
@@ -197,6 +202,7 @@ def deliver_scheduled(now: datetime | None = None) -> dict[str, list[int]]:
                     "format": subscription.file_format,
                 },
                 actor=user,
+                on_record=partial(_link, delivery),
             )
         except DeskError as exc:  # e.g. no longer a manager or supervisor
             db.session.rollback()
@@ -209,12 +215,7 @@ def deliver_scheduled(now: datetime | None = None) -> dict[str, list[int]]:
                 db.session.commit()
             failed.append(subscription.id)
             continue
-        # start_run committed the delivery row together with the run; link them
-        db.session.execute(
-            update(ReportDelivery).where(ReportDelivery.id == delivery.id).values(run_id=run.id)
-        )
-        db.session.commit()
-        started.append(run.id)
+        started.append(run.id)  # committed with its delivery row, which points at it
     waiting = db.session.scalars(
         select(ReportDelivery.run_id).where(
             ReportDelivery.status == DeliveryStatus.RUNNING.value,
@@ -244,8 +245,14 @@ def mail_finished(run_id: int) -> DeliveryStatus | None:
         return DeliveryStatus.FAILED
     if run.status != ReportRunStatus.DONE.value:
         return None
-    path = services.result_file(run)
     subscription = delivery.subscription
+    try:
+        path = services.result_file(run)
+    except DeskError as exc:  # the file is gone: nothing to attach
+        delivery.status = DeliveryStatus.FAILED.value
+        record_event(db.session, subscription, "report delivery failed", new=str(exc))
+        db.session.commit()
+        return DeliveryStatus.FAILED
     user = db.session.get(User, subscription.user_id)
     claimed = db.session.execute(
         update(ReportDelivery)
