@@ -21,7 +21,7 @@ fresh process so its peak memory is the report's. The last line is JSON with ``c
 
     .venv/bin/python bench/reports.py                 # 1,000,000 cases, about 5,000,000 mails
     .venv/bin/python bench/reports.py --cases 200000
-    .venv/bin/python bench/reports.py --quick         # 20,000 cases, under a minute
+    .venv/bin/python bench/reports.py --quick         # 10,000 cases, under a minute
     .venv/bin/python bench/reports.py --reuse         # keep the database built by a last run
 
 ``--database-url`` names the server (default ``postgresql://postgres@127.0.0.1:5432/postgres``);
@@ -544,7 +544,7 @@ def run_report(url: str, store: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
-    parser.add_argument("--quick", action="store_true", help="20,000 cases")
+    parser.add_argument("--quick", action="store_true", help="10,000 cases")
     parser.add_argument(
         "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )
@@ -554,7 +554,7 @@ def main() -> None:
     url = args.database_url
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    n = 20_000 if args.quick else args.cases
+    n = 10_000 if args.quick else args.cases
     store = tempfile.mkdtemp(prefix="loopdesk-bench-reports-")
     if not (args.reuse and database_exists(url)):
         # In a process of its own: the generator's arrays do not count in the report's memory.
