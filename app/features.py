@@ -21,6 +21,7 @@ FEATURES = (
     "app.cases",
     "app.customers",
     "app.organisation",
+    "app.topics",
     "app.agents",
     "app.mail",
     "app.outbox",

@@ -12,7 +12,8 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from app.audit.tracking import record_event
 from app.core.views import DeskModelView
 from app.extensions import db
-from forms_designer import services
+from forms_designer import designer, services
+from forms_designer.list_widget import IntakeFormListWidget
 from forms_designer.models import IntakeForm, IntakeFormVersion
 
 
@@ -49,6 +50,9 @@ class IntakeFormView(DeskModelView):
     datamodel = SQLAInterface(IntakeForm)
     class_permission_name = "IntakeForm"
     route_base = "/intake-forms"
+    # "Open designer" on every row and on the detail page (forms_designer.designer).
+    list_widget = IntakeFormListWidget
+    show_template = "forms_designer/intake_form_show.html"
     item_name = "Intake form"
     list_columns = ["name", "pool", "versions_label", "created_at"]
     label_columns = {"versions_label": "Versions"}
@@ -90,3 +94,4 @@ def register(appbuilder) -> None:
     current_app.register_blueprint(assets)
     appbuilder.add_view(IntakeFormView, "Intake forms", icon="fa-wpforms", category="Configuration")
     appbuilder.add_view_no_menu(IntakeFormVersionView)
+    designer.register(appbuilder)

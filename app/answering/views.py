@@ -425,7 +425,11 @@ class ReplyView(BaseView):
         row = self._reply(reply_id)
         return run_on_case(
             row.case,
-            lambda: replies.approve_reply(row, note=request.form.get("note")),
+            lambda: replies.approve_reply(
+                row,
+                note=request.form.get("note"),
+                expected_version=request.form.get("case_version") or None,
+            ),
             "Reply approved and sent.",
         )
 
@@ -435,7 +439,11 @@ class ReplyView(BaseView):
         row = self._reply(reply_id)
         return run_on_case(
             row.case,
-            lambda: replies.reject_reply(row, request.form.get("reason", "")),
+            lambda: replies.reject_reply(
+                row,
+                request.form.get("reason", ""),
+                expected_version=request.form.get("case_version") or None,
+            ),
             "Reply sent back to the agent.",
         )
 
