@@ -17,6 +17,7 @@ from app.security.roles import add_link
 from reports import dashboard, forecast, metrics, services
 
 TEMPLATES = str(Path(__file__).parent / "templates")
+DASHBOARD_URL = "/reports/dashboard"  # a manager's start page (app.views)
 MIME = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "application/zip",
@@ -164,7 +165,7 @@ def register(appbuilder) -> None:
     add_link(
         appbuilder,
         "Dashboard",
-        "/reports/dashboard",
+        DASHBOARD_URL,
         requires=("can_list", "Report"),
         icon="fa-tachometer",
         category="Desk",

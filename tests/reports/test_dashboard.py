@@ -113,3 +113,22 @@ def test_the_figures_are_kept_for_the_cache_time(synthetic, app):
     app.config["REPORTS_DASHBOARD_CACHE_SECONDS"] = 0
     fresh = dashboard.dashboard(None, utcnow(), "UTC")
     assert fresh["now"]["backlog"] == 0 and fresh["cached"] is False
+
+
+@pytest.mark.parametrize(
+    ("username", "start"),
+    [
+        ("manager", "/reports/dashboard"),
+        ("supervisor_a", "/cases/"),
+        ("agent_a", "/cases/"),
+        ("admin", "/cases/"),
+    ],
+)
+def test_a_manager_starts_on_the_dashboard_the_others_on_their_cases(
+    desk, client, auth, username, start
+):
+    auth.login(username)
+    location = client.get("/").headers["Location"]
+    assert start in location
+    menu = client.get(location.replace("http://localhost", "")).get_data(as_text=True)
+    assert ('href="/reports/dashboard"' in menu) is (username != "agent_a")

@@ -26,9 +26,9 @@
     xAxis: C.axis(days.map(function (d) { return d.day.slice(5); })),
     yAxis: C.valueAxis(),
     series: [
-      { name: "E-mails received", type: "line", smooth: true, symbol: "none",
+      { name: "E-mails received", type: "line", smooth: 0.2, symbol: "none",
         areaStyle: { opacity: 0.12 }, data: days.map(function (d) { return d.received; }) },
-      { name: "Cases closed", type: "line", smooth: true, symbol: "none",
+      { name: "Cases closed", type: "line", smooth: 0.2, symbol: "none",
         data: days.map(function (d) { return d.closed; }) }
     ]
   });
@@ -58,7 +58,7 @@
     series: [
       { name: "Today", type: "bar", barMaxWidth: 14, itemStyle: { borderRadius: [3, 3, 0, 0] },
         data: hours.map(function (h) { return h.received; }) },
-      { name: "Typical", type: "line", smooth: true, symbol: "none",
+      { name: "Typical", type: "line", smooth: 0.2, symbol: "none",
         lineStyle: { type: "dashed" }, itemStyle: { color: "#f59e0b" },
         data: hours.map(function (h) { return h.typical; }) }
     ]
@@ -69,6 +69,7 @@
   var most = week.reduce(function (m, c) { return Math.max(m, c.mean); }, 0);
   C.draw("chart-week", {
     tooltip: { position: "top", confine: true },
+    legend: { show: false },
     grid: { left: 8, right: 16, top: 8, bottom: 44, containLabel: true },
     xAxis: C.axis(Array.from({ length: 24 }, function (_, h) { return (h < 10 ? "0" : "") + h; })),
     yAxis: Object.assign(C.axis(weekdays), { inverse: true }),
