@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -120,8 +120,9 @@ def errors(predicted: np.ndarray, actual: np.ndarray) -> tuple[float, float | No
     predicted, actual = np.asarray(predicted, float), np.asarray(actual, float)
     mae = float(np.mean(np.abs(predicted - actual)))
     some = actual > 0
-    mape = float(np.mean(np.abs(predicted[some] - actual[some]) / actual[some]) * 100)
-    return mae, (mape if some.any() else None)
+    if not some.any():
+        return mae, None
+    return mae, float(np.mean(np.abs(predicted[some] - actual[some]) / actual[some]) * 100)
 
 
 def backtest(series: np.ndarray, holdout: int) -> list[Backtest]:
@@ -371,7 +372,6 @@ class StaffingForecast:
     days: pd.DataFrame  # day, weekday, emails, agents
     hours: pd.DataFrame  # slot, weekday, hour, emails, agents_volume, agents_backlog, agents
     history: pd.DataFrame  # day, emails (the history's daily counts)
-    week_profile: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def method_title(self) -> str:
@@ -489,20 +489,6 @@ def build(
             "peak_hour_agents": hours.groupby(hours["slot"].dt.date)["agents"].max().to_numpy(),
         }
     )
-    week_profile = [
-        {
-            "weekday": WEEKDAYS[d],
-            "hour": h,
-            "emails": round(
-                float(
-                    hours["emails"][(hours["slot"].dt.weekday == d) & (hours["hour"] == h)].mean()
-                ),
-                2,
-            ),
-        }
-        for d in range(7)
-        for h in range(24)
-    ]
     for column in ("emails", "agents_volume", "agents_backlog", "agents"):
         hours[column] = hours[column].round(2)
     for column in ("emails", "agents", "peak_hour_agents"):
@@ -522,7 +508,6 @@ def build(
         days=days,
         hours=hours,
         history=pd.DataFrame({"day": [d.date() for d in history_index], "emails": series}),
-        week_profile=week_profile,
     )
 
 

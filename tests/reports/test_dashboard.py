@@ -132,3 +132,18 @@ def test_a_manager_starts_on_the_dashboard_the_others_on_their_cases(
     assert start in location
     menu = client.get(location.replace("http://localhost", "")).get_data(as_text=True)
     assert ('href="/reports/dashboard"' in menu) is (username != "agent_a")
+
+
+def test_an_empty_desk_shows_zeros_and_no_chart_fails(app, client, auth, desk):
+    from app.cases.models import Case, Message
+    from app.extensions import db
+
+    # The desk's two new cases and their mails are all it has: move them out of sight.
+    db.session.execute(db.update(Message).values(created_at=NOW.replace(year=2030)))
+    db.session.execute(db.update(Case).values(received_at=NOW.replace(year=2030)))
+    data = dashboard.compute(None, NOW, "Europe/Warsaw")
+    assert all(w["received"] == 0 and w["first_response_median_h"] is None for w in data["windows"])
+    assert all(d["received"] == 0 for d in data["days"])
+    assert {h["typical"] for h in data["today_hours"]} == {0}
+    auth.login("manager")
+    assert client.get("/reports/dashboard").status_code == 200
