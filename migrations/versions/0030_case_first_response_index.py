@@ -1,7 +1,7 @@
 """an index on the cases' first-response time, for the dashboard
 
-Revision ID: 0028
-Revises: 0027
+Revision ID: 0030
+Revises: 0029
 Create Date: 2026-12-04 19:00:00
 
 The dashboard (reports.dashboard) reads this month's first responses by their time; without
@@ -12,8 +12,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0028'
-down_revision = '0027'
+revision = '0030'
+down_revision = '0029'
 branch_labels = None
 depends_on = None
 
