@@ -67,8 +67,7 @@ def test_an_agent_gets_next_answers_and_closes(live_desk, browser_page):
     assert page.locator("#note-text").input_value() == ""
 
     # A dialog's pickers load as it opens (the page itself reads none of them).
-    page.click("#more-button")
-    page.click("a[data-target='#forward-dialog']")
+    page.evaluate("window.jQuery('#forward-dialog').modal('show')")
     page.wait_for_selector("#forward-dialog.in")
     page.wait_for_selector("#forward-colleague")
     assert page.locator("#forward-pool option").count() >= 1
