@@ -21,6 +21,7 @@ FEATURES = (
     "app.cases",
     "app.customers",
     "app.organisation",
+    "app.topics",
     "app.agents",
     "app.mail",
     "app.outbox",
@@ -33,6 +34,9 @@ FEATURES = (
     "app.health",
     "forms_designer",
     "reports",
+    "app.portal",
+    "app.webhooks",
+    "app.apikeys",
 )
 
 # Menu categories in the order the navigation shows them, whichever feature adds to them.

@@ -8,5 +8,12 @@ FEATURE = Feature(
     models=("forms_designer.models",),
     views="forms_designer.views:register",
     record_rules="forms_designer.record_rules:RULES",
-    permissions={SUPERVISOR: [["IntakeForm", WRITE]], MANAGER: [["IntakeForm", READ]]},
+    write_rules="forms_designer.record_rules:WRITE_RULES",
+    permissions={
+        SUPERVISOR: [
+            ["IntakeForm", WRITE + "|can_publish|can_new_draft"],
+            ["IntakeFormVersion", READ],
+        ],
+        MANAGER: [["IntakeForm", READ], ["IntakeFormVersion", READ]],
+    },
 )

@@ -15,6 +15,7 @@ Cases sit above agents, so the hand-over is installed here by cases when a desk 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import inspect, select
@@ -117,6 +118,10 @@ def check_absence(absence: Absence) -> None:
     if substitute_id is not None and (substitute is None or not substitute.active):
         raise DeskError("The substitute must be an active agent.")
     absence.note = parse_text(absence.note, field="note", max_length=NOTE_MAX)
+    if absence.id is None and absence.ends_at <= utcnow():
+        # Recorded afterwards (a sick day entered later): he was back before it existed,
+        # there is nothing to welcome him back from.
+        absence.return_noticed_at = absence.ends_at
 
 
 def check_substitute(profile: AgentProfile) -> None:
@@ -169,4 +174,75 @@ def handed_over_from(user, limit: int = 50) -> list[Event]:
             .order_by(Event.id.desc())
             .limit(limit)
         )
+    )
+
+
+@dataclass
+class ReturnNotice:
+    """What an agent back from an absence is told once: the absence and the hand-over Events
+    of the cases taken from him during it (they stay where they went)."""
+
+    absence: Absence
+    handed_over: list[Event]
+
+    @property
+    def to_substitute(self) -> list[Event]:
+        return [e for e in self.handed_over if e.new_value]
+
+    @property
+    def to_pool(self) -> list[Event]:
+        return [e for e in self.handed_over if not e.new_value]
+
+
+def return_notice(user, now: datetime | None = None) -> ReturnNotice | None:
+    """The notice for ``user``'s first page after an absence of his ended, or None; shown
+    once: the absence is marked noticed (committed). Several ended unseen absences are one
+    notice, from the first start to the last end."""
+    if user is None or getattr(user, "id", None) is None:
+        return None
+    now = now or utcnow()
+    ended = list(
+        db.session.scalars(
+            select(Absence)
+            .join(AgentProfile, AgentProfile.id == Absence.agent_id)
+            .where(
+                AgentProfile.user_id == user.id,
+                Absence.ends_at <= now,
+                Absence.return_noticed_at.is_(None),
+            )
+            .order_by(Absence.ends_at)
+        )
+    )
+    if not ended:
+        return None
+    starts = min(a.starts_at for a in ended)
+    moved = list(
+        db.session.scalars(
+            select(Event)
+            .where(
+                Event.action == HANDED_OVER,
+                Event.old_value == user.username,
+                Event.created_at >= starts,
+            )
+            .order_by(Event.id)
+        )
+    )
+    for absence in ended:
+        absence.return_noticed_at = now
+    db.session.commit()
+    return ReturnNotice(ended[-1], moved)
+
+
+def next_absence_end(user, now: datetime | None = None) -> datetime | None:
+    """When ``user``'s current or next absence ends (the earliest), or None: until then no
+    return notice can be due, so pages need not ask."""
+    if user is None or getattr(user, "id", None) is None:
+        return None
+    now = now or utcnow()
+    return db.session.scalar(
+        select(Absence.ends_at)
+        .join(AgentProfile, AgentProfile.id == Absence.agent_id)
+        .where(AgentProfile.user_id == user.id, Absence.ends_at > now)
+        .order_by(Absence.ends_at)
+        .limit(1)
     )

@@ -94,6 +94,9 @@ class Absence(Model):
     substitute_id = Column(Integer, ForeignKey("agent_profile.id"), nullable=True)
     substitute = relationship("AgentProfile", foreign_keys=[substitute_id])
     note = Column(String(512), nullable=True)
+    # When the agent saw the "welcome back" notice of this absence (what was handed over,
+    # nothing moves back): shown once, on his first page after the absence ended.
+    return_noticed_at = Column(DateTime, nullable=True)
 
     def __repr__(self) -> str:
         return f"{self.agent} away {self.starts_at:%Y-%m-%d}–{self.ends_at:%Y-%m-%d}"

@@ -10,12 +10,16 @@ from app.agents.models import Absence, AgentProfile, PoolMembership
 from app.agents.services import (
     absence_write_rule,
     agent_write_rule,
+    ensure_can_configure_pool,
     member_pool_ids,
     pool_itself_rule,
     pool_write_rule,
 )
+from app.errors import Forbidden
 from app.organisation.models import Pool, Topic
-from app.security.rules import record_rule
+from app.organisation.topics import effective_pool_id
+from app.security.roles import ADMIN, role_names
+from app.security.rules import record_rule, sees_everything
 
 
 @record_rule
@@ -54,6 +58,20 @@ def user_criterion(user):
     return or_(User.id.in_(colleagues), User.id == user.id)
 
 
+def topic_write_rule(row, user) -> None:
+    """A topic belongs to the pool it names or inherits from its nearest ancestor: only that
+    pool's supervisors (and admins) change it; one without a pool anywhere up the tree is
+    desk-wide, for admins."""
+    pool_id = effective_pool_id(row)
+    if pool_id is None:
+        if ADMIN not in role_names(user) and not (user is None and sees_everything(None)):
+            raise Forbidden(
+                "Choose the pool this topic belongs to; only admins keep desk-wide ones."
+            )
+        return
+    ensure_can_configure_pool(pool_id, user)
+
+
 RULES = {
     Pool: pool_criterion,
     PoolMembership: membership_criterion,
@@ -67,7 +85,7 @@ RULES = {
 # topics' rule lives here).
 WRITE_RULES = {
     Pool: pool_itself_rule,
-    Topic: pool_write_rule("pool"),
+    Topic: topic_write_rule,
     PoolMembership: pool_write_rule("pool"),
     AgentProfile: agent_write_rule(),
     Absence: absence_write_rule,

@@ -6,16 +6,19 @@ record their own absences; every absence is checked and, once started, hands the
 over through ``app.agents.absences`` (the same service as the REST API).
 """
 
-from flask import flash
+from flask import current_app, flash, session
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
+from flask_login import user_logged_in
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.agents import absences
 from app.agents.api import AbsenceApi
 from app.agents.models import Absence, AgentProfile, PoolMembership
 from app.agents.services import profile_of
 from app.audit.actor import current_actor
+from app.core.timeutil import utcnow
 from app.core.views import DeskModelView
 from app.errors import AccessDenied
 from app.extensions import db
@@ -142,6 +145,30 @@ class AbsenceView(DeskModelView):
         self._handed_over(item)
 
 
+#: The browser session remembers until when no return notice can be due, so an agent's pages
+#: ask the database at most every ``RETURN_CHECK_SECONDS``; a new login asks at once.
+RETURN_CHECK_KEY = "ld_absence_return_check"
+RETURN_CHECK_SECONDS = 300
+
+
+def absence_return_notice() -> absences.ReturnNotice | None:
+    """``absence_return_notice()`` of the base template: on an agent's first page after an
+    absence of his ended, what was handed over while he was away (once)."""
+    user = current_actor()
+    if user is None or getattr(user, "id", None) is None:
+        return None
+    now = utcnow().timestamp()
+    if session.get(RETURN_CHECK_KEY, 0) > now:
+        return None
+    try:
+        notice = absences.return_notice(user)
+    except SQLAlchemyError:  # an error page still renders, without it
+        db.session.rollback()
+        return None
+    session[RETURN_CHECK_KEY] = now + RETURN_CHECK_SECONDS
+    return notice
+
+
 def register(appbuilder) -> None:
     appbuilder.add_api(AbsenceApi)
     appbuilder.add_view(AgentView, "Agents", icon="fa-user", category="Configuration")
@@ -155,3 +182,10 @@ def register(appbuilder) -> None:
         category="Desk",
         requires=("can_me", "Agent"),
     )
+    current_app.jinja_env.globals["absence_return_notice"] = absence_return_notice
+    user_logged_in.connect(_forget_return_check, current_app._get_current_object())
+
+
+def _forget_return_check(_app, **_extra) -> None:
+    """A new login asks for a return notice at once."""
+    session.pop(RETURN_CHECK_KEY, None)

@@ -240,12 +240,17 @@ class ReplyApi(BaseApi):
           responses:
             200: {description: the reply}
             403: {description: only a supervisor of the case's pool decides}
+            409: {description: the case changed since the version in If-Match}
             404: {$ref: '#/components/responses/404'}
         """
         return answer(
             self,
             lambda: _reply_json(
-                replies.approve_reply(_reply(reply_id), note=request_body().get("note"))
+                replies.approve_reply(
+                    _reply(reply_id),
+                    note=request_body().get("note"),
+                    expected_version=if_match(),
+                )
             ),
         )
 
@@ -261,11 +266,14 @@ class ReplyApi(BaseApi):
           responses:
             200: {description: the reply}
             403: {description: only a supervisor of the case's pool decides}
+            409: {description: the case changed since the version in If-Match}
             404: {$ref: '#/components/responses/404'}
         """
         return answer(
             self,
             lambda: _reply_json(
-                replies.reject_reply(_reply(reply_id), request_body().get("reason"))
+                replies.reject_reply(
+                    _reply(reply_id), request_body().get("reason"), expected_version=if_match()
+                )
             ),
         )

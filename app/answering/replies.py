@@ -404,10 +404,14 @@ def _pending(reply_row: Reply | None) -> Reply:
     return reply_row
 
 
-def approve_reply(reply_row: Reply, note=None) -> Reply:
-    """A supervisor lets a waiting reply go out: only now is it queued."""
+def approve_reply(reply_row: Reply, note=None, *, expected_version=None) -> Reply:
+    """A supervisor lets a waiting reply go out: only now is it queued. With
+    ``expected_version`` (the page's ``case_version``, the API's ``If-Match``) a case that
+    changed since the supervisor read it is refused (``CaseChanged``, 409): he approves the
+    reply he saw, not one the agent may have replaced meanwhile."""
     actor = _acting("approve")
     _pending(reply_row)
+    case_actions.check_version(reply_row.case, expected_version)
     if note is not None and not isinstance(note, str):
         raise DeskError("'note' must be text.")
     reply_row.decided_by_id, reply_row.decided_at = actor.id, utcnow()
@@ -418,10 +422,12 @@ def approve_reply(reply_row: Reply, note=None) -> Reply:
     return reply_row
 
 
-def reject_reply(reply_row: Reply, reason) -> Reply:
-    """A supervisor sends a waiting reply back to the agent; nothing goes to the customer."""
+def reject_reply(reply_row: Reply, reason, *, expected_version=None) -> Reply:
+    """A supervisor sends a waiting reply back to the agent; nothing goes to the customer.
+    ``expected_version`` as for ``approve_reply``."""
     actor = _acting("approve")
     _pending(reply_row)
+    case_actions.check_version(reply_row.case, expected_version)
     if not isinstance(reason, str) or not reason.strip():
         raise DeskError("Say why the reply is rejected, so the agent can fix it.")
     reason = reason.strip()[:1000]

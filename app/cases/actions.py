@@ -272,6 +272,9 @@ def release(case: Case, *, expected_version=None) -> Case:
     check_version(case, expected_version)
     if case.assignee_id is None:
         raise Conflict(f"{case.number} is not assigned to anyone.")
+    if case.status == S.AWAITING_APPROVAL:
+        # The reply a supervisor rejects goes back to its author: he keeps the case meanwhile.
+        raise Conflict(f"A reply to {case.number} waits for approval: approve or reject it first.")
     if actor is not None and case.assignee_id != actor.id and not supervises(case.pool_id, actor):
         raise Forbidden(
             f"{case.number} is assigned to {case.assignee.username}; only he or a supervisor "
@@ -746,6 +749,7 @@ def offered_actions(case: Case, user=None) -> frozenset[str]:
     if (
         may("release")
         and case.assignee_id is not None
+        and status is not S.AWAITING_APPROVAL
         and (case.assignee_id == user.id or supervises(case.pool_id, user))
     ):
         offered.add("release")

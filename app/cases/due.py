@@ -13,6 +13,10 @@ then the resolution due. Cases decide *when* they are set:
   on by as much; the time waited is summed in
   ``sla_paused_business_seconds``, so a later recomputation (a new priority) counts it too.
 
+A closed case's targets are final: the flush hook leaves them alone (whatever changes its
+priority or pool afterwards), lists and marks never call it overdue (``Case.due_state``), and a
+case closed while its clock waited goes on from that pause when it is reopened.
+
 *How much* time a case has, and on which hours, belongs to the SLA feature (policies per pool,
 topic and priority on business calendars), which depends on cases: it hands its clock to
 ``install_clock`` when a desk starts (its manifest's ``setup``), as answering hands cases its
@@ -30,6 +34,8 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 DUE_SOON = timedelta(minutes=60)
+# ``CaseStatus.CLOSED`` (the workflow imports this module, not the other way round).
+CLOSED = "closed"
 # A change of one of these moves the case's targets.
 RECOMPUTE_ON = ("pool", "topic", "priority", "first_response_at")
 
@@ -47,18 +53,23 @@ class DueClock(Protocol):
     def due_soon(self, case, now: datetime) -> bool:
         """Whether the case's next target is near enough to warn (not yet passed)."""
 
+    def first_response_target(self, case) -> timedelta:
+        """How much of the case's time its first response may take (what the customer is
+        told to expect: the auto-response's ``{hours}``)."""
+
+
+def _pool_hours(case) -> int:
+    pool = case.pool
+    return (pool.sla_hours if pool is not None else None) or current_app.config["DEFAULT_SLA_HOURS"]
+
 
 class WallClock:
     """The desk without SLA policies: the pool's hours of elapsed time, round the clock."""
 
     def due_times(self, case):
-        pool = case.pool
-        hours = (pool.sla_hours if pool is not None else None) or current_app.config[
-            "DEFAULT_SLA_HOURS"
-        ]
         due = (
             case.received_at
-            + timedelta(hours=hours)
+            + timedelta(hours=_pool_hours(case))
             + timedelta(seconds=case.sla_paused_business_seconds or 0)
         )
         return due, due
@@ -71,6 +82,9 @@ class WallClock:
 
     def due_soon(self, case, now):
         return case.sla_due_at is not None and now <= case.sla_due_at <= now + DUE_SOON
+
+    def first_response_target(self, case):
+        return timedelta(hours=_pool_hours(case))
 
 
 _clock: DueClock = WallClock()
@@ -150,6 +164,10 @@ def _before_flush(session: Session, flush_context, instances) -> None:
         if getattr(obj, "__tablename__", None) != "case":
             continue
         state = inspect(obj)
+        if obj.status == CLOSED and not state.attrs.status.history.has_changes():
+            # A closed case's targets are final (what it was measured against): whatever
+            # door changes its priority, topic or pool, they stay until it is reopened.
+            continue
         if any(state.attrs[name].history.has_changes() for name in RECOMPUTE_ON):
             with session.no_autoflush:
                 set_due_times(obj)

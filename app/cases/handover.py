@@ -6,8 +6,11 @@ When an absence has started (the periodic job, or at once when such an absence i
 
 * to the substitute (the absence's own, else the agent's usual one) when the case's pool hands
   over to substitutes (``Pool.absence_handover`` = "substitute") and the substitute may take
-  it: he works in the pool, has the case's required skill, is active and not absent himself;
-* otherwise back to the pool, unassigned, where Get next (or push routing) finds it.
+  it: he works in the pool, has the case's required skill, is active, not absent himself and
+  under the pool's cap of open cases per agent (``Pool.max_open_per_agent``; the cases he is
+  handed in this same hand-over count);
+* otherwise back to the pool, unassigned, where Get next (or push routing) finds it; the
+  Event says why not to the substitute.
 
 Idempotent: a moved case is no longer the absent agent's, so a second run moves nothing. On
 return nothing moves back: the cases stay where they went, and the agent's page lists what
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.agents import absences
@@ -45,7 +48,7 @@ def _substitute_refusal(case: Case, substitute, now: datetime) -> str | None:
         case.pool, case.required_skill_id, now, supervisors=True, capped=False
     )
     if substitute.user_id in eligible:
-        return None
+        return _over_cap(case, substitute)
     if absences.is_absent(substitute.user_id, now):
         return f"{substitute} is absent too"
     if not substitute.active or substitute.user is None or not substitute.user.active:
@@ -55,6 +58,26 @@ def _substitute_refusal(case: Case, substitute, now: datetime) -> str | None:
     if case.required_skill is not None:
         return f"{substitute} lacks the skill {case.required_skill.name}"
     return f"{substitute} may not take cases of pool {case.pool.name}"
+
+
+def _over_cap(case: Case, substitute) -> str | None:
+    """Why ``substitute`` is at the pool's cap of open cases per agent (None: he is not)."""
+    cap = case.pool.max_open_per_agent
+    if not cap:
+        return None
+    open_here = db.session.scalar(
+        select(func.count(Case.id)).where(
+            Case.assignee_id == substitute.user_id,
+            Case.pool_id == case.pool_id,
+            Case.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+    )
+    if open_here < cap:
+        return None
+    return (
+        f"{substitute} already has {open_here} open cases in pool {case.pool.name} "
+        f"(the pool's cap is {cap})"
+    )
 
 
 def _without_empty(**details) -> dict:

@@ -302,3 +302,45 @@ class InactivityNotice(Model):
     step = Column(String(16), nullable=False)  # "reminder" or "closed"
     sent_at = Column(DateTime, nullable=False, default=utcnow)
     outbox_id = Column(Integer, nullable=True)
+
+
+class CaseIntakeAnswer(NeverDeleted, Model):
+    """One answer the customer gave in the topic's intake form when he opened the case: a row
+    per field, and per selected value of a multiple choice (``app.cases.intake_answers``).
+
+    Kept as it was submitted: ``label`` is the field's label in the desk's language at that
+    moment, ``form_version_id`` the published form version filled in (the forms designer's
+    ``IntakeFormVersion``, referred to by its table: the designer sits above cases). For reports, count per
+    ``field_key`` and ``value_text`` (``value_key`` is its first 191 characters, indexed with
+    the key, so long free texts do not overflow a PostgreSQL index row). Never deleted.
+    """
+
+    __tablename__ = "case_intake_answer"
+    __table_args__ = (
+        Index("ix_case_intake_answer_field_value", "field_key", "value_key"),
+        Index("ix_case_intake_answer_case", "case_id", "position"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("case.id"), nullable=False)
+    case = relationship("Case")
+    # The designer's table, by name: cases sit below the forms designer.
+    form_version_id = Column(
+        Integer,
+        ForeignKey("intake_form_version.id", name="fk_case_intake_answer_form_version_id"),
+        nullable=True,
+    )
+    field_key = Column(String(64), nullable=False)
+    label = Column(String(500), nullable=False)
+    # As submitted: the option's value for a choice ("copy"), "yes"/"no" for a checkbox, an
+    # ISO date, the file's name for an upload.
+    value_text = Column(Text, nullable=False)
+    # A choice's option label in the desk language ("Copy of an invoice"); empty otherwise.
+    value_label = Column(String(500), nullable=True)
+    value_key = Column(String(191), nullable=False)
+    position = Column(Integer, nullable=False, default=0)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    @property
+    def shown(self) -> str:
+        return self.value_label or self.value_text

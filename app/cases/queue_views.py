@@ -33,21 +33,35 @@ class CaseListsView(BaseView):
     @expose("/mine")
     @has_access
     def mine(self):
-        page = queues.my_cases(page=request.args.get("page"))
+        page = queues.my_cases(page=request.args.get("page"), answer=request.args.get("answer"))
         return self.render_template(
-            "cases/case_lists.html", title="My cases", page=page, kind="mine", show_pool=True
+            "cases/case_lists.html",
+            title="My cases",
+            page=page,
+            kind="mine",
+            show_pool=True,
+            answer=request.args.get("answer", ""),
         )
 
     @expose("/queue")
     @has_access
     def queue(self):
         try:
-            page = queues.queue(pool_id=request.args.get("pool"), page=request.args.get("page"))
+            page = queues.queue(
+                pool_id=request.args.get("pool"),
+                page=request.args.get("page"),
+                answer=request.args.get("answer"),
+            )
         except AccessDenied:
             abort(404)
         title = f"Queue: {page.pool.name}" if page.pool else "My pools' queue"
         return self.render_template(
-            "cases/case_lists.html", title=title, page=page, kind="queue", show_pool=True
+            "cases/case_lists.html",
+            title=title,
+            page=page,
+            kind="queue",
+            show_pool=True,
+            answer=request.args.get("answer", ""),
         )
 
 
@@ -71,7 +85,8 @@ def _page_json(page: queues.Page) -> dict:
 
 
 class CaseListsApi(BaseApi):
-    """``GET /api/v1/case/mine``, ``/api/v1/case/queue`` (``?pool=<id>``, ``?page=<n>``) and
+    """``GET /api/v1/case/mine``, ``/api/v1/case/queue`` (``?pool=<id>``, ``?page=<n>``,
+    ``?answer=<value>`` or ``?answer=<field key>=<value>``: cases with such an intake answer) and
     ``/api/v1/case/queue_counts``: the lists and the counts of the navigation."""
 
     resource_name = "case"
@@ -91,7 +106,8 @@ class CaseListsApi(BaseApi):
             200:
               description: one page (50) of the caller's open cases and their count
         """
-        return self.response(200, **_page_json(queues.my_cases(page=request.args.get("page"))))
+        page = queues.my_cases(page=request.args.get("page"), answer=request.args.get("answer"))
+        return self.response(200, **_page_json(page))
 
     @expose("/queue", methods=["GET"])
     @protect()
@@ -107,7 +123,11 @@ class CaseListsApi(BaseApi):
               description: the pool is not one of the caller's
         """
         try:
-            page = queues.queue(pool_id=request.args.get("pool"), page=request.args.get("page"))
+            page = queues.queue(
+                pool_id=request.args.get("pool"),
+                page=request.args.get("page"),
+                answer=request.args.get("answer"),
+            )
         except AccessDenied:
             return self.response_404()
         return self.response(200, **_page_json(page))

@@ -32,6 +32,7 @@ from sqlalchemy.orm import joinedload
 from app.agents.models import AgentProfile, agent_skill
 from app.agents.services import member_pool_ids, skill_ids_of
 from app.audit.actor import current_actor
+from app.cases.intake_answers import cases_with_answer
 from app.cases.models import Case
 from app.cases.routing import WAITING
 from app.cases.workflow import OPEN_STATUSES, CaseStatus
@@ -259,19 +260,31 @@ def _rows(stmt, user, page: int) -> list[Case]:
     return list(db.session.scalars(stmt))
 
 
-def my_cases(user=None, page=0) -> Page:
-    """The acting agent's open cases, most urgent first (due time, then arrival)."""
+def _filtered_total(stmt, user) -> int:
+    """The count of a list narrowed by an answer (the counts do not know answers)."""
+    counted = visible(stmt.with_only_columns(func.count(Case.id)).order_by(None), Case, user)
+    return db.session.scalar(counted) or 0
+
+
+def my_cases(user=None, page=0, answer=None) -> Page:
+    """The acting agent's open cases, most urgent first (due time, then arrival);
+    ``answer``: only those with such an intake answer (``intake_answers.cases_with_answer``)."""
     user = _user(user)
     number = _page_number(page)
     if user is None or getattr(user, "id", None) is None:
         return Page([], number, 0)
     stmt = select(Case).where(Case.assignee_id == user.id, Case.status.in_(OPEN))
+    by_answer = cases_with_answer(answer)
+    if by_answer is not None:
+        stmt = stmt.where(by_answer)
+        return Page(_rows(stmt, user, number), number, _filtered_total(stmt, user))
     return Page(_rows(stmt, user, number), number, counts(user).mine)
 
 
-def queue(user=None, pool_id=None, page=0) -> Page:
+def queue(user=None, pool_id=None, page=0, answer=None) -> Page:
     """The cases waiting for an agent in the user's pools (or in one of them,
-    ``pool_id``), most urgent first. A pool outside his queue: AccessDenied (404)."""
+    ``pool_id``), most urgent first; ``answer``: only those with such an intake answer. A
+    pool outside his queue: AccessDenied (404)."""
     user = _user(user)
     number = _page_number(page)
     if user is None or getattr(user, "id", None) is None:
@@ -288,4 +301,8 @@ def queue(user=None, pool_id=None, page=0) -> Page:
         criterion = Case.pool_id.in_([p.id for p in summary.pools])
         total = summary.waiting
     stmt = select(Case).where(_waiting(user, criterion))
+    by_answer = cases_with_answer(answer)
+    if by_answer is not None:
+        stmt = stmt.where(by_answer)
+        total = _filtered_total(stmt, user)
     return Page(_rows(stmt, user, number), number, total, chosen)

@@ -6,7 +6,7 @@ from sqlalchemy import exists, or_, select
 
 from app.agents.services import member_pool_ids, supervised_pool_ids
 from app.audit.models import Event
-from app.cases.models import Case, InactivityNotice, Message
+from app.cases.models import Case, CaseIntakeAnswer, InactivityNotice, Message
 from app.customers.models import Customer
 from app.security.rules import record_rule
 
@@ -48,10 +48,18 @@ def inactivity_notice_criterion(user):
     return InactivityNotice.case_id.in_(visible_case_ids(user))
 
 
+@record_rule
+def intake_answer_criterion(user):
+    """The intake answers of the cases the user sees (the customer's own, in the portal,
+    are the portal's business)."""
+    return CaseIntakeAnswer.case_id.in_(visible_case_ids(user))
+
+
 RULES = {
     Case: case_criterion,
     Message: message_criterion,
     Event: event_criterion,
     Customer: customer_criterion,
     InactivityNotice: inactivity_notice_criterion,
+    CaseIntakeAnswer: intake_answer_criterion,
 }

@@ -27,7 +27,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload
 from wtforms import SelectField
 
-from app.cases import actions, presence, routing, services
+from app.cases import actions, intake_answers, presence, routing, services
 from app.cases import questions as case_questions
 from app.cases.models import Case, version_token
 from app.cases.workflow import CLOCK_PAUSED_STATUSES, CaseStatus
@@ -102,6 +102,19 @@ def due_state(case: Case) -> str | None:
     if not case.is_open or case.status in CLOCK_PAUSED_STATUSES or case.sla_due_at is None:
         return None
     return {"overdue": "overdue", "due_soon": "soon"}.get(case.due_state, "due")
+
+
+def menu_moves(case: Case, offered) -> list:
+    """The status moves of the workspace's More menu: the state machine's plain moves, but
+    "Under consultation" only through "Consult a department…" where the desk offers it (a
+    case under consultation without a question sent would wait for an answer that never
+    comes)."""
+    if "transition" not in offered:
+        return []
+    moves = actions.plain_moves(case)
+    if "consult" in offered:
+        moves = [m for m in moves if m != CaseStatus.UNDER_CONSULTATION]
+    return moves
 
 
 def is_htmx() -> bool:
@@ -343,9 +356,10 @@ class CaseView(DeskModelView):
                 order=order,
                 version=version,
                 events=events,
+                intake_answers=intake_answers.grouped(intake_answers.answers_of(case)),
                 wrap_ups=[e for e in events if e.action == "wrap_up"][::-1],
                 offered=offered,
-                moves=actions.plain_moves(case) if "transition" in offered else [],
+                moves=menu_moves(case, offered),
                 questions=(
                     case_questions.questions_for(case, case_questions.CLOSE)
                     if "close" in offered

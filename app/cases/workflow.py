@@ -112,6 +112,10 @@ def transition(case, target: str, *, reason: str | None = None, at: datetime | N
     elif paused_before and to not in CLOCK_PAUSED_STATUSES and to is not S.CLOSED:
         # (a case closed while it waited keeps the due time it had: the clock stops there)
         resume_due_clock(case, now)
+    elif was == S.CLOSED and case.sla_paused_at is not None and to not in CLOCK_PAUSED_STATUSES:
+        # Closed while it waited, now reopened: the clock goes on with the time it had left
+        # (a stale pause would keep a later wait from pausing it at all).
+        resume_due_clock(case, now)
     return case
 
 

@@ -57,11 +57,16 @@ def _related_rules(model) -> dict:
 
 
 def _display_value(value):
-    """Lists and detail pages: a dash for empty values, times to the minute."""
+    """Lists and detail pages: a dash for empty values, times to the minute, Yes/No for
+    flags and related rows as "a, b" (not Python's ``True`` and ``[a, b]``)."""
     if value is None:
         return "–"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, (list, tuple, set)):
+        return ", ".join(str(v) for v in value) or "–"
     return value
 
 
@@ -97,6 +102,20 @@ def _label_blank_choices(form_class) -> None:
             and not unbound.kwargs.get("blank_text")
         ):
             unbound.kwargs["blank_text"] = BLANK_CHOICE
+
+
+def _style_plain_fields(form_class) -> None:
+    """Extra fields a view declares with WTForms' own widgets (a ``SelectField`` of choices)
+    get Bootstrap's ``form-control`` like FAB's, instead of a bare browser control."""
+    for _name, unbound in _unbound_fields(form_class):
+        if unbound.kwargs.get("widget") is not None or unbound.kwargs.get("render_kw"):
+            continue
+        if issubclass(unbound.field_class, SelectFieldBase) and not issubclass(
+            unbound.field_class, QuerySelectField
+        ):
+            unbound.kwargs["render_kw"] = {"class": "form-control"}
+        elif unbound.field_class is StringField:
+            unbound.kwargs["render_kw"] = {"class": "form-control"}
 
 
 def column_max_length(model, name: str) -> int | None:
@@ -307,6 +326,8 @@ class DeskModelView(ModelView):
             _limit_text_fields(form, model)
         for form in (self.add_form, self.edit_form, self.search_form):
             _label_blank_choices(form)
+        for form in (self.add_form, self.edit_form):
+            _style_plain_fields(form)
         for name in {*self.list_columns, *self.show_columns}:
             self.formatters_columns.setdefault(name, _display_value)
 
@@ -319,8 +340,10 @@ class DeskModelView(ModelView):
         self.item_name = name
         self.list_title = self.list_title or self.item_name_plural or plural(name)
         self.show_title = self.show_title or name
-        self.add_title = self.add_title or f"New {name[0].lower()}{name[1:]}"
-        self.edit_title = self.edit_title or f"Edit {name[0].lower()}{name[1:]}"
+        # "New pool", but "New SLA policy": an abbreviation keeps its capitals.
+        lower = name if name[1:2].isupper() else f"{name[0].lower()}{name[1:]}"
+        self.add_title = self.add_title or f"New {lower}"
+        self.edit_title = self.edit_title or f"Edit {lower}"
         self.add_row_message = f"{name} added."
         self.edit_row_message = f"{name} saved."
         super()._init_titles()

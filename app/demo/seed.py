@@ -22,6 +22,7 @@ from app.answering.models import (
 from app.answering.richtext import reply_body
 from app.audit.actor import acting_as
 from app.cases import services
+from app.cases.intake_answers import record_intake_answers
 from app.cases.models import Message, MessageDirection
 from app.cases.workflow import CaseStatus, transition
 from app.consultation.deadline import consultation_deadline
@@ -59,21 +60,148 @@ POOLS = {
     "Sales": {"sla_hours": 48, "mailboxes": ["sales@loopdesk.example"]},
 }
 SKILLS = ["English", "German", "French", "Refunds", "Networking", "Enterprise contracts"]
+# The topic tree customers pick from in the portal: (name, pool, priority, names in the
+# portal's languages, subtopics as (name, skill, priority, names)); empty: inherited.
 TOPICS = [
-    ("Invoices and payments", "Billing", None, [("Refund", "Refunds"), ("Wrong invoice", None)]),
+    (
+        "Invoices",
+        "Billing",
+        None,
+        {"pl": "Faktury", "sv": "Fakturor", "de": "Rechnungen"},
+        [
+            (
+                "Copy of an invoice",
+                None,
+                Priority.LOW,
+                {"pl": "Kopia faktury", "sv": "Kopia av en faktura", "de": "Rechnungskopie"},
+            ),
+            (
+                "Wrong invoice",
+                None,
+                None,
+                {"pl": "Błędna faktura", "sv": "Felaktig faktura", "de": "Falsche Rechnung"},
+            ),
+            (
+                "Refund",
+                "Refunds",
+                Priority.HIGH,
+                {"pl": "Zwrot pieniędzy", "sv": "Återbetalning", "de": "Rückerstattung"},
+            ),
+        ],
+    ),
+    (
+        "Delivery",
+        "Sales",
+        None,
+        {"pl": "Dostawa", "sv": "Leverans", "de": "Lieferung"},
+        [
+            (
+                "Where is my parcel",
+                None,
+                Priority.HIGH,
+                {
+                    "pl": "Gdzie jest moja paczka",
+                    "sv": "Var är mitt paket",
+                    "de": "Wo ist mein Paket",
+                },
+            ),
+            (
+                "Damaged parcel",
+                None,
+                None,
+                {"pl": "Uszkodzona paczka", "sv": "Skadat paket", "de": "Beschädigtes Paket"},
+            ),
+        ],
+    ),
     (
         "Technical problem",
         "Technical support",
         None,
-        [("Cannot log in", None), ("Connection drops", "Networking")],
+        {"pl": "Problem techniczny", "sv": "Tekniskt problem", "de": "Technisches Problem"},
+        [
+            ("Cannot log in", None, Priority.HIGH, {"pl": "Nie mogę się zalogować"}),
+            ("Connection drops", "Networking", None, {"pl": "Połączenie się zrywa"}),
+        ],
     ),
     (
         "Buying",
         "Sales",
         None,
-        [("Quote request", None), ("Enterprise plan", "Enterprise contracts")],
+        {"pl": "Zakup", "sv": "Köpa", "de": "Kaufen"},
+        [
+            ("Quote request", None, None, {"pl": "Prośba o ofertę"}),
+            ("Enterprise plan", "Enterprise contracts", None, {"pl": "Plan dla firm"}),
+        ],
     ),
 ]
+# What customers answered in the intake forms of some topics (the portal stores them as
+# rows with the case, app.cases.intake_answers): a small form per topic, and answers.
+INTAKE_FORMS = {
+    "Copy of an invoice": {
+        "languages": ["en", "pl"],
+        "fields": [
+            {"key": "invoice_no", "type": "short_text", "label": {"en": "Invoice number"}},
+            {
+                "key": "months",
+                "type": "multiple_choice",
+                "label": {"en": "Which months?"},
+                "options": [
+                    {"value": m.lower(), "label": {"en": m}}
+                    for m in ("September", "October", "November")
+                ],
+            },
+            {"key": "by_post", "type": "checkbox", "label": {"en": "Also send it by post"}},
+        ],
+    },
+    "Where is my parcel": {
+        "languages": ["en"],
+        "fields": [
+            {"key": "order_no", "type": "short_text", "label": {"en": "Order number"}},
+            {"key": "tracking", "type": "short_text", "label": {"en": "Tracking number"}},
+            {"key": "ordered_on", "type": "date", "label": {"en": "Ordered on"}},
+        ],
+    },
+    "Refund": {
+        "languages": ["en"],
+        "fields": [
+            {
+                "key": "reason",
+                "type": "single_choice",
+                "label": {"en": "Why a refund?"},
+                "options": [
+                    {"value": "double", "label": {"en": "Charged twice"}},
+                    {"value": "cancelled", "label": {"en": "Order cancelled"}},
+                    {"value": "faulty", "label": {"en": "Faulty product"}},
+                ],
+            },
+            {"key": "amount", "type": "number", "label": {"en": "Amount (EUR)"}},
+        ],
+    },
+}
+
+
+def demo_answers(rnd: random.Random, topic_name: str, now) -> dict:
+    if topic_name == "Copy of an invoice":
+        months = rnd.sample(["september", "october", "november"], rnd.randint(1, 2))
+        return {
+            "invoice_no": f"FV/2026/{rnd.randint(100, 999)}",
+            "months": months,
+            "by_post": rnd.random() < 0.3,
+        }
+    if topic_name == "Where is my parcel":
+        return {
+            "order_no": f"ORD-{rnd.randint(10000, 99999)}",
+            "tracking": f"JJD{rnd.randint(10**9, 10**10 - 1)}",
+            "ordered_on": (now - timedelta(days=rnd.randint(3, 12))).date(),
+        }
+    return {
+        "reason": rnd.choice(["double", "cancelled", "faulty"]),
+        "amount": rnd.choice([19.9, 49, 120, 240.5]),
+    }
+
+
+# Topics that follow an SLA policy of their own (set on the topic tree page).
+TOPIC_POLICIES = {"Refund": "Refunds", "Where is my parcel": "Delivery: parcels"}
 # A reply written in the composer with formatting, waiting for a supervisor's approval.
 PENDING_REPLY_HTML = (
     "<p>Thank you for your patience; here is what we <strong>found</strong>:</p>"
@@ -190,17 +318,27 @@ def seed_configuration(password: str | None = None) -> dict:
                 address=address,
             )
     skills = {name: _get_or_create(Skill, name=name) for name in SKILLS}
-    for position, (name, pool_name, priority, children) in enumerate(TOPICS):
+    for position, (name, pool_name, priority, names, children) in enumerate(TOPICS):
         parent = _get_or_create(
             Topic,
-            {"pool": pools[pool_name], "priority": priority, "position": position},
+            {
+                "pool": pools[pool_name],
+                "priority": int(priority) if priority else None,
+                "position": position,
+                "name_translations": names,
+            },
             name=name,
             parent_id=None,
         )
-        for child_pos, (child, skill) in enumerate(children):
+        for child_pos, (child, skill, child_priority, child_names) in enumerate(children):
             _get_or_create(
                 Topic,
-                {"skill": skills.get(skill) if skill else None, "position": child_pos},
+                {
+                    "skill": skills.get(skill) if skill else None,
+                    "priority": int(child_priority) if child_priority else None,
+                    "position": child_pos,
+                    "name_translations": child_names,
+                },
                 name=child,
                 parent_id=parent.id,
             )
@@ -286,6 +424,7 @@ POLICIES = [
     ("Technical support urgent", "Technical support", None, Priority.URGENT, 60, 4 * 60),
     ("Refunds", "Billing", "Refund", None, 4 * 60, 2 * 8 * 60),
     ("Sales standard", "Sales", None, None, 2 * 8 * 60, 5 * 8 * 60),
+    ("Delivery: parcels", "Sales", None, Priority.HIGH, 2 * 60, 8 * 60),
 ]
 
 
@@ -314,6 +453,11 @@ def seed_sla(pools: dict) -> None:
             },
             name=name,
         )
+    db.session.flush()
+    for topic_name, policy_name in TOPIC_POLICIES.items():
+        topic = db.session.query(Topic).filter_by(name=topic_name).first()
+        if topic is not None and topic.sla_policy is None:
+            topic.sla_policy = db.session.query(SlaPolicy).filter_by(name=policy_name).first()
     db.session.flush()
 
 
@@ -384,7 +528,7 @@ def seed_answering(pools: dict, users: dict) -> None:
         pool.auto_response_enabled = True
         pool.auto_response_text = pool.auto_response_text or (
             "Thank you for writing to us. Your case number is {case_number}; "
-            "we will answer within {hours} hours."
+            "we will answer within {hours} business hours."
         )
     seed_questionnaires(pools)
     pools["Sales"].close_policy = ClosePolicy.SUPERVISORS.value
@@ -528,6 +672,7 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
     now = utcnow()
     # A generator of its own: the consultations do not change which cases the seed makes.
     consultation_rnd = random.Random(random_seed + 1)
+    answers_rnd = random.Random(random_seed + 2)
     departments = config["departments"]
     for i in range(cases):
         fate = _pick(rnd, FATES)[0]
@@ -553,6 +698,13 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
                 received_at=received,
                 commit=False,
             )
+            if topic is not None and topic.name in INTAKE_FORMS:
+                record_intake_answers(
+                    case,
+                    None,
+                    INTAKE_FORMS[topic.name],
+                    demo_answers(answers_rnd, topic.name, now),
+                )
             # The demo's working day: due times spread over today and tomorrow.
             case.sla_due_at = case.first_response_due_at = due
             case.resolution_due_at = max(due, case.resolution_due_at or due)

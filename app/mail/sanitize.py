@@ -8,9 +8,11 @@ remote image, so opening a mail in the desk tells no sender that it was read.
 
 from __future__ import annotations
 
+import functools
 import html as html_lib
 import re
 from collections.abc import Callable
+from html.parser import HTMLParser
 
 import nh3
 
@@ -156,3 +158,91 @@ def split_quoted(text: str | None) -> tuple[str, str]:
     if cut < len(lines) and cut > 0:
         return "".join(lines[:cut]).rstrip(), "".join(lines[cut:])
     return text, ""
+
+
+# An Outlook reply header: "From:" alone in its <b>, the sender in the text after it.
+_HTML_QUOTE_HEADERS = [*_QUOTE_HEADERS, re.compile(r"^\s*(From|Von|De)\s?:\s*$")]
+
+
+class _QuoteFinder(HTMLParser):
+    """Where the quoted part of mail HTML begins: the first ``<blockquote>``, our reply
+    marker or a client's quote header ("On … wrote:", "-----Original Message-----", Outlook's
+    "From:"), once some text of the new message came before it."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.cut: tuple[int, int] | None = None
+        self.seen_text = False
+
+    def handle_starttag(self, tag, attrs):
+        if self.cut is None and self.seen_text and tag == "blockquote":
+            self.cut = self.getpos()
+
+    def handle_data(self, data):
+        if self.cut is not None or not data.strip():
+            return
+        first_line = data.strip().splitlines()[0]
+        if self.seen_text and (
+            REPLY_ABOVE in data or any(p.match(first_line) for p in _HTML_QUOTE_HEADERS)
+        ):
+            self.cut = self.getpos()
+            return
+        if REPLY_ABOVE in data:  # the marker first: everything is quoted, nothing to fold
+            return
+        self.seen_text = True
+
+
+def _offset(html: str, position: tuple[int, int]) -> int:
+    line, column = position
+    start = 0
+    for _ in range(line - 1):
+        start = html.index("\n", start) + 1
+    return start + column
+
+
+@functools.lru_cache(maxsize=512)
+def split_quoted_html(html: str | None, *, allow_remote_images: bool = False) -> tuple[str, str]:
+    """(new part, quoted rest) of a mail's HTML, each sanitised again (``clean_html``: the
+    cut leaves open tags, which the sanitiser closes; remote images stay out unless allowed).
+    Like ``split_quoted`` it only folds: the stored body is whole. Kept for the process per
+    body (a thread shows the same mails again and again)."""
+    if not html:
+        return "", ""
+    finder = _QuoteFinder()
+    try:
+        finder.feed(html)
+        finder.close()
+    except (AssertionError, ValueError):  # a parser that gives up folds nothing
+        finder.cut = None
+
+    def shown(part: str) -> str:
+        return _mark_blocked_images(clean_html(part, allow_remote_images=allow_remote_images))
+
+    if finder.cut is None:
+        return shown(html), ""
+    cut = _offset(html, finder.cut)
+    return shown(html[:cut]), shown(html[cut:])
+
+
+_SRCLESS_IMG_RE = re.compile(r"<img(?![^>]*\ssrc=)([^>]*)>", re.I)
+_ALT_RE = re.compile(r'\salt="([^"]*)"')
+
+
+def _mark_blocked_images(html: str) -> str:
+    """An image the sanitiser took the source from (remote, tracking) shows as a marker."""
+
+    def marker(match: re.Match) -> str:
+        alt = _ALT_RE.search(match.group(1))
+        label = html_lib.unescape(alt.group(1)).strip() if alt else ""
+        text = f"image blocked: {label}" if label else "image blocked"
+        return (
+            '<span class="ld-img-blocked" title="Remote images are not loaded">'
+            f"[{html_lib.escape(text)}]</span>"
+        )
+
+    return _SRCLESS_IMG_RE.sub(marker, html)
+
+
+def has_visible_content(html: str) -> bool:
+    """The HTML shows something: text or an image (else the thread shows the text part)."""
+    return bool(html_to_text(html).strip()) or "<img" in html

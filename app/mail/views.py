@@ -1,23 +1,26 @@
 """Mailbox configuration, the raw-mail archive with its quarantine, category rules, and the
 download of attachments and raw mail (record rules apply to every row and every file)."""
 
-from flask import Response, abort, flash, redirect, send_file, url_for
+from flask import Response, abort, current_app, flash, redirect, send_file, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
+from markupsafe import Markup
 from wtforms import PasswordField, SelectField
 from wtforms.validators import Optional
 
 from app.audit.actor import current_actor
 from app.core.priority import PRIORITY_CHOICES
+from app.core.settings import setting
 from app.core.views import DeskModelView
 from app.errors import AccessDenied, DeskError
 from app.extensions import db
 from app.mail import store
 from app.mail.intake import open_automatic_as_case, reprocess
 from app.mail.models import Attachment, CategoryRule, RawMessage, RawMessageStatus
+from app.mail.sanitize import has_visible_content, split_quoted_html
 from app.mail.webhook import register_webhook
 from app.mailcore.models import Mailbox
 from app.security.rules import ensure_visible
@@ -143,7 +146,8 @@ class MailboxView(DeskModelView):
         "auto_response_text": "Auto-response text (empty: the pool's)",
     }
     description_columns = {
-        "auto_response_text": "Placeholders: {case_number} {case_tag} {subject} {due} {hours} "
+        "auto_response_text": "Placeholders: {case_number} {case_tag} {subject} {due} (first "
+        "response due, UTC) {hours} (the SLA policy's first-response target in business hours) "
         "{customer_name}",
     }
     base_order = ("address", "asc")
@@ -407,3 +411,21 @@ def register(appbuilder) -> None:
     )
     appbuilder.add_view_no_menu(AttachmentView)
     register_webhook()  # POST /inbound/<mailbox>, fold_quotes filter
+    current_app.add_template_filter(thread_html, "mail_html")
+
+
+def thread_html(html: str | None) -> tuple[Markup, Markup] | None:
+    """``message.body_html|mail_html`` in the case thread: (new part, quoted part) of the
+    mail's HTML, sanitised again as it is shown (remote images blocked unless
+    ``MAIL_ALLOW_REMOTE_IMAGES``); None when there is no HTML or it shows nothing, so the
+    thread shows the text part."""
+    if not html:
+        return None
+    new, quoted = split_quoted_html(
+        html, allow_remote_images=bool(setting("MAIL_ALLOW_REMOTE_IMAGES"))
+    )
+    if not has_visible_content(new + quoted):
+        return None
+    if not has_visible_content(new):  # all of it quoted (a bare forward): show it open
+        new, quoted = new + quoted, ""
+    return Markup(new), Markup(quoted)  # sanitised by nh3 just above

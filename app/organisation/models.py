@@ -3,7 +3,17 @@
 from enum import StrEnum
 
 from flask_appbuilder import Model
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Text, UniqueConstraint, true
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    true,
+)
 from sqlalchemy.orm import relationship
 
 from app.core.priority import Priority
@@ -152,12 +162,28 @@ class Skill(Model):
 class Topic(Model):
     """A node of the topic tree that customers pick in the portal.
 
-    A topic links an intake form (forms designer), the pool that handles it, a required skill
-    and a priority; children inherit what they leave empty.
+    A topic links an intake form (forms designer), the pool that handles it, a required skill,
+    a priority and an SLA policy; children inherit what they leave empty
+    (``app.organisation.topics.effective_settings``). Topics that cases use are deactivated,
+    never deleted. Every change of a field below is an Event (``__tracked__``).
     """
 
     __tablename__ = "topic"
     __table_args__ = (UniqueConstraint("parent_id", "name", name="uq_topic_parent_name"),)
+    __tracked__ = (
+        "name",
+        "description",
+        "parent",
+        "pool",
+        "skill",
+        "form",
+        "priority",
+        "sla_policy",
+        "active",
+        "position",
+        "name_translations",
+        "description_translations",
+    )
 
     id = Column(Integer, primary_key=True)
     name = Column(String(128), nullable=False)
@@ -172,11 +198,31 @@ class Topic(Model):
     form_id = Column(Integer, ForeignKey("intake_form.id"), nullable=True)
     form = relationship("IntakeForm")
     priority = Column(Integer, nullable=True)  # app.core.priority.Priority
+    # The SLA policy of its cases (``app.sla``), when set here or on an ancestor: it wins over
+    # the policies the pool has by topic and priority. A table-name reference: organisation sits
+    # below the SLA feature (``use_alter``: policies refer to topics too).
+    sla_policy_id = Column(
+        Integer,
+        ForeignKey("sla_policy.id", name="fk_topic_sla_policy_id", use_alter=True),
+        nullable=True,
+    )
+    sla_policy = relationship("SlaPolicy", foreign_keys=[sla_policy_id])
     active = Column(Boolean, nullable=False, default=True)
     position = Column(Integer, nullable=False, default=0)
+    # What the portal shows in the customer's language: {"pl": "Faktury", "de": "Rechnungen"};
+    # a language without an entry shows ``name`` / ``description``.
+    name_translations = Column(JSON, nullable=True)
+    description_translations = Column(JSON, nullable=True)
 
     def __repr__(self) -> str:
         return self.path
+
+    def name_in(self, language: str | None) -> str:
+        """The topic's name in ``language`` ("pl", "pt-br": also "pt"), else ``name``."""
+        return _translated(self.name_translations, language) or self.name
+
+    def description_in(self, language: str | None) -> str | None:
+        return _translated(self.description_translations, language) or self.description
 
     @property
     def path(self) -> str:
@@ -198,6 +244,14 @@ class Topic(Model):
                 return value
             node = node.parent
         return None
+
+
+def _translated(texts, language: str | None) -> str | None:
+    if not texts or not language or not isinstance(texts, dict):
+        return None
+    language = language.lower()
+    text = texts.get(language) or texts.get(language.split("-")[0])
+    return text.strip() if isinstance(text, str) and text.strip() else None
 
 
 __all__ = ["Pool", "Skill", "Topic", "Priority"]

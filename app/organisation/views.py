@@ -82,6 +82,9 @@ class PoolView(DeskModelView):
         "present, has its skill and is under the cap; otherwise it waits for Get next.",
         "inactivity_reminder_days": "Empty: no reminders.",
         "inactivity_close_days": "Empty: never closed for inactivity.",
+        "auto_response_text": "Placeholders: {case_number} {case_tag} {subject} {due} (first "
+        "response due, UTC) {hours} (the SLA policy's first-response target in business hours) "
+        "{customer_name}",
     }
     add_form_extra_fields = edit_form_extra_fields = {
         "notification_mode": SelectField(

@@ -112,7 +112,8 @@ class SlaPolicy(Model):
     pool_id = Column(Integer, ForeignKey("pool.id"), nullable=False, index=True)
     pool = relationship("Pool")
     topic_id = Column(Integer, ForeignKey("topic.id"), nullable=True)
-    topic = relationship("Topic")
+    # Topics refer to policies as well (``Topic.sla_policy``): say which key this one follows.
+    topic = relationship("Topic", foreign_keys=[topic_id])
     priority = Column(Integer, nullable=True)  # app.core.priority.Priority; empty: any
     first_response_minutes = Column(Integer, nullable=False)
     resolution_minutes = Column(Integer, nullable=False)

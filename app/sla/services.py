@@ -31,7 +31,8 @@ from app.core.timeutil import utcnow
 from app.core.urls import desk_base_url
 from app.errors import DeskError
 from app.extensions import appbuilder, db
-from app.organisation.models import Pool
+from app.organisation.models import Pool, Topic
+from app.organisation.topics import ancestors
 from app.outbox import services as outbox
 from app.security.roles import ADMIN
 from app.sla.calendar import BusinessCalendar, CalendarError, Closure, parse_clock
@@ -155,39 +156,48 @@ class Targets:
     policy: SlaPolicy | None
 
 
-def _topic_chain(topic) -> list[int]:
-    """The ids of a topic and its ancestors, nearest first."""
-    chain, seen = [], set()
-    while topic is not None and topic.id not in seen:
-        chain.append(topic.id)
-        seen.add(topic.id)
-        topic = topic.parent
-    return chain
+def _topic_of(case):
+    """The case's topic as it will be saved (see ``_pool_of``)."""
+    state = inspect(case)
+    if state.attrs.topic_id.history.has_changes() or (
+        case.topic is None and case.topic_id is not None
+    ):
+        return db.session.get(Topic, case.topic_id) if case.topic_id is not None else None
+    return case.topic
 
 
 def policy_for(case, policies: list[SlaPolicy] | None = None) -> SlaPolicy | None:
-    """The most specific active policy of the case's pool: pool + topic + priority, pool +
-    topic, pool + priority, pool (a topic's policy covers its subtopics, nearest first)."""
+    """The active policy of the case's pool that its case follows, the nearest topic first:
+
+    * the policy a topic links (``Topic.sla_policy``, set on the tree page), the case's topic
+      or its nearest ancestor's, when it is one of the pool's active policies (a policy is a
+      pool's: a case moved to another pool follows that pool's);
+    * else the most specific of the pool's policies by scope: pool + topic + priority, pool +
+      topic, pool + priority, pool (a topic's policy covers its subtopics, nearest first).
+    """
     pool = _pool_of(case)
     if pool is None:
         return None
     if policies is None:
         policies = pool_policies(pool.id)
-    chain = _topic_chain(case.topic)
+    chain = ancestors(_topic_of(case))
+    ids = [node.id for node in chain]
+    by_id = {policy.id: policy for policy in policies}
     best, best_rank = None, None
+    for depth, node in enumerate(chain):
+        linked = by_id.get(node.sla_policy_id) if node.sla_policy_id is not None else None
+        if linked is not None:
+            best, best_rank = linked, (depth, 0, False, linked.id)
+            break
     for policy in policies:
         if policy.priority is not None and policy.priority != case.priority:
             continue
-        if policy.topic_id is not None and policy.topic_id not in chain:
+        if policy.topic_id is not None and policy.topic_id not in ids:
             continue
-        # Lower is more specific: a topic beats a priority; a nearer topic a farther one.
-        topic_rank = chain.index(policy.topic_id) if policy.topic_id is not None else len(chain)
-        rank = (
-            0 if policy.topic_id is not None else 1,
-            topic_rank,
-            policy.priority is None,
-            policy.id,
-        )
+        # Lower is more specific: a nearer topic beats a farther one, a topic beats a
+        # priority, and a topic's own link beats the policies scoped to it.
+        topic_rank = ids.index(policy.topic_id) if policy.topic_id is not None else len(ids)
+        rank = (topic_rank, 1, policy.priority is None, policy.id)
         if best_rank is None or rank < best_rank:
             best, best_rank = policy, rank
     return best
@@ -222,7 +232,11 @@ def _forget_policies(session: Session, *args) -> None:
 
 
 def _forget_changed_policies(session: Session, flush_context, instances) -> None:
-    if any(isinstance(obj, SlaPolicy) for obj in (*session.new, *session.dirty, *session.deleted)):
+    # A topic's link to a policy (or its place in the tree) decides targets as well.
+    if any(
+        isinstance(obj, (SlaPolicy, Topic))
+        for obj in (*session.new, *session.dirty, *session.deleted)
+    ):
         _forget_policies(session)
 
 
@@ -334,6 +348,9 @@ class SlaClock:
         if case.sla_due_at is None or case.sla_due_at < now:
             return False
         return case.sla_due_at <= warn_threshold(targets_for(case), now)
+
+    def first_response_target(self, case):
+        return targets_for(case).first_response
 
 
 _connected = False

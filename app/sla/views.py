@@ -62,6 +62,7 @@ class SlaClosureView(DeskModelView):
     datamodel = SQLAInterface(SlaClosure)
     class_permission_name = "SlaCalendar"
     route_base = "/sla-closures"
+    item_name = "Closure"
     list_columns = ["calendar", "day", "starts_at", "ends_at", "reason"]
     add_columns = edit_columns = show_columns = [
         "calendar",

@@ -311,3 +311,70 @@ def test_an_agent_page_of_another_pool_is_not_found(team, client, auth):
     assert client.get(f"/agents/show/{other.id}").status_code == 404
     own = client.get(f"/agents/show/{agent_profile(team.user('agent_a')).id}")
     assert own.status_code == 200 and "Not absent now" in own.get_data(as_text=True)
+
+
+def test_a_substitute_at_the_pools_cap_gets_no_more_cases_they_go_back_to_the_pool(team):
+    """Pool A allows two open cases per agent; sub_a has one already. He gets the first of
+    agent_a's cases (the cap counts it), the next goes back to the pool, and its Event says why."""
+    other = _member(team, "other_a", team.pool_a, skills=[team.german])
+    team.pool_a.max_open_per_agent = 2
+    with acting_as(None):
+        third = services.open_case(pool=team.pool_a, subject="Toner leer", commit=False)
+    third.assignee = team.user("agent_a")
+    with acting_as(None):
+        own = services.open_case(pool=team.pool_a, subject="Own case", commit=False)
+    own.assignee = team.user("other_a")
+    db.session.commit()
+    _away(team, substitute=other)
+    assert _assignee(own) == "other_a"
+    given = [c for c in (team.case_a, team.german_case, third) if _assignee(c) == "other_a"]
+    back = [c for c in (team.case_a, team.german_case, third) if _assignee(c) is None]
+    assert len(given) == 1 and len(back) == 2
+    for case in back:
+        (event,) = events(refresh(case), "handed over")
+        assert event.details["to"] == "pool"
+        assert event.details["not_to_substitute"] == (
+            f"{other} already has 2 open cases in pool {team.pool_a.name} (the pool's cap is 2)"
+        )
+
+
+def test_back_from_absence_his_first_page_says_what_was_handed_over_once(team, client, auth):
+    absence, _ = _away(team)
+    auth.login("agent_a")
+    assert "Welcome back" not in client.get("/desk/mine").get_data(as_text=True)  # still away
+    absence.ends_at = utcnow() - timedelta(minutes=1)  # he is back
+    with acting_as(team.user("supervisor_a")):
+        absences.save_absence(absence)
+    auth.logout()
+    auth.login("agent_a")
+    page = client.get("/desk/mine").get_data(as_text=True)
+    assert 'id="ld-return-notice"' in page
+    notice = " ".join(page.split('id="ld-return-notice"')[1].split("</div>")[0].split())
+    assert "2 of your cases were handed over" in notice
+    assert team.case_a.number in notice and "sub_a" in notice
+    assert team.german_case.number in notice and "back to the pool" in notice
+    assert "nothing moves back to you by itself" in notice
+    assert refresh(absence).return_noticed_at is not None
+    # Once: not on the next page, nor after logging in again.
+    assert "ld-return-notice" not in client.get("/desk/mine").get_data(as_text=True)
+    auth.logout()
+    auth.login("agent_a")
+    assert "ld-return-notice" not in client.get("/desk/mine").get_data(as_text=True)
+    # Nobody else is welcomed back.
+    auth.logout()
+    auth.login("sub_a")
+    assert "ld-return-notice" not in client.get("/desk/mine").get_data(as_text=True)
+
+
+def test_an_absence_recorded_after_it_ended_brings_no_welcome(team, client, auth):
+    now = utcnow()
+    absence = Absence(
+        agent=agent_profile(team.user("agent_a")),
+        starts_at=now - timedelta(days=3),
+        ends_at=now - timedelta(days=2),
+        note="sick",
+    )
+    with acting_as(team.user("supervisor_a")):
+        assert absences.save_absence(absence) == []
+    auth.login("agent_a")
+    assert "ld-return-notice" not in client.get("/desk/mine").get_data(as_text=True)

@@ -252,3 +252,32 @@ def test_imports_sit_at_the_top_unless_a_comment_says_why(folder):
                 continue
             context = " ".join(lines[max(0, line - 2) : line])
             assert "#" in context, f"{folder}/{path.name}:{line} imports {module} without a why"
+
+
+def test_a_case_whose_reply_waits_for_approval_is_not_released(client, auth, desk):
+    """Its author gets a rejected reply back; nobody should take the case from him meanwhile
+    (and Get next skips cases awaiting approval, so a released one would sit there)."""
+    from app.answering import replies
+
+    agent_profile(desk.user("agent_a")).replies_need_approval = True
+    db.session.commit()
+    with acting_as(desk.user("agent_a")):
+        replies.reply(desk.case_a, text="draft")
+    auth.login("supervisor_a")
+    page = _page(client, desk.case_a)
+    assert 'id="approve-form"' in page and 'id="release-form"' not in page
+    for who in ("agent_a", "supervisor_a"):
+        with acting_as(desk.user(who)), pytest.raises(Conflict, match="approve or reject"):
+            actions.release(refresh(desk.case_a))
+    assert refresh(desk.case_a).assignee_id == desk.user("agent_a").id
+
+
+def test_under_consultation_is_reached_by_consulting_not_by_a_bare_status_move(client, auth, desk):
+    with acting_as(desk.user("agent_a")):
+        actions.claim(desk.case_a)
+    auth.login("agent_a")
+    page = _page(client, desk.case_a)
+    assert 'id="consult-link"' in page
+    status_form = page[page.index('id="status-form"') :].split("</form>")[0]
+    assert 'value="waiting_on_customer"' in status_form
+    assert 'value="under_consultation"' not in status_form

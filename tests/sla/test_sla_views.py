@@ -3,6 +3,7 @@ supervisors the policies of their pools, managers read, agents see neither."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -156,3 +157,20 @@ def test_the_forms_offer_zones_countries_and_the_pools_calendar(desk, client, au
     assert "First response within (business minutes)" in form
     form = client.get(f"/pools/edit/{desk.pool_a.id}").get_data(as_text=True)
     assert "Business calendar" in form and calendar.name in form
+
+
+def test_the_sla_pages_read_as_words_not_python(desk, client, auth):
+    """Flags read Yes/No, related rows "a, b", the abbreviation keeps its capitals, the
+    closures tab is called so, and the policy form's plain dropdowns look like the others."""
+    calendar = warsaw_calendar()
+    db.session.commit()
+    auth.login("supervisor_a")
+    listing = client.get("/sla-calendars/list/").get_data(as_text=True)
+    row = listing.split("Warsaw office", 1)[1].split("</tr>", 1)[0]
+    assert ">Yes<" in row.replace(" ", "").replace("\n", "") and "True" not in row
+    page = client.get(f"/sla-calendars/show/{calendar.id}").get_data(as_text=True)
+    assert "Monday 08:00-16:00, Tuesday" in page and "[Monday" not in page
+    assert ">Closures<" in page and "Sla closures" not in page
+    form = client.get("/sla-policies/add").get_data(as_text=True)
+    assert "New SLA policy" in form and "New sLA" not in form
+    assert re.search(r'<select class="form-control"[^>]*id="priority"', form)

@@ -1,0 +1,21 @@
+"""Record rules of report runs: admins and managers see every run, a supervisor his own
+(their figures cover only the pools he supervises: ``reports.services.scope_for``), an agent
+none."""
+
+from __future__ import annotations
+
+from sqlalchemy import false
+
+from app.security.roles import SUPERVISOR, role_names
+from app.security.rules import record_rule
+from reports.models import ReportRun
+
+
+@record_rule
+def report_run_criterion(user):
+    if SUPERVISOR in role_names(user):
+        return ReportRun.requested_by_id == user.id
+    return false()
+
+
+RULES = {ReportRun: report_run_criterion}
