@@ -299,7 +299,6 @@ def test_the_workspace_costs_the_same_queries_for_5_or_200_messages(app, desk):
     assert len(many) == len(few) and not extra, extra
     # and the dialogs' pickers (colleagues, pools, topics, skills) wait until a dialog opens
     assert not [s for s in few if "FROM topic" in s or "FROM skill" in s], few
-    assert len(few) <= 14, few
 
 
 def test_a_long_thread_opens_at_its_end_and_shows_the_rest_on_request(app, desk):
