@@ -1,7 +1,7 @@
 """report subscriptions and their deliveries; indexes the reports read by period
 
-Revision ID: 0030
-Revises: 0029
+Revision ID: 0031
+Revises: 0030
 Create Date: 2026-12-04 19:00:00
 
 Managers and supervisors subscribe to a report mailed weekly or monthly
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0030"
-down_revision = "0029"
+revision = "0031"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
