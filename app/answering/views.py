@@ -634,3 +634,6 @@ def register(appbuilder) -> None:
     app.register_blueprint(portal_blueprint)
     app.jinja_env.globals["answering_panel"] = case_panel
     app.jinja_env.globals["reply_composer"] = composer_state
+    # The composer's hook: templates of higher features (the knowledge base's picker) that
+    # the composer includes beside its template picker; each feature appends its own.
+    app.jinja_env.globals.setdefault("composer_tools", [])
