@@ -195,6 +195,12 @@ def _posted_input() -> services.ArticleInput:
     )
 
 
+def _first_language(article: KnowledgeArticle) -> str:
+    """The tab the editor opens on: English when the article has it, else its first."""
+    have = [v.language for v in article.versions]
+    return "en" if "en" in have or not have else have[0]
+
+
 def _text_of(html: str) -> str:
     try:
         return richtext.html_to_text(richtext.clean_reply_html(html))
@@ -242,7 +248,7 @@ class KnowledgeEditorView(BaseView):
                 "pool_ids": set(),
                 "public": False,
                 "status": ArticleStatus.DRAFT,
-                "language": language or "en",
+                "language": language if language in LANGUAGES else "en",
             }
         return {
             "versions": {v.language: (v.title, v.body_html, v.body_text) for v in article.versions},
@@ -250,7 +256,7 @@ class KnowledgeEditorView(BaseView):
             "pool_ids": {p.id for p in article.pools},
             "public": article.public,
             "status": article.status,
-            "language": language or (article.versions[0].language if article.versions else "en"),
+            "language": language if language in LANGUAGES else _first_language(article),
         }
 
     @staticmethod
@@ -263,7 +269,9 @@ class KnowledgeEditorView(BaseView):
             "pool_ids": {int(p) for p in data.pool_ids if str(p).isdigit()},
             "public": data.public,
             "status": data.status,
-            "language": request.form.get("language") or "en",
+            "language": request.form.get("language")
+            if request.form.get("language") in LANGUAGES
+            else "en",
         }
 
     def _save(self, article):

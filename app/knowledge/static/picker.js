@@ -21,9 +21,10 @@
       return;
     }
     root.dataset.kbTracked = "1";
-    root.quill.on("selection-change", function (range) {
-      if (range) {
-        root.kbRange = range;
+    // On leaving the editor Quill reports no range and, as the old one, where the cursor was.
+    root.quill.on("selection-change", function (range, oldRange) {
+      if (range || oldRange) {
+        root.kbRange = range || oldRange;
       }
     });
   });
