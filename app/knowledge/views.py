@@ -119,12 +119,6 @@ class KnowledgeArticleView(DeskModelView):
     def edit(self, pk):
         return redirect(url_for("KnowledgeEditorView.edit", pk=pk))
 
-    @expose("/show/<pk>", methods=["GET"])
-    @has_access
-    def show(self, pk):
-        self._visible_or_404(pk)
-        return super().show(pk)
-
     def _status_action(self, items, status: str, done: str):
         def change(item):
             services.set_status(item, status)
@@ -441,9 +435,18 @@ def portal_article(pk):
     )
 
 
+def too_many_requests(error):
+    """Over ``KNOWLEDGE_SUGGEST_RATE_LIMIT``: the suggestions answer JSON like always."""
+    message = "Too many requests from your address; please try again in a minute."
+    if request.endpoint == "knowledge_portal.suggest":
+        return jsonify(message=message, articles=[]), 429
+    return message, 429, {"Content-Type": "text/plain; charset=utf-8"}
+
+
 def make_portal_blueprint(limiter) -> Blueprint:
     """The public doors for one app, counted by that app's Flask-Limiter."""
     bp = Blueprint("knowledge_portal", __name__)
+    bp.register_error_handler(429, too_many_requests)
     limit = limiter.limit(lambda: setting("KNOWLEDGE_SUGGEST_RATE_LIMIT"))
     bp.add_url_rule("/portal/kb/suggest", "suggest", limit(portal_suggest))
     bp.add_url_rule("/portal/kb/<int:pk>", "article", limit(portal_article))

@@ -108,6 +108,8 @@ def test_suggestions_are_rate_limited_when_the_desk_counts_requests(
     client = app.test_client()
     answers = [client.get("/portal/kb/suggest?q=refund&lang=en").status_code for _ in range(4)]
     assert answers == [200, 200, 200, 429]
+    refused = client.get("/portal/kb/suggest?q=refund&lang=en")
+    assert refused.status_code == 429 and refused.json["articles"] == []
     with app.app_context():
         from app.extensions import db
 
