@@ -35,6 +35,9 @@ FEATURES = (
     "app.health",
     "forms_designer",
     "reports",
+    "app.portal",
+    "app.webhooks",
+    "app.apikeys",
 )
 
 # Menu categories in the order the navigation shows them, whichever feature adds to them.
