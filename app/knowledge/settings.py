@@ -26,7 +26,8 @@ SETTINGS = define(
             "30 per minute;300 per hour",
             rate_limit,
             "Flask-Limiter limit of the portal's public article suggestions "
-            "(/portal/kb/suggest) per client address; counted only while RATELIMIT_ENABLED is on",
+            "(/portal/kb/suggest) and article pages per client address (in Redis when REDIS_URL "
+            "is set)",
         ),
         Setting(
             "KNOWLEDGE_SUGGEST_MAX",

@@ -140,3 +140,31 @@ def test_a_supervisor_edits_and_an_agent_inserts_an_article(live_desk, browser_p
     page.keyboard.press("Escape")
     page.wait_for_selector("#ld-kb:not([open])", state="attached")
     assert page.errors == []
+
+
+def test_a_customer_sees_public_articles_while_he_writes(live_desk, browser_page):
+    from app.extensions import db
+    from app.organisation.models import Topic
+
+    page, url, app = browser_page, live_desk["url"], live_desk["app"]
+    with app.app_context():
+        topic_id = db.session.query(Topic).filter_by(active=True).order_by(Topic.id).first().id
+        db.session.remove()
+    page.goto(url + f"/portal/new/{topic_id}?lang=pl")
+    page.wait_for_selector("#contact-text")
+    assert page.locator("#kb-suggestions").is_hidden()
+    with page.expect_response(lambda r: "/portal/kb/suggest" in r.url):
+        page.fill("#contact-subject", "Zwrot pieniędzy")
+        page.type("#contact-text", " za zamówienie")
+    page.wait_for_selector("#kb-suggestions >> text=Jak otrzymać zwrot pieniędzy?")
+    assert "Może jeden z tych artykułów" in page.locator("#kb-suggestions").inner_text()
+    assert page.locator("#kb-suggestions li").count() == 1  # public ones only, in Polish
+    page.locator("#kb-suggestions").scroll_into_view_if_needed()
+    shoot(page, "knowledge-portal-suggestions")
+    with page.context.expect_page() as opened:
+        page.click("#kb-suggestions a")
+    article = opened.value
+    article.wait_for_load_state()
+    assert article.locator("h1").inner_text() == "Jak otrzymać zwrot pieniędzy?"
+    shoot(article, "knowledge-portal-article")
+    assert page.errors == []

@@ -115,3 +115,17 @@ def test_suggestions_are_rate_limited_when_the_desk_counts_requests(
 
         db.engine.dispose()
     databases.drop(config["SQLALCHEMY_DATABASE_URI"])
+
+
+def test_the_new_request_page_suggests_articles_in_his_language(desk, public_library, client):
+    from app.extensions import db
+    from app.organisation.models import Topic
+
+    topic = Topic(name="Refunds", pool=desk.pool_a)
+    db.session.add(topic)
+    db.session.commit()
+    page = client.get(f"/portal/new/{topic.id}?lang=pl").get_data(as_text=True)
+    assert 'data-kb-suggest-for="contact-subject contact-text"' in page
+    assert 'data-kb-lang="pl"' in page
+    assert "Może jeden z tych artykułów odpowiada na Twoje pytanie:" in page
+    assert "/static/knowledge/kb_suggest.js" in page
