@@ -1,7 +1,7 @@
 """knowledge base: articles, their language versions and pools, and every use in a reply
 
-Revision ID: 0031
-Revises: 0030
+Revision ID: 0032
+Revises: 0031
 Create Date: 2026-12-04 19:00:00
 
 ``knowledge_article`` (tags, public flag, status draft/published/archived; never deleted),
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0031'
-down_revision = '0030'
+revision = '0032'
+down_revision = '0031'
 branch_labels = None
 depends_on = None
 
