@@ -2,7 +2,7 @@
 
 A case is indexed in its customer's language: ``ld_<stemmer>`` for the languages PostgreSQL
 stems, ``ld_simple`` (exact words) for every other one (Polish has no stemmer). Every
-configuration folds accents with ``unaccent`` (migration ``0030``), so "lodz" finds "Łódź".
+configuration folds accents with ``unaccent`` (migration ``0034``), so "lodz" finds "Łódź".
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def query_configs(languages) -> list[str]:
 
 
 # Letters FTS5's unicode61 tokenizer does not strip of their diacritics (they do not
-# decompose); the SQLite triggers fold them the same way (migration ``0030``).
+# decompose); the SQLite triggers fold them the same way (migration ``0034``).
 SQLITE_FOLDS = (
     ("Ł", "L"),
     ("ł", "l"),

@@ -1,6 +1,6 @@
 """The search index: one ``SearchEntry`` per searchable thing, kept by database triggers.
 
-The triggers (migration ``0030``) write a row when a case, a message, an intake answer or an
+The triggers (migration ``0034``) write a row when a case, a message, an intake answer or an
 attachment is inserted and rewrite its text when the subject, body or name changes, so every
 door (intake, replies, notes, the portal, bulk loads) keeps the index without calling Python.
 On PostgreSQL the row carries the ``tsvector`` (``document``: subject weighted A, body B, in

@@ -1,7 +1,7 @@
 """search: one index over cases, messages, intake answers and attachment names
 
-Revision ID: 0030
-Revises: 0029
+Revision ID: 0034
+Revises: 0032
 Create Date: 2026-12-04 18:45:00
 
 ``search_entry``: one row per searchable thing (a case's number and subject, a message's
@@ -23,8 +23,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0030'
-down_revision = '0029'
+revision = '0034'
+down_revision = '0032'
 branch_labels = None
 depends_on = None
 
