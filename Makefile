@@ -51,7 +51,8 @@ TYPED := app/core app/security app/features.py config.py app/mailcore/identity.p
   app/cases/due.py app/sla/calendar.py app/sla/services.py \
   forms_designer/schema.py forms_designer/builder.py forms_designer/services.py \
   reports/services.py reports/metrics.py reports/spreadsheet.py \
-  app/cases/intake_answers.py app/organisation/topics.py app/topics/services.py
+  app/cases/intake_answers.py app/organisation/topics.py app/topics/services.py \
+  app/cases/retention.py app/cases/history.py app/audit/tracker.py app/privacy/services.py
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy $(TYPED)
 

@@ -34,6 +34,7 @@ FEATURES = (
     "app.health",
     "forms_designer",
     "reports",
+    "app.privacy",
 )
 
 # Menu categories in the order the navigation shows them, whichever feature adds to them.
