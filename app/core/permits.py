@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import scoped_session
 
 _erasing: ContextVar[bool] = ContextVar("loopdesk_erasing", default=False)
 
@@ -43,6 +45,8 @@ def sqlite_erasing() -> int:
 def erasure_permit(session) -> Iterator[None]:
     """Let this transaction overwrite Event rows (see the module docstring). The caller
     commits inside the block, or the permit ends with the rollback."""
+    if isinstance(session, scoped_session):
+        session = session.registry()
     postgres = session.get_bind().dialect.name == "postgresql"
     token = _erasing.set(True)
     try:
@@ -53,7 +57,10 @@ def erasure_permit(session) -> Iterator[None]:
         yield
     finally:
         _erasing.reset(token)
-        if postgres and session.is_active and session.in_transaction():
-            session.execute(
-                text("SELECT set_config(:name, 'off', true)"), {"name": POSTGRES_SETTING}
-            )
+        if postgres and session.in_transaction():
+            try:
+                session.execute(
+                    text("SELECT set_config(:name, 'off', true)"), {"name": POSTGRES_SETTING}
+                )
+            except SQLAlchemyError:
+                pass  # a failed transaction: its rollback ends the setting anyway
