@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.audit import tracker
 from app.audit.actor import current_actor
-from app.audit.labels import ACTION_LABELS
+from app.audit.labels import ACTION_LABELS, action_label
 from app.audit.models import Event
 from app.core.timeutil import utcnow
 from app.core.views import DeskModelRestApi, DeskModelView
@@ -65,7 +65,7 @@ class EventTrackerView(BaseView):
                 page=page,
                 before=before,
                 error=error,
-                actions=sorted(ACTION_LABELS.items(), key=lambda item: item[1]),
+                actions=self._actions(),
                 usernames=self._usernames(),
                 sees_all=sees_everything(current_actor()),
             ),
@@ -87,6 +87,13 @@ class EventTrackerView(BaseView):
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
+
+    @staticmethod
+    def _actions() -> list[tuple[str, str]]:
+        """(code, words) of the types the filter suggests: the labelled ones and those of
+        the newest events."""
+        codes = set(ACTION_LABELS) | set(tracker.recent_actions())
+        return sorted(((code, action_label(code)) for code in codes), key=lambda item: item[1])
 
     @staticmethod
     def _usernames() -> list[str]:
