@@ -193,7 +193,7 @@ class Config:
     SECRET_KEY = _secret_key()
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    RQ_QUEUES = ["default", "mail", "reports"]
+    RQ_QUEUES = ["default", "mail", "reports", "webhooks"]
 
     # Flask-AppBuilder
     APP_NAME = "Loopdesk"
@@ -202,12 +202,18 @@ class Config:
     FAB_ADD_SECURITY_VIEWS = True
     FAB_API_SWAGGER_UI = True
     FAB_API_MAX_PAGE_SIZE = 100
+    # REST calls may carry an API key (app.apikeys); FAB asks the desk's security manager.
+    FAB_API_KEY_ENABLED = True
     FAB_UPDATE_PERMS = False  # roles are defined in code (app.security.roles), not in the DB
     AUTH_TYPE = 1  # AUTH_DB
     AUTH_ROLE_ADMIN = "Admin"
     AUTH_ROLE_PUBLIC = "Public"
     AUTH_USER_REGISTRATION = False
     FAB_PASSWORD_COMPLEXITY_ENABLED = False
+    # Flask-AppBuilder turns Flask-Limiter off unless told; on, it counts only routes with a
+    # limit of their own (the portal's public forms; no default limits), in Redis when
+    # REDIS_URL is set (``DeskSecurityManager.create_limiter``).
+    RATELIMIT_ENABLED = True
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None
     LANGUAGES = {"en": {"flag": "gb", "name": "English"}}

@@ -34,6 +34,9 @@ FEATURES = (
     "app.health",
     "forms_designer",
     "reports",
+    "app.portal",
+    "app.webhooks",
+    "app.apikeys",
     "app.privacy",
 )
 

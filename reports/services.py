@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pandas as pd
 from flask import current_app
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
@@ -31,7 +32,7 @@ from app.extensions import db
 from app.jobs.queue import connection, enqueue
 from app.security.roles import ADMIN, MANAGER, SUPERVISOR, role_names
 from app.security.rules import ensure_visible, visible
-from reports import metrics, spreadsheet
+from reports import forecast, metrics, spreadsheet
 from reports.models import UNFINISHED, ReportRun, ReportRunStatus
 from reports.settings import setting
 
@@ -102,7 +103,15 @@ def clean_parameters(params: dict[str, Any]) -> dict[str, Any]:
         "time_zone": zone,
         "breakdowns": [b for b in metrics.BREAKDOWNS if b in breakdowns],
         "format": fmt,
+        # The staffing forecast's sheets (reports.forecast), from the history before the run.
+        "forecast": _flag(params.get("forecast", True)),
     }
+
+
+def _flag(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "on", "yes")
+    return bool(value)
 
 
 # --- starting ----------------------------------------------------------------------------------
@@ -209,6 +218,9 @@ def run_report(
             now=now or utcnow(),
             progress=lambda pct, step: _touch(run, job_id, 5 + pct * 80 // 100, step),
         )
+        if params.get("forecast"):
+            _touch(run, job_id, 86, "staffing forecast")
+            result.sheets.extend(forecast_sheets(params.get("pool_ids"), now or utcnow(), period))
         _touch(run, job_id, 88, "writing the file")
         fmt = params.get("format", "xlsx")
         name = f"report-{run.id}-{params['since']}-{params['until']}.{'xlsx' if fmt == 'xlsx' else 'zip'}"
@@ -241,6 +253,15 @@ def run_report(
         run.finished_at = utcnow()
         db.session.commit()
     return run
+
+
+def forecast_sheets(pool_ids, now: datetime, period: metrics.Period) -> list[metrics.Sheet]:
+    """The forecast's sheets for the report, or one sheet saying why there is none."""
+    try:
+        return forecast.sheets(forecast.build(pool_ids, now, period.time_zone))
+    except forecast.ForecastError as exc:
+        frame = pd.DataFrame({"item": ["No forecast"], "value": [str(exc)]})
+        return [metrics.Sheet("Forecast method", [("item", "Item"), ("value", "Value")], frame)]
 
 
 # --- lost jobs ---------------------------------------------------------------------------------

@@ -91,6 +91,8 @@ def app(request, app_config, databases, _shared_app, tmp_path):
         app.config.update(pristine)
         app.config["FILE_STORE"] = app_config["FILE_STORE"]
         connection(app).flushall()
+        if app.appbuilder.sm.limiter.enabled:
+            app.appbuilder.sm.limiter.reset()  # the portal's rate limits count per test
         owned = False
     else:
         config = dict(app_config)

@@ -239,6 +239,21 @@ class ComposedMail:
         }
 
 
+# The line that gives a reply the link to its case when no header, footer or signature
+# carries ``{{ case_link }}`` already, in the customer's language.
+CASE_LINK_LINES = {
+    "en": "Your case online: {link}",
+    "pl": "Twoje zgłoszenie online: {link}",
+    "sv": "Ditt ärende på webben: {link}",
+    "de": "Ihre Anfrage online: {link}",
+}
+
+
+def case_link_line(language: str | None, link: str) -> str:
+    code = (language or "en").split("-")[0].lower()
+    return CASE_LINK_LINES.get(code, CASE_LINK_LINES["en"]).format(link=link)
+
+
 def compose(
     case,
     body: str,
@@ -272,6 +287,9 @@ def compose(
         if sig is not None and sig.image:
             image = sig
     blocks = [(header, None), (body, body_html or None), (footer, None), (signature_text, None)]
+    link = (extra or {}).get("case_link") or ""
+    if link and not any(link in (part or "") for part, _html in blocks):
+        blocks.append((case_link_line(language, link), None))  # every mail opens his case
     parts = [(p.strip("\n"), h) for p, h in blocks if p and p.strip()]
     text = "\n\n".join(p for p, _h in parts) + "\n"
     html_parts = [h or text_to_html(p) for p, h in parts]

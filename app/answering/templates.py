@@ -26,6 +26,7 @@ from app.cases.models import Case
 from app.core.timeutil import utcnow
 from app.errors import AccessDenied
 from app.extensions import db
+from app.mail import autoresponse
 from app.mailcore.identity import tag_subject
 from app.outbox import services as outbox
 from app.security import rules
@@ -36,7 +37,7 @@ FRESH_LINK = "notice.fresh_link"
 FRESH_LINK_INTERVAL = timedelta(minutes=10)
 
 # The desk's own notices; a supervisor overrides them (per language, pool, topic) with a
-# response template of the same name.
+# response template of the same name. Each carries the signed link to the case.
 DEFAULT_NOTICES = {
     "notice.link": (
         "Your case {{ case_number }} has a new answer",
@@ -47,7 +48,7 @@ DEFAULT_NOTICES = {
         "Your case {{ case_number }} is on hold until {{ postponed_until }}",
         "Dear {{ customer_name }},\n\nwe are waiting for something we need to answer your "
         "case {{ case_number }} ({{ case_subject }}). We will come back to you on "
-        "{{ postponed_until }} (UTC).\n\n{{ desk_name }}",
+        "{{ postponed_until }} (UTC).\n\nYour case online: {{ case_link }}\n\n{{ desk_name }}",
     ),
     FRESH_LINK: (
         "A new link to your case",
@@ -59,75 +60,177 @@ DEFAULT_NOTICES = {
         "We are waiting for your answer: {{ case_number }}",
         "Dear {{ customer_name }},\n\nwe answered your case {{ case_number }} "
         "({{ case_subject }}) and are waiting for your reply. If you still need help, simply "
-        "answer this mail.\n\n{{ desk_name }}",
+        "answer this mail.\n\nYour case online: {{ case_link }}\n\n{{ desk_name }}",
     ),
     notices.INACTIVITY_CLOSED: (
         "Your case {{ case_number }} has been closed",
         "Dear {{ customer_name }},\n\nwe have not heard from you about your case "
         "{{ case_number }} ({{ case_subject }}) for a while, so we have closed it. If you "
-        "still need help, simply reply to this mail and we will reopen it.\n\n{{ desk_name }}",
+        "still need help, simply reply to this mail and we will reopen it.\n\n"
+        "Your case online: {{ case_link }}\n\n{{ desk_name }}",
     ),
     notices.CONFIRMATION: (
         "We received your request: {{ case_number }}",
         "Dear {{ customer_name }},\n\nwe have opened case {{ case_number }} for your request "
         '"{{ case_subject }}". You can expect an answer by {{ due_date }} (UTC).\n'
-        "Please keep the case number in the subject when you write to us.\n\n{{ desk_name }}",
+        "Please keep the case number in the subject when you write to us.\n\n"
+        "Your case online: {{ case_link }}\n\n{{ desk_name }}",
     ),
     notices.CLOSED: (
         "Your case {{ case_number }} is closed",
         "Dear {{ customer_name }},\n\nwe have closed your case {{ case_number }} "
         "({{ case_subject }}). If something is still open, just answer this mail and the case "
         "opens again.\n{% if survey_link %}\nPlease tell us how we did (two minutes):\n"
-        "{{ survey_link }}\n{% endif %}\n{{ desk_name }}",
+        "{{ survey_link }}\n{% endif %}\nYour case online: {{ case_link }}\n\n{{ desk_name }}",
     ),
 }
 
-# The desk's own notices in other languages (a template of the same name still wins).
+# The desk's own notices in the portal's other languages (a template of the same name still
+# wins); tests/portal/test_languages.py checks that each has all three.
 DEFAULT_NOTICE_TRANSLATIONS = {
-    (notices.CLOSED, "de"): (
-        "Ihr Fall {{ case_number }} ist abgeschlossen",
-        "Guten Tag {{ customer_name }},\n\nwir haben Ihren Fall {{ case_number }} "
-        "({{ case_subject }}) abgeschlossen. Ist noch etwas offen, antworten Sie einfach auf "
-        "diese Mail, dann öffnet sich der Fall wieder.\n{% if survey_link %}\nWie waren wir? "
-        "Sagen Sie es uns (zwei Minuten):\n{{ survey_link }}\n{% endif %}\n{{ desk_name }}",
+    ("notice.link", "pl"): (
+        "Twoje zgłoszenie {{ case_number }} ma nową odpowiedź",
+        "Dzień dobry {{ customer_name }},\n\nTwoje zgłoszenie {{ case_number }} ma nową "
+        "odpowiedź.\nPrzeczytaj ją tutaj:\n{{ case_link }}\n\n{{ desk_name }}",
+    ),
+    ("notice.link", "sv"): (
+        "Ditt ärende {{ case_number }} har ett nytt svar",
+        "Hej {{ customer_name }},\n\ndu har fått ett nytt svar i ärende {{ case_number }}.\n"
+        "Läs det här:\n{{ case_link }}\n\n{{ desk_name }}",
+    ),
+    ("notice.link", "de"): (
+        "Ihre Anfrage {{ case_number }} hat eine neue Antwort",
+        "Guten Tag {{ customer_name }},\n\nIhre Anfrage {{ case_number }} hat eine neue "
+        "Antwort.\nSie finden sie hier:\n{{ case_link }}\n\n{{ desk_name }}",
+    ),
+    (notices.POSTPONED, "pl"): (
+        "Twoje zgłoszenie {{ case_number }} jest wstrzymane do {{ postponed_until }}",
+        "Dzień dobry {{ customer_name }},\n\nczekamy na coś, czego potrzebujemy, aby "
+        "odpowiedzieć na zgłoszenie {{ case_number }} ({{ case_subject }}). Wrócimy do Ciebie "
+        "{{ postponed_until }} (UTC).\n\nTwoje zgłoszenie online: {{ case_link }}\n\n"
+        "{{ desk_name }}",
+    ),
+    (notices.POSTPONED, "sv"): (
+        "Ditt ärende {{ case_number }} vilar till {{ postponed_until }}",
+        "Hej {{ customer_name }},\n\nvi väntar på något vi behöver för att svara på ditt "
+        "ärende {{ case_number }} ({{ case_subject }}). Vi återkommer till dig "
+        "{{ postponed_until }} (UTC).\n\nDitt ärende på webben: {{ case_link }}\n\n"
+        "{{ desk_name }}",
+    ),
+    (notices.POSTPONED, "de"): (
+        "Ihre Anfrage {{ case_number }} ruht bis {{ postponed_until }}",
+        "Guten Tag {{ customer_name }},\n\nwir warten auf etwas, das wir für die Antwort auf "
+        "Ihre Anfrage {{ case_number }} ({{ case_subject }}) brauchen. Wir melden uns am "
+        "{{ postponed_until }} (UTC) bei Ihnen.\n\nIhre Anfrage online: {{ case_link }}\n\n"
+        "{{ desk_name }}",
+    ),
+    (FRESH_LINK, "pl"): (
+        "Nowy link do Twojego zgłoszenia",
+        "Dzień dobry {{ customer_name }},\n\notrzymaliśmy prośbę o nowy link do zgłoszenia "
+        "{{ case_number }} ({{ case_subject }}). Oto on:\n{{ case_link }}\n\n"
+        "Jeśli to nie Ty o niego prosisz, zignoruj tę wiadomość.\n\n{{ desk_name }}",
+    ),
+    (FRESH_LINK, "sv"): (
+        "En ny länk till ditt ärende",
+        "Hej {{ customer_name }},\n\ndu bad om en ny länk till ditt ärende {{ case_number }} "
+        "({{ case_subject }}). Här är den:\n{{ case_link }}\n\n"
+        "Om du inte bad om den kan du strunta i det här mejlet.\n\n{{ desk_name }}",
+    ),
+    (FRESH_LINK, "de"): (
+        "Ein neuer Link zu Ihrer Anfrage",
+        "Guten Tag {{ customer_name }},\n\nSie haben einen neuen Link zu Ihrer Anfrage "
+        "{{ case_number }} ({{ case_subject }}) angefordert. Hier ist er:\n{{ case_link }}\n\n"
+        "Wenn Sie ihn nicht angefordert haben, können Sie diese E-Mail ignorieren.\n\n"
+        "{{ desk_name }}",
     ),
     (notices.INACTIVITY_REMINDER, "pl"): (
         "Czekamy na Twoją odpowiedź: {{ case_number }}",
         "Dzień dobry {{ customer_name }},\n\nodpowiedzieliśmy na Twoje zgłoszenie {{ "
         "case_number }} ({{ case_subject }}) i czekamy na Twoją odpowiedź. Jeśli nadal "
-        "potrzebujesz pomocy, po prostu odpowiedz na tę wiadomość.\n\n{{ desk_name }}",
+        "potrzebujesz pomocy, po prostu odpowiedz na tę wiadomość.\n\n"
+        "Twoje zgłoszenie online: {{ case_link }}\n\n{{ desk_name }}",
     ),
     (notices.INACTIVITY_REMINDER, "sv"): (
         "Vi väntar på ditt svar: {{ case_number }}",
         "Hej {{ customer_name }},\n\nvi har svarat på ditt ärende {{ case_number }} ({{ "
         "case_subject }}) och väntar på ditt svar. Om du fortfarande behöver hjälp räcker det "
-        "att du svarar på det här mejlet.\n\n{{ desk_name }}",
+        "att du svarar på det här mejlet.\n\nDitt ärende på webben: {{ case_link }}\n\n"
+        "{{ desk_name }}",
     ),
     (notices.INACTIVITY_REMINDER, "de"): (
         "Wir warten auf Ihre Antwort: {{ case_number }}",
         "Guten Tag {{ customer_name }},\n\nwir haben Ihre Anfrage {{ case_number }} ({{ "
         "case_subject }}) beantwortet und warten auf Ihre Rückmeldung. Wenn Sie weiterhin "
-        "Hilfe benötigen, antworten Sie einfach auf diese E-Mail.\n\n{{ desk_name }}",
+        "Hilfe benötigen, antworten Sie einfach auf diese E-Mail.\n\n"
+        "Ihre Anfrage online: {{ case_link }}\n\n{{ desk_name }}",
     ),
     (notices.INACTIVITY_CLOSED, "pl"): (
         "Twoje zgłoszenie {{ case_number }} zostało zamknięte",
         "Dzień dobry {{ customer_name }},\n\nod pewnego czasu nie otrzymaliśmy od Ciebie "
         "odpowiedzi w sprawie zgłoszenia {{ case_number }} ({{ case_subject }}), dlatego je "
         "zamknęliśmy. Jeśli nadal potrzebujesz pomocy, po prostu odpowiedz na tę wiadomość, a "
-        "ponownie otworzymy zgłoszenie.\n\n{{ desk_name }}",
+        "ponownie otworzymy zgłoszenie.\n\nTwoje zgłoszenie online: {{ case_link }}\n\n"
+        "{{ desk_name }}",
     ),
     (notices.INACTIVITY_CLOSED, "sv"): (
         "Ditt ärende {{ case_number }} har stängts",
         "Hej {{ customer_name }},\n\nvi har inte hört av dig på ett tag om ditt ärende {{ "
         "case_number }} ({{ case_subject }}), så vi har stängt det. Om du fortfarande behöver "
-        "hjälp, svara bara på det här mejlet så öppnar vi ärendet igen.\n\n{{ desk_name }}",
+        "hjälp, svara bara på det här mejlet så öppnar vi ärendet igen.\n\n"
+        "Ditt ärende på webben: {{ case_link }}\n\n{{ desk_name }}",
     ),
     (notices.INACTIVITY_CLOSED, "de"): (
         "Ihre Anfrage {{ case_number }} wurde geschlossen",
         "Guten Tag {{ customer_name }},\n\nwir haben seit einiger Zeit nichts von Ihnen zu "
         "Ihrer Anfrage {{ case_number }} ({{ case_subject }}) gehört und sie daher "
         "geschlossen. Wenn Sie weiterhin Hilfe benötigen, antworten Sie einfach auf diese "
-        "E-Mail, dann öffnen wir sie wieder.\n\n{{ desk_name }}",
+        "E-Mail, dann öffnen wir sie wieder.\n\nIhre Anfrage online: {{ case_link }}\n\n"
+        "{{ desk_name }}",
+    ),
+    (notices.CONFIRMATION, "pl"): (
+        "Otrzymaliśmy Twoje zgłoszenie: {{ case_number }}",
+        "Dzień dobry {{ customer_name }},\n\notworzyliśmy zgłoszenie {{ case_number }} w "
+        'sprawie "{{ case_subject }}". Odpowiedzi możesz się spodziewać do {{ due_date }} '
+        "(UTC).\nPisząc do nas, zostaw numer zgłoszenia w temacie.\n\n"
+        "Twoje zgłoszenie online: {{ case_link }}\n\n{{ desk_name }}",
+    ),
+    (notices.CONFIRMATION, "sv"): (
+        "Vi har tagit emot ditt ärende: {{ case_number }}",
+        "Hej {{ customer_name }},\n\nvi har öppnat ärende {{ case_number }} för din fråga "
+        '"{{ case_subject }}". Du kan vänta dig ett svar senast {{ due_date }} (UTC).\n'
+        "Behåll ärendenumret i ämnesraden när du skriver till oss.\n\n"
+        "Ditt ärende på webben: {{ case_link }}\n\n{{ desk_name }}",
+    ),
+    (notices.CONFIRMATION, "de"): (
+        "Wir haben Ihre Anfrage erhalten: {{ case_number }}",
+        "Guten Tag {{ customer_name }},\n\nwir haben die Anfrage {{ case_number }} zu "
+        '"{{ case_subject }}" eröffnet. Sie erhalten eine Antwort bis {{ due_date }} (UTC).\n'
+        "Bitte behalten Sie die Nummer im Betreff, wenn Sie uns schreiben.\n\n"
+        "Ihre Anfrage online: {{ case_link }}\n\n{{ desk_name }}",
+    ),
+    (notices.CLOSED, "pl"): (
+        "Twoje zgłoszenie {{ case_number }} jest zamknięte",
+        "Dzień dobry {{ customer_name }},\n\nzamknęliśmy Twoje zgłoszenie {{ case_number }} "
+        "({{ case_subject }}). Jeśli coś jest jeszcze otwarte, odpowiedz na tę wiadomość, a "
+        "zgłoszenie otworzy się ponownie.\n{% if survey_link %}\nOceń naszą pomoc (dwie "
+        "minuty):\n{{ survey_link }}\n{% endif %}\nTwoje zgłoszenie online: {{ case_link }}"
+        "\n\n{{ desk_name }}",
+    ),
+    (notices.CLOSED, "sv"): (
+        "Ditt ärende {{ case_number }} är stängt",
+        "Hej {{ customer_name }},\n\nvi har stängt ditt ärende {{ case_number }} "
+        "({{ case_subject }}). Om något fortfarande är oklart, svara bara på det här mejlet så "
+        "öppnas ärendet igen.\n{% if survey_link %}\nBerätta hur vi gjorde (två minuter):\n"
+        "{{ survey_link }}\n{% endif %}\nDitt ärende på webben: {{ case_link }}\n\n"
+        "{{ desk_name }}",
+    ),
+    (notices.CLOSED, "de"): (
+        "Ihr Fall {{ case_number }} ist abgeschlossen",
+        "Guten Tag {{ customer_name }},\n\nwir haben Ihren Fall {{ case_number }} "
+        "({{ case_subject }}) abgeschlossen. Ist noch etwas offen, antworten Sie einfach auf "
+        "diese Mail, dann öffnet sich der Fall wieder.\n{% if survey_link %}\nWie waren wir? "
+        "Sagen Sie es uns (zwei Minuten):\n{{ survey_link }}\n{% endif %}\n"
+        "Ihre Anfrage online: {{ case_link }}\n\n{{ desk_name }}",
     ),
 }
 
@@ -232,5 +335,7 @@ def send_fresh_portal_link(case: Case) -> bool:
 
 
 def connect() -> None:
-    """Answering writes the notices that the case actions send (see ``app.cases.notices``)."""
+    """Answering writes the notices that the case actions send (see ``app.cases.notices``)
+    and signs the case link of the intake's own mails (``app.mail.autoresponse``)."""
     notices.install_sender(send_notice)
+    autoresponse.install_case_link(portal_link)

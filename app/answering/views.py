@@ -1,6 +1,6 @@
 """Views of the answering feature: configuration (templates, headers and footers, signatures,
-documents), the reply forms of the case page (compose, preview, send, approve, reject) and
-the portal link page.
+documents) and the reply forms of the case page (compose, preview, send, approve, reject).
+The customer portal's pages are app.portal's.
 
 Every form handler is a thin door onto the answering services (``replies``, ``templates``,
 ``documents``); the record rules, the write rules (``record_rules.WRITE_RULES``) and all
@@ -10,7 +10,7 @@ same. The other case actions (note, forward, postpone, close, …) are app.cases
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_login import current_user
@@ -19,7 +19,7 @@ from werkzeug.datastructures import FileStorage
 from wtforms import FileField
 from wtforms.validators import ValidationError
 
-from app.answering import documents, portal, rendering, replies, richtext, templates
+from app.answering import documents, rendering, replies, richtext, templates
 from app.answering.models import (
     AgentSignature,
     Document,
@@ -489,130 +489,6 @@ def reply_state(reply: Reply, mails: dict) -> str:
     return mail.status_label if mail is not None else "queued"
 
 
-# --- the portal link page (placeholder for the customer portal) ---------------------------------
-
-portal_blueprint = Blueprint("answering_portal", __name__)
-
-
-def portal_case(token):
-    """The case behind a signed link, read-only: mail in and out, never internal notes. An
-    expired link says so and offers a fresh one (410 Gone); a forged one is not found."""
-    link = portal.read_portal_token(token)
-    if link is None:
-        abort(404)
-    if link.expired:
-        return render_template(
-            "answering/portal_expired.html",
-            case=link.case,
-            token=token,
-            days=portal.max_age_seconds() // 86400,
-        ), 410
-    case = link.case
-    return render_template(
-        "answering/portal_case.html",
-        case=case,
-        token=token,
-        messages=portal.portal_thread(case),
-        survey_open=case.status == CaseStatus.CLOSED and bool(portal.survey_link(case)),
-    )
-
-
-def portal_fresh_link(token):
-    """Mail a fresh link to the customer on file of the case an expired link names. The page
-    says the same whether or not a mail left (no address, asked moments ago)."""
-    link = portal.read_portal_token(token)
-    if link is None:
-        abort(404)
-    if link.expired:
-        templates.send_fresh_portal_link(link.case)
-    return render_template("answering/portal_fresh_link.html", case=link.case)
-
-
-SURVEY_ANSWER_PREFIX = "survey::"
-
-
-def _portal_link_or_page(token):
-    """The case of a valid link, or the page to answer instead (404 forged, 410 expired)."""
-    link = portal.read_portal_token(token)
-    if link is None:
-        abort(404)
-    if link.expired:
-        page = render_template(
-            "answering/portal_expired.html",
-            case=link.case,
-            token=token,
-            days=portal.max_age_seconds() // 86400,
-        )
-        return None, (page, 410)
-    return link.case, None
-
-
-def portal_close(token):
-    """The customer closes his case himself (he is in the portal: no closing mail); on to
-    the exit survey when his pool has one."""
-    case, page = _portal_link_or_page(token)
-    if case is None:
-        return page
-    try:
-        case_actions.close_for_customer(case)
-    except DeskError as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
-    if questionnaires.has_exit_survey(case):
-        return redirect(url_for("answering_portal.survey", token=token))
-    return redirect(url_for("answering_portal.case", token=token))
-
-
-def portal_survey(token):
-    """The exit survey of a closed case: the pool's questions, answered once, then thanks."""
-    case, page = _portal_link_or_page(token)
-    if case is None:
-        return page
-    questions = questionnaires.questions_for(case, Moment.SURVEY)
-    if not questions:
-        abort(404)
-    if questionnaires.survey_answered(case):
-        return render_template("answering/portal_survey_thanks.html", case=case, again=True)
-    if case.status != CaseStatus.CLOSED:
-        return redirect(url_for("answering_portal.case", token=token))
-    problem, status = None, 200
-    if request.method == "POST":
-        try:
-            questionnaires.record_survey(case, form_answers(request.form, SURVEY_ANSWER_PREFIX))
-            db.session.commit()
-        except DeskError as exc:
-            db.session.rollback()
-            problem, status = str(exc), exc.status_code
-        else:
-            return render_template("answering/portal_survey_thanks.html", case=case, again=False)
-    return render_template(
-        "answering/portal_survey.html",
-        case=case,
-        token=token,
-        questions=questions,
-        prefix=SURVEY_ANSWER_PREFIX,
-        problem=problem,
-    ), status
-
-
-portal_blueprint.add_url_rule("/portal/case/<token>", endpoint="case", view_func=portal_case)
-portal_blueprint.add_url_rule(
-    "/portal/case/<token>/close", endpoint="close", view_func=portal_close, methods=["POST"]
-)
-portal_blueprint.add_url_rule(
-    "/portal/case/<token>/survey",
-    endpoint="survey",
-    view_func=portal_survey,
-    methods=["GET", "POST"],
-)
-portal_blueprint.add_url_rule(
-    "/portal/case/<token>/fresh-link",
-    endpoint="fresh_link",
-    view_func=portal_fresh_link,
-    methods=["POST"],
-)
-
-
 def register(appbuilder) -> None:
     """Add the answering views, API, portal page and case-page helpers to a desk."""
     from app.answering.api import ReplyApi  # the API imports this module
@@ -631,6 +507,5 @@ def register(appbuilder) -> None:
     )
     appbuilder.add_view_no_menu(ReplyView)
     appbuilder.add_api(ReplyApi)
-    app.register_blueprint(portal_blueprint)
     app.jinja_env.globals["answering_panel"] = case_panel
     app.jinja_env.globals["reply_composer"] = composer_state

@@ -10,11 +10,12 @@ from app.core.timeutil import utcnow
 class Customer(Model):
     """A person who writes to the desk, known by e-mail address (stored lower-case).
 
-    Supervisors and admins correct names and addresses; each change is an Event.
+    Supervisors and admins correct names and addresses; each change is an Event. ``language``
+    is the language of every mail to him (and of his portal pages); he changes it there.
     """
 
     __tablename__ = "customer"
-    __tracked__ = ("name", "email")
+    __tracked__ = ("name", "email", "language")
 
     id = Column(Integer, primary_key=True)
     email = Column(String(320), nullable=False, unique=True)

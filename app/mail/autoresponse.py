@@ -3,14 +3,17 @@
 Enabled per pool (``Pool.auto_response_enabled``), overridable per mailbox. The text is a
 template with ``{case_number}``, ``{subject}``, ``{due}`` (the first response's due time),
 ``{hours}`` (the first-response target of the SLA policy that applies to the case, in its
-calendar's business hours; without a policy the pool's hours), ``{customer_name}`` and
-``{case_tag}``. The mail is queued in the outbox in the same transaction that creates the case,
+calendar's business hours; without a policy the pool's hours), ``{customer_name}``,
+``{case_tag}`` and ``{case_link}`` (a text that leaves the link out gets it as a last line, so
+every mail to a customer opens his case in the portal). The mail is queued in the outbox in
+the same transaction that creates the case,
 so either both exist or neither. Machine mail (auto-replies, bulk, bounces, loops) never gets
 one, and the outbox's hygiene check applies the per-recipient limits on top.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from app.cases import due as case_due
@@ -23,6 +26,27 @@ DEFAULT_TEXT = (
     "by {due} UTC (within {hours} business hours).\n\n"
     "Please keep {case_tag} in the subject when you write to us about this matter.\n"
 )
+
+
+# The signed link to a case in the customer portal; answering signs links and sits above mail,
+# so it installs the maker when a desk starts (``app.answering.templates.connect``).
+_case_link: Callable[[object], str] | None = None
+
+
+def install_case_link(maker: Callable[[object], str]) -> None:
+    global _case_link
+    _case_link = maker
+
+
+def case_link(case) -> str:
+    return _case_link(case) if _case_link is not None and case.id is not None else ""
+
+
+def with_case_link(text: str, link: str) -> str:
+    """``text`` with the case link as its last line, unless it has it already."""
+    if not link or link in text:
+        return text
+    return text.rstrip("\n") + f"\n\nYour case online: {link}\n"
 
 
 class _Safe(dict):
@@ -57,11 +81,13 @@ def render(text: str, case, customer_name: str | None) -> str:
         due=f"{first_due:%Y-%m-%d %H:%M}" if first_due else "-",
         customer_name=customer_name or "",
         case_tag=identity.case_tag(case.number),
+        case_link=case_link(case),
     )
     try:
-        return text.format_map(values)
+        rendered = text.format_map(values)
     except (ValueError, IndexError, AttributeError, KeyError):
-        return DEFAULT_TEXT.format_map(values)
+        rendered = DEFAULT_TEXT.format_map(values)
+    return with_case_link(rendered, values["case_link"])
 
 
 def queue_auto_response(case, parsed, mailbox):
@@ -97,6 +123,7 @@ def queue_oversize_notice(case, parsed, mailbox, cap: int):
         f"its attachments exceed our limit of {cap // (1 << 20)} MB, so we could not take "
         "them in. Please send them in smaller parts or as a download link.\n"
     )
+    text = with_case_link(text, case_link(case))
     return outbox.queue_mail(
         kind="oversize_notice",
         to=to,

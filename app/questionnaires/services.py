@@ -101,15 +101,14 @@ def has_exit_survey(case: Case) -> bool:
 
 
 def survey_answered(case: Case) -> bool:
-    """The customer answered the exit survey already (it is answered once)."""
-    return (
-        db.session.scalar(
-            select(Event.id).where(
-                Event.case_id == case.id, Event.action == EVENT_ACTIONS[Moment.SURVEY]
-            )
-        )
-        is not None
+    """The customer answered the exit survey of the case's last closure already (it is
+    answered once per closure: a case reopened and closed again asks again)."""
+    query = select(Event.id).where(
+        Event.case_id == case.id, Event.action == EVENT_ACTIONS[Moment.SURVEY]
     )
+    if case.closed_at is not None:
+        query = query.where(Event.created_at >= case.closed_at)
+    return db.session.scalar(query.limit(1)) is not None
 
 
 # --- checking one answer --------------------------------------------------------------------

@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from flask import current_app
 
+from app.security.api_key_auth import scope_of
+
 ADMIN = "Admin"
 SUPERVISOR = "Supervisor"
 MANAGER = "Manager"
@@ -125,4 +127,6 @@ def role_names(user) -> set[str]:
     """Names of the roles a user holds (empty for anonymous users)."""
     if user is None or not getattr(user, "is_authenticated", True):
         return set()
-    return {role.name for role in getattr(user, "roles", []) or []}
+    names = {role.name for role in getattr(user, "roles", []) or []}
+    scope = scope_of(user)  # a request made with an API key acts in the key's role only
+    return names & {scope} if scope is not None else names

@@ -33,6 +33,7 @@ from sqlalchemy.orm import joinedload
 from app.audit.models import Event
 from app.extensions import db
 from app.jobs.queue import connection
+from app.security import api_key_auth
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +239,29 @@ class DeskSecurityManager(SecurityManager):
             answers[key] = answer
         return answer
 
+    def create_limiter(self, app: Flask):
+        """Flask-AppBuilder's Flask-Limiter (the portal's public forms use it too), counting
+        in the desk's Redis when ``REDIS_URL`` is set, so all gunicorn processes share the
+        counts; in memory otherwise (the embedded default, the tests)."""
+        app.config.setdefault(
+            "RATELIMIT_STORAGE_URI", limiter_storage_uri(app.config.get("REDIS_URL"))
+        )
+        return super().create_limiter(app)
+
+    # API keys (``app.security.api_key_auth``): Flask-AppBuilder's ``protect`` asks these
+    # before it looks for a JWT.
+    def extract_api_key_from_request(self):
+        return api_key_auth.presented_key()
+
+    def validate_api_key(self, api_key_string):
+        return api_key_auth.authenticate(api_key_string)
+
+    def get_user_roles(self, user):
+        """The user's roles; within a request made with his API key, the key's role only."""
+        roles = super().get_user_roles(user)
+        scope = api_key_auth.scope_of(user)
+        return roles if scope is None else [r for r in roles if r.name == scope]
+
     def auth_user_db(self, username, password):
         user = super().auth_user_db(username, password)
         if username:
@@ -246,6 +270,15 @@ class DeskSecurityManager(SecurityManager):
             else:
                 login_throttle().succeeded(account_key(username))
         return user
+
+
+def limiter_storage_uri(redis_url: str | None) -> str:
+    """Flask-Limiter's storage for ``REDIS_URL`` (``unix://`` is ``redis+unix://`` there)."""
+    if not redis_url:
+        return "memory://"
+    if redis_url.startswith("unix://"):
+        return "redis+" + redis_url
+    return redis_url
 
 
 def install_login_throttle(app: Flask) -> None:

@@ -29,6 +29,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import csrf
+from app.security.api_key_auth import install_api_key_door
 
 # FAB's REST APIs; the webhook lives elsewhere (``/inbound/…``) and exempts itself.
 API_PREFIX = "/api/"
@@ -48,6 +49,7 @@ def install_web_protection(app: Flask) -> None:
         # The client's address (login throttling, Events) and scheme, not the proxy's.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     csrf.init_app(app)
+    install_api_key_door(app)  # an unknown or revoked API key: 401 before anything else
     app.before_request(_session_api_calls_need_token)
     app.after_request(_security_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
@@ -107,7 +109,11 @@ def _session_api_calls_need_token() -> None:
         return
     if request.method not in config.get("WTF_CSRF_METHODS", {"POST", "PUT", "PATCH", "DELETE"}):
         return
-    if request.headers.get("Authorization") or not current_user.is_authenticated:
+    if (
+        request.headers.get("Authorization")
+        or request.headers.get("X-API-Key")
+        or not current_user.is_authenticated
+    ):
         return
     csrf.protect()
 

@@ -1,7 +1,7 @@
 """archive and erasure: archived cases, the event tracker's indexes, the erasure permit
 
 Revision ID: 0032
-Revises: 0027
+Revises: 0030
 Create Date: 2026-12-04 19:00:00
 
 ``case.archived_at``: a case closed longer than ``CASE_ARCHIVE_AFTER_DAYS`` is archived by a
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0032'
-down_revision = '0027'
+down_revision = '0030'
 branch_labels = None
 depends_on = None
 

@@ -106,16 +106,20 @@ def test_the_closing_mail_carries_a_survey_link_that_works_once(asked, client):
     body = form.get_data(as_text=True)
     rating = asked.q["How did we do?"]
     assert "How did we do?" in body and f'name="survey::{rating.id}" value="5"' in body
+    # The form carries the signed token of this closure; a vote counts only with it.
+    closure = re.search(r'name="closure" value="([^"]+)"', body).group(1)
+    assert client.post(link, data={f"survey::{rating.id}": "4"}).status_code == 409
 
-    missing = client.post(link, data={})
+    missing = client.post(link, data={"closure": closure})
     assert missing.status_code == 400
     assert "How did we do? (required)" in missing.get_data(as_text=True)
-    too_high = client.post(link, data={f"survey::{rating.id}": "7"})
+    too_high = client.post(link, data={"closure": closure, f"survey::{rating.id}": "7"})
     assert "How did we do?: rate from 1 to 5" in too_high.get_data(as_text=True)
 
     done = client.post(
         link,
         data={
+            "closure": closure,
             f"survey::{rating.id}": "4",
             f"survey::{asked.q['Anything else?'].id}": "Quick, thanks",
         },
@@ -130,7 +134,7 @@ def test_the_closing_mail_carries_a_survey_link_that_works_once(asked, client):
     [survey_event] = events(case, "exit survey")
     assert survey_event.details["answers"]["How did we do?"] == "4"
 
-    again = client.post(link, data={f"survey::{rating.id}": "1"})
+    again = client.post(link, data={"closure": closure, f"survey::{rating.id}": "1"})
     assert 'id="survey-done"' in again.get_data(as_text=True)
     assert db.session.query(Answer).filter_by(case_id=case.id, context="survey").count() == 2
     assert 'id="survey-done"' in client.get(link).get_data(as_text=True)

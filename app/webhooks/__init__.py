@@ -1,0 +1,1 @@
+"""Signed webhooks to a CRM: subscriptions, a database outbox of deliveries, and their log."""
