@@ -8,7 +8,9 @@ it and deletes nothing but the files that held it:
   at a placeholder file; the raw mails behind them (and raw mail that reached no case but came
   from him) hold a placeholder mail; the replies composed to him, the consultation questions,
   the free-text answers of questionnaires and of the intake form;
-* the outbox rows of his cases or to his address (recipients, subject, the MIME content);
+* the outbox rows of his cases or to his address (recipients, subject, the MIME content),
+  the webhook deliveries of his cases (the JSON body, delivered or not, and the receivers'
+  answers) and the client addresses of his portal login links;
 * Events of his cases and about him: every occurrence of his name, addresses, organisation,
   subjects and file names is replaced; free-text answers in answer Events are erased. Events
   are otherwise never edited: this runs inside ``app.core.permits.erasure_permit``, the one
@@ -71,8 +73,10 @@ from app.mail.models import Attachment, RawMessage
 from app.mail.settings import setting as mail_setting
 from app.mail.spool import SPOOL_MAGIC
 from app.outbox.models import OutboxMail
+from app.portal.models import PortalLoginLink
 from app.questionnaires.models import Answer, Question, QuestionKind
 from app.security.roles import ADMIN, role_names
+from app.webhooks.models import WebhookDelivery
 from reports.models import ReportRun, ReportRunStatus
 
 log = logging.getLogger(__name__)
@@ -280,6 +284,8 @@ def erase_customer(customer: Customer, actor, reason: str) -> Erasure:
             _erase_replies(case_ids, redactor, address, placeholder_sha, result)
             _erase_answers(case_ids, result)
             _erase_events(customer, case_ids, redactor, result)
+            _erase_webhooks(case_ids, redactor, address, result)
+            _erase_portal_links(customer, result)
             report_files = _erase_report_runs(customer, case_ids, result)
             if case_ids:
                 db.session.execute(
@@ -505,6 +511,55 @@ def _erase_events(customer, case_ids, redactor: Redactor, result) -> None:
             .execution_options(synchronize_session=False)
         )
         result.add("events")
+
+
+def _erased_payload(body: str, redactor: Redactor, address: str) -> str:
+    """A webhook body (``app.webhooks.payloads``) without the person: the message's subject
+    and text replaced, the customer's address and name, then every mention of him."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return json.dumps({"erased": True})
+    if isinstance(data, dict):
+        case = data.get("case")
+        if isinstance(case, dict):
+            case["subject"] = ERASED
+            if isinstance(case.get("customer"), dict):
+                case["customer"].update(email=address, name=None)
+        message = data.get("message")
+        if isinstance(message, dict):
+            message.update(subject=ERASED, text=PLACEHOLDER_BODY, text_truncated=False)
+    return json.dumps(
+        redactor.json(data), ensure_ascii=False, separators=(",", ":"), sort_keys=True
+    )
+
+
+def _erase_webhooks(case_ids, redactor: Redactor, address: str, result) -> None:
+    """The webhook outbox of his cases: the bodies (delivered or not: a replay sends the
+    erased one) and what the receivers answered."""
+    if not case_ids:
+        return
+    for delivery in db.session.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.case_id.in_(case_ids))
+    ):
+        delivery.body = _erased_payload(delivery.body, redactor, address)
+        delivery.last_error = redactor.text(delivery.last_error)
+        for attempt in delivery.attempt_log:
+            attempt.response_excerpt = redactor.text(attempt.response_excerpt)
+            attempt.error = redactor.text(attempt.error)
+        result.add("webhook deliveries")
+    db.session.flush()
+
+
+def _erase_portal_links(customer, result) -> None:
+    """His portal login links keep when, not from where (client addresses are his data)."""
+    for link in db.session.scalars(
+        select(PortalLoginLink).where(PortalLoginLink.customer_id == customer.id)
+    ):
+        link.requested_from = None
+        link.used_from = None
+        result.add("portal links")
+    db.session.flush()
 
 
 def _report_runs(customer, case_ids) -> list[ReportRun]:

@@ -28,8 +28,10 @@ from app.errors import Forbidden
 from app.extensions import db
 from app.mail import intake
 from app.mail.models import Attachment, RawMessage
+from app.portal.models import PortalLoginLink
 from app.privacy import services
 from app.questionnaires.models import Answer
+from app.webhooks.models import WebhookEventType, WebhookSubscription
 from reports.models import ReportRun
 from tests.mail.helpers import make_mail
 from tests.support.questionnaires import make_questionnaire
@@ -116,6 +118,16 @@ def _build_zelda(app, desk):
     reached no case), a reply out, a note, a consultation quoting her, a corrected name,
     intake and survey answers, a report file covering her case, a spooled mail."""
     agent = desk.user("agent_a")
+    # A CRM subscribed to everything: the webhook outbox gets his data too.
+    db.session.add(
+        WebhookSubscription(
+            name="CRM",
+            url="http://127.0.0.1:9/hook",
+            secret="s3cret",
+            event_types=list(WebhookEventType),
+        )
+    )
+    db.session.commit()
     with acting_as(None):
         first = intake.receive(_first_mail(), mailbox=desk.mailbox_a, source="test")
     case = db.session.get(Case, first.case_id)
@@ -185,6 +197,14 @@ def _build_zelda(app, desk):
         parameters={"since": "2020-01-01", "until": "2020-01-31"},
     )
     db.session.add_all([covering, old])
+    db.session.add(
+        PortalLoginLink(
+            customer=customer,
+            secret_sha256="0" * 64,
+            expires_at=utcnow() + timedelta(hours=1),
+            requested_from="203.0.113.7",
+        )
+    )
     db.session.commit()
     rejected = Path(app.config["MAIL_SPOOL_DIR"]) / "rejected"
     rejected.mkdir(parents=True)
@@ -208,6 +228,7 @@ def test_erasure_leaves_no_trace_of_the_person(app, desk):
         "outbox_mail.content",
         "event.old_value",
         "reply.body",
+        "webhook_delivery.body",
         "case_intake_answer.value_text",
         "questionnaire_answer.value_text",
         "reports/covering.csv",
@@ -244,6 +265,8 @@ def test_erasure_leaves_no_trace_of_the_person(app, desk):
     from app.mail import store
 
     assert store.read_blob(attachment.sha256) == services.PLACEHOLDER_FILE
+    link = db.session.scalars(select(PortalLoginLink)).one()
+    assert link.requested_from is None and link.customer_id == customer.id
     # The report run covering her lost its file and says why; the old one kept its file.
     covering, old = db.session.get(ReportRun, covering.id), db.session.get(ReportRun, old.id)
     assert covering.path is None and "erased" in covering.error
