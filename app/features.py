@@ -38,6 +38,7 @@ FEATURES = (
     "app.portal",
     "app.webhooks",
     "app.apikeys",
+    "app.privacy",
     "app.search",
 )
 

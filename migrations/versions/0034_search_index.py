@@ -1,7 +1,7 @@
 """search: one index over cases, messages, intake answers and attachment names
 
 Revision ID: 0034
-Revises: 0032
+Revises: 0033
 Create Date: 2026-12-04 18:45:00
 
 ``search_entry``: one row per searchable thing (a case's number and subject, a message's
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0034'
-down_revision = '0032'
+down_revision = '0033'
 branch_labels = None
 depends_on = None
 
@@ -120,16 +120,21 @@ def _postgresql_upgrade():
         ON "case" FOR EACH ROW EXECUTE FUNCTION ld_search_case()""")
     op.execute("""
         CREATE FUNCTION ld_search_intake() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          INSERT INTO search_entry (case_id, kind, source_id, created_at, document)
-          VALUES (NEW.case_id, 'intake', NEW.id, NEW.created_at, ld_search_vector(
+        DECLARE doc tsvector := ld_search_vector(
             coalesce(ld_case_config(NEW.case_id), 'ld_simple'),
-            concat_ws(' ', NEW.value_label, NEW.value_text), NEW.label));
+            concat_ws(' ', NEW.value_label, NEW.value_text), NEW.label);
+        BEGIN
+          IF TG_OP = 'INSERT' THEN
+            INSERT INTO search_entry (case_id, kind, source_id, created_at, document)
+            VALUES (NEW.case_id, 'intake', NEW.id, NEW.created_at, doc);
+          ELSE
+            UPDATE search_entry SET document = doc WHERE kind = 'intake' AND source_id = NEW.id;
+          END IF;
           RETURN NULL;
         END $$""")
     op.execute("""
-        CREATE TRIGGER ld_search_intake AFTER INSERT ON case_intake_answer
-        FOR EACH ROW EXECUTE FUNCTION ld_search_intake()""")
+        CREATE TRIGGER ld_search_intake AFTER INSERT OR UPDATE OF value_text, value_label, label
+        ON case_intake_answer FOR EACH ROW EXECUTE FUNCTION ld_search_intake()""")
     op.execute("""
         CREATE FUNCTION ld_search_attachment() RETURNS trigger LANGUAGE plpgsql AS $$
         DECLARE doc tsvector := ld_search_vector('ld_simple',
@@ -197,6 +202,8 @@ def _sqlite_upgrade():
     op.execute(entry('intake', 'NEW.id', 'NEW.case_id', 'NEW.created_at',
                      "coalesce(NEW.value_label, '') || ' ' || NEW.value_text", 'NEW.label',
                      'case_intake_answer'))
+    op.execute(update('intake', 'case_intake_answer', 'value_text, value_label, label',
+                      "coalesce(NEW.value_label, '') || ' ' || NEW.value_text", 'NEW.label'))
     attachment_title = (
         "coalesce(NEW.filename, '') || ' ' || "
         "replace(replace(replace(coalesce(NEW.filename, ''), '.', ' '), '_', ' '), '-', ' ')"
@@ -306,8 +313,8 @@ def downgrade():
             op.execute(f'DROP TEXT SEARCH CONFIGURATION IF EXISTS ld_{stemmer}')
     else:
         for name in ('message_insert', 'message_update', 'message_moved', 'case_insert',
-                     'case_update', 'case_intake_answer_insert', 'attachment_insert',
-                     'attachment_update'):
+                     'case_update', 'case_intake_answer_insert', 'case_intake_answer_update',
+                     'attachment_insert', 'attachment_update'):
             op.execute(f'DROP TRIGGER IF EXISTS ld_search_{name}')
         op.execute('DROP TABLE IF EXISTS search_fts')
     op.drop_index('ix_search_entry_created', table_name='search_entry')

@@ -321,3 +321,25 @@ def test_the_api(archive, desk, client, auth):
     assert hidden.json["count"] == 0
     assert client.get("/api/v1/search?q=x&status=bogus", headers=headers).status_code == 400
     assert client.get("/api/v1/search?q=x&page=9999", headers=headers).status_code == 400
+
+
+def test_an_erased_customer_leaves_no_trace_in_the_index(archive, desk):
+    """GDPR erasure rewrites his cases' texts; the triggers rewrite the index with them."""
+    from app.privacy.services import erase_customer
+
+    polish = archive["pl"]
+    record_intake_answers(
+        polish,
+        None,
+        {"fields": [{"key": "phone", "type": "text", "label": {"en": "Phone"}}]},
+        {"phone": "Telefon 600700800 Kowalski"},
+    )
+    db.session.commit()
+    assert polish.number in numbers(as_desk("Kowalski"))
+    customer = polish.customer
+    erase_customer(customer, desk.user("admin"), "Request of 2026-12-04")
+    db.session.commit()
+    for query in ("Kowalski", "jan.kowalski", "600700800", "Łodzi"):
+        results = as_desk(query)
+        assert results.hits == [] and results.customers == [], query
+    assert polish.number in numbers(as_desk(polish.number))  # the case itself stays
