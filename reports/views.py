@@ -14,12 +14,9 @@ from app.core.timeutil import utcnow
 from app.errors import DeskError
 from app.extensions import db
 from reports import metrics, services
+from reports.api import ReportRunApi
 
 TEMPLATES = str(Path(__file__).parent / "templates")
-MIME = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "application/zip",
-}
 
 
 class ReportView(BaseView):
@@ -94,7 +91,10 @@ class ReportView(BaseView):
         except DeskError:
             abort(404)
         return send_file(
-            path, mimetype=MIME.get(run.file_format), as_attachment=True, download_name=path.name
+            path,
+            mimetype=services.MIME.get(run.file_format),
+            as_attachment=True,
+            download_name=path.name,
         )
 
 
@@ -115,3 +115,4 @@ def _scope_label() -> str:
 
 def register(appbuilder) -> None:
     appbuilder.add_view(ReportView, "Reports", icon="fa-bar-chart", category="Desk")
+    appbuilder.add_api(ReportRunApi)
