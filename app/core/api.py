@@ -136,8 +136,9 @@ def _http_error(exc: HTTPException):
         return exc
     response = jsonify(error_body(exc.description or _default_message(exc.code or 500)))
     response.status_code = exc.code or 500
-    if exc.code == 405 and getattr(exc, "valid_methods", None):
-        response.headers["Allow"] = ", ".join(exc.valid_methods or ())
+    allowed = getattr(exc, "valid_methods", None)
+    if exc.code == 405 and allowed:
+        response.headers["Allow"] = ", ".join(allowed)
     return response
 
 
@@ -267,7 +268,7 @@ class DeskOpenApi(OpenApi):
         spec = self._create_api_spec(version)
         _declare_components(spec)
         found = False
-        for view in current_app.appbuilder.baseviews:
+        for view in current_app.appbuilder.baseviews:  # type: ignore[attr-defined]
             if isinstance(view, BaseApi) and view.version == version:
                 view.add_api_spec(spec)
                 found = True
