@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
+import prison
 from apispec import APISpec
 from apispec.exceptions import DuplicateComponentNameError
 from flask import Flask, current_app, json, jsonify, request
@@ -149,8 +150,68 @@ def _invalid_token(reason: str):
     return response
 
 
+MAX_ID = 2**63 - 1
+
+
+def refuse_impossible_ids():
+    """``before_request``: an id in the path that no row can have (not a whole number, or
+    beyond the database's 64-bit integers) is answered 404 at once. Werkzeug's ``int``
+    converter has no upper bound and FAB's ``/<pk>`` routes take any text, which SQLite
+    refuses to bind (a 500) and PostgreSQL to compare."""
+    if not request.path.startswith(API_PREFIX) or not request.view_args:
+        return None
+    for name, value in request.view_args.items():
+        if name != "pk" and not name.endswith("_id"):
+            continue
+        text = str(value)
+        if not (text.isascii() and text.isdigit()) or int(text) > MAX_ID:
+            response = jsonify(error_body("Not found"))
+            response.status_code = 404
+            return response
+    return None
+
+
+def refuse_bad_rison():
+    """``before_request``: a ``q`` argument that is no rison is answered 400 here. FAB's
+    ``rison`` decorator catches only the parser's own error, and ``(((`` sends the parser
+    into endless recursion (a 500)."""
+    if not request.path.startswith(API_PREFIX) or "q" not in request.args:
+        return None
+    try:
+        args = prison.loads(request.args["q"])
+    except (prison.decoder.ParserException, RecursionError, ValueError, TypeError, IndexError):
+        return _bad_request("Not a valid rison/json argument")
+    if _has_huge_number(args):
+        # the database's integers end at 2**63 (a page, a size, a filter's value)
+        return _bad_request("A number in 'q' is too large.")
+    page = args.get("page") if isinstance(args, dict) else None
+    if isinstance(page, (int, float)) and page < 0:
+        return _bad_request("'page' counts from 0.")
+    return None
+
+
+def _has_huge_number(value, depth: int = 0) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return abs(value) > MAX_ID
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return depth < 20 and any(_has_huge_number(v, depth + 1) for v in value)
+    return False
+
+
+def _bad_request(message: str):
+    response = jsonify(error_body(message))
+    response.status_code = 400
+    return response
+
+
 def install_api_errors(app: Flask) -> None:
     """The error body everywhere under ``/api/`` (after the AppBuilder: its JWT manager)."""
+    app.before_request(refuse_impossible_ids)
+    app.before_request(refuse_bad_rison)
     app.after_request(normalise_error_body)
     app.register_error_handler(HTTPException, _http_error)
     jwt = app.extensions.get("flask-jwt-extended")
