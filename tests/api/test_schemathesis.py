@@ -70,7 +70,7 @@ def test_no_operation_answers_a_server_error(app, desk, auth, username, modes, e
             @given(case=strategy, _=st.just(None))
             def check(case, _):
                 response = case.call(headers=headers)
-                called.add((case.method, operation.path))
+                called.add((case.method, case.path))
                 if response.status_code >= 500:
                     # the check's own report: the request to reproduce it with
                     try:
