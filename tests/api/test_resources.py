@@ -8,6 +8,7 @@ import pytest
 
 from app.audit.actor import acting_as
 from app.extensions import db
+from app.knowledge import services as knowledge
 from app.organisation.models import Topic
 from app.questionnaires.models import Dictionary, DictionaryValue, Questionnaire
 from forms_designer import services as forms
@@ -40,6 +41,21 @@ def rows(desk):
         run_m = reports.start_run(reports.DESK_REPORT, WEEK, desk.user("manager"))
     with acting_as(desk.user("supervisor_a")):
         run_s = reports.start_run(reports.DESK_REPORT, WEEK, desk.user("supervisor_a"))
+    with acting_as(desk.user("admin")):
+        articles = [
+            knowledge.save_article(
+                None,
+                knowledge.ArticleInput(
+                    versions={"en": (f"Refunds {pool.name}", "<p>Within 14 days.</p>")},
+                    tags="",
+                    pool_ids=[pool.id],
+                    public=False,
+                    status="published",
+                ),
+            )
+            for pool in (a, b)
+        ]
+    db.session.commit()
     messages = {m.case_id: m.id for case in (desk.case_a, desk.case_b) for m in case.messages}
     return {
         "case": (desk.case_a.id, desk.case_b.id),
@@ -52,6 +68,7 @@ def rows(desk):
         "topic": (topic.id, None),
         "dictionary": (dictionary.id, None),
         "reportrun": (run_s.id, run_m.id),
+        "knowledge": (articles[0].id, articles[1].id),
     }
 
 
@@ -67,13 +84,14 @@ SEES = {
     "dictionary": {"admin": "a", "manager": "a", "supervisor_a": "a", "agent_a": None},
     # a supervisor sees his own runs; the manager's run (b) covers the whole desk
     "reportrun": {"admin": "ab", "manager": "ab", "supervisor_a": "a", "agent_a": None},
+    "knowledge": {"admin": "ab", "manager": "ab", "supervisor_a": "a", "agent_a": "a"},
 }
 
 
 def _ids(response, resource):
     assert response.status_code == 200, response.json
     body = response.json
-    if resource == "reportrun":
+    if resource in ("reportrun", "knowledge"):
         return {row["id"] for row in body["result"]}
     return set(body["ids"])
 
