@@ -9,6 +9,7 @@ FEATURE = Feature(
     models=("app.search.models",),
     views="app.search.views:register",
     settings="app.search.settings:SETTINGS",
+    record_rules="app.search.record_rules:RULES",
     permissions={
         AGENT: [["Search", "can_search"]],
         SUPERVISOR: [["Search", "can_search"]],
