@@ -54,7 +54,8 @@ TYPED := app/core app/security app/features.py config.py app/mailcore/identity.p
   app/cases/intake_answers.py app/organisation/topics.py app/topics/services.py \
   app/portal/services.py app/portal/i18n.py app/portal/settings.py app/portal/intake.py \
   app/webhooks/services.py app/webhooks/delivery.py app/webhooks/signing.py \
-  app/webhooks/payloads.py app/webhooks/capture.py app/apikeys/services.py
+  app/webhooks/payloads.py app/webhooks/capture.py app/apikeys/services.py \
+  app/mailcore/oauth.py
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy $(TYPED)
 

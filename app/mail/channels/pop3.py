@@ -16,6 +16,7 @@ from app.extensions import db
 from app.mail.channels.common import (
     ChannelError,
     FetchReport,
+    login_secret,
     max_size,
     process_batch,
     quarantine_oversize,
@@ -58,7 +59,7 @@ def _reason(exc: BaseException) -> str:
 
 def login(conn: poplib.POP3, mailbox) -> None:
     username = mailbox.inbound_username or mailbox.address
-    secret = mailbox.inbound_secret or ""
+    secret = login_secret(mailbox)
     try:
         if (mailbox.inbound_auth or "password") == "xoauth2":
             token = base64.b64encode(xoauth2_string(username, secret).encode()).decode()
