@@ -26,6 +26,7 @@ FEATURES = (
     "app.mail",
     "app.outbox",
     "app.answering",
+    "app.knowledge",
     "app.sla",
     "app.consultation",
     "app.questionnaires",

@@ -11,6 +11,7 @@ with the reason after ``REPORTS_MAX_ATTEMPTS``: no run is left hanging.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -117,9 +118,16 @@ def _flag(value) -> bool:
 # --- starting ----------------------------------------------------------------------------------
 
 
-def start_run(report: str, params: dict[str, Any], actor=None) -> ReportRun:
+def start_run(
+    report: str,
+    params: dict[str, Any],
+    actor=None,
+    *,
+    on_record: Callable[[ReportRun], None] | None = None,
+) -> ReportRun:
     """Record a run of ``report`` for ``actor`` (default: the acting user) and queue it.
-    The scope (which pools it covers) is fixed now, from the actor's roles."""
+    The scope (which pools it covers) is fixed now, from the actor's roles. ``on_record``
+    is called with the new row before it is committed (what refers to it commits with it)."""
     actor = current_actor() if actor is None else actor
     if report not in REPORTS:
         raise DeskError(f"No report named '{report}'.")
@@ -138,6 +146,8 @@ def start_run(report: str, params: dict[str, Any], actor=None) -> ReportRun:
     db.session.flush()
     with acting_as(actor):
         record_event(db.session, run, "report requested", new=report, details=stored)
+    if on_record is not None:
+        on_record(run)
     db.session.commit()
     _queue(run)
     return run

@@ -26,6 +26,12 @@ SETTINGS = define(
             "seconds between two checks for lost report runs",
         ),
         Setting(
+            "REPORTS_SCHEDULE_INTERVAL",
+            900,
+            integer(minimum=60),
+            "seconds between two passes of the scheduler of subscribed (mailed) reports",
+        ),
+        Setting(
             "REPORTS_DASHBOARD_CACHE_SECONDS",
             60,
             integer(minimum=0),

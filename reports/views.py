@@ -14,7 +14,8 @@ from app.core.timeutil import utcnow
 from app.errors import DeskError
 from app.extensions import db
 from app.security.roles import add_link
-from reports import dashboard, forecast, metrics, services
+from reports import dashboard, forecast, metrics, services, subscriptions
+from reports.settings import setting
 
 TEMPLATES = str(Path(__file__).parent / "templates")
 DASHBOARD_URL = "/reports/dashboard"  # a manager's start page (app.views)
@@ -27,7 +28,8 @@ MIME = {
 class ReportView(BaseView):
     """``/reports/``: the form and the runs the user may see; ``/reports/<id>``: one run
     with its progress bar; ``/reports/<id>/progress``: the bar alone (polled);
-    ``/reports/<id>/download``: the file."""
+    ``/reports/<id>/download``: the file; ``/reports/subscriptions``: subscribe to the report
+    mailed weekly or monthly, ``/reports/subscriptions/<id>/stop``: stop it."""
 
     route_base = "/reports"
     template_folder = TEMPLATES
@@ -40,6 +42,8 @@ class ReportView(BaseView):
         "download": "download",
         "dashboard": "list",
         "forecast": "list",
+        "subscribe": "add",
+        "unsubscribe": "add",
     }
     default_view = "index"
 
@@ -56,7 +60,38 @@ class ReportView(BaseView):
             breakdowns=metrics.BREAKDOWN_TITLES,
             defaults={"since": last_month_end.replace(day=1), "until": last_month_end},
             scope=_scope_label(),
+            subscriptions=subscriptions.subscriptions(),
+            email=getattr(current_actor(), "email", None),
+            schedule_minutes=max(1, setting("REPORTS_SCHEDULE_INTERVAL") // 60),
         )
+
+    @expose("/subscriptions", methods=["POST"])
+    @has_access
+    def subscribe(self):
+        try:
+            subscriptions.subscribe(
+                {"frequency": request.form.get("frequency"), "format": request.form.get("format")},
+                current_actor(),
+            )
+        except DeskError as exc:
+            db.session.rollback()
+            if exc.status_code in (403, 404):
+                abort(exc.status_code, str(exc))
+            flash(str(exc), "danger")
+        else:
+            flash("Subscribed: the report will be mailed to you.", "success")
+        return redirect(url_for("ReportView.index") + "#subscriptions")
+
+    @expose("/subscriptions/<int:pk>/stop", methods=["POST"])
+    @has_access
+    def unsubscribe(self, pk):
+        try:
+            subscriptions.stop(pk, current_actor())
+        except DeskError as exc:
+            db.session.rollback()
+            abort(exc.status_code if exc.status_code in (403, 404) else 400, str(exc))
+        flash("The mailed report is stopped.", "info")
+        return redirect(url_for("ReportView.index") + "#subscriptions")
 
     @expose("/", methods=["POST"])
     @has_access

@@ -501,3 +501,6 @@ def register(appbuilder) -> None:
     appbuilder.add_api(ReplyApi)
     app.jinja_env.globals["answering_panel"] = case_panel
     app.jinja_env.globals["reply_composer"] = composer_state
+    # The composer's hook: templates of higher features (the knowledge base's picker) that
+    # the composer includes beside its template picker; each feature appends its own.
+    app.jinja_env.globals.setdefault("composer_tools", [])
