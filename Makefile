@@ -56,7 +56,9 @@ TYPED := app/core app/security app/features.py config.py app/mailcore/identity.p
   app/portal/services.py app/portal/i18n.py app/portal/settings.py app/portal/intake.py \
   app/webhooks/services.py app/webhooks/delivery.py app/webhooks/signing.py \
   app/webhooks/payloads.py app/webhooks/capture.py app/apikeys/services.py \
-  app/knowledge/services.py app/knowledge/search.py app/mailcore/oauth.py
+  app/knowledge/services.py app/knowledge/search.py \
+  app/cases/retention.py app/cases/history.py app/audit/tracker.py app/privacy/services.py \
+  app/mailcore/oauth.py
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy $(TYPED)
 

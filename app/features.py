@@ -38,6 +38,7 @@ FEATURES = (
     "app.portal",
     "app.webhooks",
     "app.apikeys",
+    "app.privacy",
 )
 
 # Menu categories in the order the navigation shows them, whichever feature adds to them.

@@ -21,13 +21,14 @@ from flask import (
 )
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.actions import action
+from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.security.sqla.models import User
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 from wtforms import SelectField
 
-from app.cases import actions, intake_answers, presence, routing, services
+from app.cases import actions, history, intake_answers, presence, routing, services
 from app.cases import questions as case_questions
 from app.cases.models import Case, version_token
 from app.cases.workflow import CLOCK_PAUSED_STATUSES, CaseStatus
@@ -231,12 +232,37 @@ def case_page_choices(case: Case, offered) -> dict:
     return choices
 
 
+# The lists that leave archived cases out unless asked (``?archived=1``): the case list and
+# the REST API's list. The case page, actions and every other door find them as before.
+ARCHIVE_HIDING_ENDPOINTS = ("CaseView.list", "CaseApi.get_list")
+
+
+def include_archived() -> bool:
+    """The list was asked to include archived cases (``?archived=1``)."""
+    return request.args.get("archived") == "1"
+
+
+class HideArchived(BaseFilter):
+    """Leaves archived cases out of the case lists (``ARCHIVE_HIDING_ENDPOINTS``) unless the
+    request asks for them: daily work never meets the archive, a search can."""
+
+    name = "Archived"
+    arg_name = None
+
+    def apply(self, query, value):
+        if request.endpoint in ARCHIVE_HIDING_ENDPOINTS and not include_archived():
+            return query.filter(Case.archived_at.is_(None))
+        return query
+
+
 class CaseView(DeskModelView):
     """Cases of the user's pools; overdue cases are marked red with a warning icon."""
 
     datamodel = PrefetchingInterface(Case, prefetch=("customer", "pool", "assignee"))
     class_permission_name = "Case"
     route_base = "/cases"
+    base_filters = [["id", HideArchived, None]]
+    list_template = "cases/case_list.html"  # the "include archived" switch
     list_title = "Cases"
     show_title = "Case"
     edit_title = "Edit case"
@@ -260,6 +286,7 @@ class CaseView(DeskModelView):
         "pickers": "show",
         "presence": "show",
         "presence_leave": "show",
+        "customer_cases": "show",
     }
     list_columns = [
         "number",
@@ -278,6 +305,7 @@ class CaseView(DeskModelView):
         "sla_due_at": "Due",
         "required_skill": "Skill",
         "assignee": "Assignee",
+        "archived_at": "Archived",
     }
     order_columns = ["number", "subject", "status", "priority", "sla_due_at", "received_at"]
     search_columns = [
@@ -319,6 +347,7 @@ class CaseView(DeskModelView):
                     "first_response_at",
                     "postponed_until",
                     "closed_at",
+                    "archived_at",
                 ],
                 "expanded": True,
             },
@@ -379,6 +408,23 @@ class CaseView(DeskModelView):
         """The workspace's thread alone, in the order asked for (remembered in a cookie):
         the order toggle swaps it without reloading the page (htmx)."""
         return render_thread(self._case_or_404(pk))
+
+    @expose("/customer/<int:customer_id>/cases", methods=["GET"])
+    @has_access
+    def customer_cases(self, customer_id):
+        """A customer's cases (``app.cases.history``) as a fragment: the workspace's
+        "Customer's other cases" panel (``?besides=<case id>``) and the customer's page load
+        it when asked (htmx). 404 for a customer the user may not see."""
+        customer = db.session.get(Customer, customer_id)
+        besides = request.args.get("besides", type=int)
+        besides_case = db.session.get(Case, besides) if besides else None
+        try:
+            found = history.customer_cases(customer, besides=besides_case)
+        except DeskError as exc:
+            if exc.status_code == 404:
+                abort(404)
+            raise
+        return render_template("cases/_customer_cases.html", history=found, besides=besides_case)
 
     @expose("/<int:pk>/pickers/<dialog>", methods=["GET"])
     @has_access
