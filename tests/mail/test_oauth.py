@@ -1,6 +1,7 @@
 """Cloud mailboxes with OAuth2: the code flow from the mailbox page (state and PKCE checked),
 refresh before expiry with rotation, SMTP and IMAP logging in by XOAUTH2, and a revoked grant
-stopping fetching and holding the outbox. Against a fake token endpoint on loopback."""
+stopping fetching and holding the outbox. Against a fake token endpoint on loopback (which
+also answers the test Dovecot's token introspection) and an aiosmtpd relay with XOAUTH2."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ class FakeTokenEndpoint:
         self.requests: list[dict] = []
         self.rotate = True
         self.count = 0
+        self.valid: dict[str, str] = {}  # access token -> user, for Dovecot's introspection
+        self.user = "a@desk.test"  # whose tokens are handed out
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -49,8 +52,12 @@ class FakeTokenEndpoint:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
-                endpoint.requests.append(form)
-                status, answer = endpoint.answer(form)
+                if self.path == "/introspect":  # RFC 7662, asked by the test Dovecot
+                    user = endpoint.valid.get(form.get("token", ""))
+                    status, answer = 200, {"active": user is not None, "username": user}
+                else:
+                    endpoint.requests.append(form)
+                    status, answer = endpoint.answer(form)
                 body = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -91,6 +98,7 @@ class FakeTokenEndpoint:
             "expires_in": 3600,
             "token_type": "Bearer",
         }
+        self.valid[answer["access_token"]] = self.user
         if refresh:
             answer["refresh_token"] = f"refresh-{self.count}"
         return answer
@@ -240,6 +248,47 @@ def test_imap_logs_in_by_xoauth2_with_a_refreshed_token(desk, endpoint):
     conn = _RecordingImap()
     imap.login(conn, box)
     assert conn.calls == [("a@desk.test", "access-1")]
+
+
+@pytest.fixture(scope="module")
+def oauth_dovecot():
+    """A Dovecot that verifies XOAUTH2 bearer tokens by asking the fake endpoint."""
+    from tests.servers.dovecot import start_dovecot, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    server = start_dovecot(oauth2_introspection_url=f"http://127.0.0.1:{TOKEN_PORT}/introspect")
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+def test_fetching_from_dovecot_by_xoauth2_refreshes_an_expired_token(
+    desk, endpoint, oauth_dovecot, protocol
+):
+    from tests.mail.channels.helpers import make_mailbox, message, raw_rows
+
+    user = oauth_dovecot.add_user()
+    user.deliver(message(1))
+    endpoint.user = user.address
+    endpoint.valid["access-stale"] = user.address
+    box = make_mailbox(desk, oauth_dovecot, user, protocol, inbound_auth="xoauth2")
+    box.oauth_provider, box.oauth_refresh_token = "microsoft", "refresh-old"
+    box.inbound_secret = "access-expired"  # Dovecot does not know it
+    box.oauth_expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+
+    result = fetch.fetch_mailbox(box.id)
+    assert result.ok and result.stored == 1, result.summary()
+    assert [r["grant_type"] for r in endpoint.requests] == ["refresh_token"]
+    assert len(raw_rows(box)) == 1
+
+    # A token Dovecot refuses is a failed login, told on the mailbox.
+    box.inbound_secret, box.oauth_expires_at = "access-forged", utcnow() + timedelta(hours=1)
+    db.session.commit()
+    result = fetch.fetch_mailbox(box.id)
+    assert not result.ok and "login" in result.error.lower()
 
 
 class _XoauthSink(Sink):
