@@ -2,7 +2,7 @@
 reconnect" with its reason, and the started authorisations (state, PKCE verifier)
 
 Revision ID: 0036
-Revises: 0033
+Revises: 0034
 Create Date: 2026-12-04 19:40:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0036"
-down_revision = "0033"
+down_revision = "0034"
 branch_labels = None
 depends_on = None
 
