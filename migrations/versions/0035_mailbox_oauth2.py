@@ -1,7 +1,7 @@
 """OAuth2 mailboxes: the refresh token (encrypted), the access token's expiry, "needs
 reconnect" with its reason, and the started authorisations (state, PKCE verifier)
 
-Revision ID: 0036
+Revision ID: 0035
 Revises: 0034
 Create Date: 2026-12-04 19:40:00
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0036"
+revision = "0035"
 down_revision = "0034"
 branch_labels = None
 depends_on = None
