@@ -5,9 +5,9 @@ Builds a database of its own (``portal_bench`` on the server of ``--database-url
 and created again; never the shared test database): migrates it and seeds the demo desk's
 configuration (``app.demo.seed.seed_configuration``: pools, mailboxes, the topic tree, the
 published intake forms in four languages) plus ``--history`` earlier cases and customers
-with bulk inserts. Serves the desk with gunicorn (``--workers``, default 3) on ``--port``
-(default 5114) and lets the customers go at the same moment, one thread per customer, no
-think time. Each round is ``GET /portal/new/<topic>?lang=…`` (the form page, in en, pl, sv
+with bulk inserts. Serves the desk with gunicorn (``--workers``, default 5: 2 × cores + 1)
+on ``--port`` (default 5114) and lets the customers go at the same moment, one thread per
+customer, no think time. Each round is ``GET /portal/new/<topic>?lang=…`` (the form page, in en, pl, sv
 and de in turn) and the ``POST`` of that form (contact fields, the form's answers, half of
 them making its conditional field visible), answered with the redirect to the "case
 created" page; every submission is a new customer, so each one creates a customer, a case,
@@ -21,7 +21,10 @@ The outbox queues the confirmations; nothing delivers them during the run.
 
 Prints progress; the last line is JSON with ``page_p50_ms``, ``page_p95_ms``,
 ``submit_p50_ms``, ``submit_p95_ms``, ``submits_per_s`` (submissions over the wall clock of
-the whole run, pages included) and ``requests_per_s``.
+the whole run, pages included), ``requests_per_s``, and the CPU one round (page and
+submission) cost the gunicorn workers and the database's server processes
+(``desk_cpu_ms_per_round``, ``db_cpu_ms_per_round``, read from ``/proc``): on a shared
+machine the wall-clock figures fall with the other load, the CPU per round much less.
 
     .venv/bin/python bench/portal.py            # full size
     .venv/bin/python bench/portal.py --quick    # small size, under a minute
@@ -258,6 +261,40 @@ def run(port: int, topic_id: int, clients: int, rounds: int) -> dict:
     return {"timings": timings, "wall": wall}
 
 
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot(desk_pid: int, url: str) -> dict[str, dict[int, float]]:
+    """CPU seconds used so far by the gunicorn workers and by the database's server
+    processes serving the bench database (read from /proc: same machine)."""
+    from sqlalchemy import create_engine, text
+
+    children = Path(f"/proc/{desk_pid}/task/{desk_pid}/children")
+    workers = [int(p) for p in children.read_text().split()] if children.exists() else []
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        backends = list(
+            conn.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            ).scalars()
+        )
+        own = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    engine.dispose()
+    return {
+        "desk": {pid: _cpu_seconds(pid) for pid in workers},
+        "database": {pid: _cpu_seconds(pid) for pid in backends if pid != own},
+    }
+
+
+def cpu_used(before: dict, after: dict, kind: str) -> float:
+    return sum(after[kind][pid] - before[kind].get(pid, 0.0) for pid in after[kind])
+
+
 def count_cases(url: str) -> tuple[int, int]:
     """(cases opened from the portal, confirmations queued) in the bench database."""
     from sqlalchemy import create_engine, text
@@ -283,14 +320,14 @@ def main() -> None:
         help="PostgreSQL server (and a user that may create databases)",
     )
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", 5114)))
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=5, help="gunicorn workers (2 × cores + 1)")
     parser.add_argument("--clients", type=int, default=20, help="customers at once")
     parser.add_argument("--rounds", type=int, default=None, help="submissions per customer")
     parser.add_argument("--history", type=int, default=None, help="earlier cases")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
-    rounds = args.rounds or (10 if args.quick else 50)
-    history = args.history if args.history is not None else (2_000 if args.quick else 20_000)
+    rounds = args.rounds or (5 if args.quick else 50)
+    history = args.history if args.history is not None else (1_000 if args.quick else 20_000)
     workdir = Path(tempfile.mkdtemp(prefix="ld-portal-"))
     log(
         f"postgresql ({DATABASE}): {args.clients} customers, {rounds} submissions each, "
@@ -303,7 +340,9 @@ def main() -> None:
         topic_id = prepare(url, str(workdir / "files"), history)
         log(f"  seeded in {time.perf_counter() - started:.1f} s")
         desk = start_desk(url, workdir, args.port, args.workers, {"TRUSTED_PROXY_COUNT": "1"})
+        before = cpu_snapshot(desk.pid, url)
         outcome = run(args.port, topic_id, args.clients, rounds)
+        after = cpu_snapshot(desk.pid, url)
         timings, wall = outcome["timings"], outcome["wall"]
         opened, queued = count_cases(url)
         submissions = len(timings["submit"])
@@ -317,6 +356,12 @@ def main() -> None:
             "history": history,
             "submits_per_s": round(submissions / wall, 1),
             "requests_per_s": round((submissions + len(timings["page"])) / wall, 1),
+            # CPU per round (form page + submission): gunicorn's workers, the database's
+            # server processes; on an idle 2-core machine 2000 / their sum bounds rounds/s.
+            "desk_cpu_ms_per_round": round(cpu_used(before, after, "desk") * 1000 / submissions, 1),
+            "db_cpu_ms_per_round": round(
+                cpu_used(before, after, "database") * 1000 / submissions, 1
+            ),
         }
         for kind in ("page", "submit"):
             result[f"{kind}_p50_ms"] = pct(timings[kind], 0.50)
@@ -324,7 +369,9 @@ def main() -> None:
         log(
             f"  {submissions} cases opened in {wall:.1f} s = {result['submits_per_s']}/s; "
             f"form page p50 {result['page_p50_ms']} / p95 {result['page_p95_ms']} ms, "
-            f"submission p50 {result['submit_p50_ms']} / p95 {result['submit_p95_ms']} ms"
+            f"submission p50 {result['submit_p50_ms']} / p95 {result['submit_p95_ms']} ms; "
+            f"CPU per round: desk {result['desk_cpu_ms_per_round']} ms, database "
+            f"{result['db_cpu_ms_per_round']} ms"
         )
         print(json.dumps(result))
     finally:
