@@ -50,11 +50,15 @@ TYPED := app/core app/security app/features.py config.py app/mailcore/identity.p
   app/cases/questions.py app/cases/presence.py \
   app/cases/due.py app/sla/calendar.py app/sla/services.py \
   forms_designer/schema.py forms_designer/builder.py forms_designer/services.py \
-  reports/services.py reports/metrics.py reports/spreadsheet.py \
+  reports/services.py reports/metrics.py reports/spreadsheet.py reports/dashboard.py reports/forecast.py \
+  reports/business_time.py reports/subscriptions.py \
   app/cases/intake_answers.py app/organisation/topics.py app/topics/services.py \
   app/portal/services.py app/portal/i18n.py app/portal/settings.py app/portal/intake.py \
   app/webhooks/services.py app/webhooks/delivery.py app/webhooks/signing.py \
-  app/webhooks/payloads.py app/webhooks/capture.py app/apikeys/services.py
+  app/webhooks/payloads.py app/webhooks/capture.py app/apikeys/services.py \
+  app/knowledge/services.py app/knowledge/search.py \
+  app/cases/retention.py app/cases/history.py app/audit/tracker.py app/privacy/services.py \
+  app/search/services.py app/search/languages.py app/search/settings.py
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy $(TYPED)
 

@@ -14,6 +14,8 @@ from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
 
+from app.core.permits import sqlite_erasing
+
 db = get_sqla_class()()
 migrate = Migrate()
 mail = Mail()
@@ -33,6 +35,8 @@ def install_sqlite_pragmas(engine, *, wal: bool) -> None:
             if wal:
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
+            # The erasure permit the event table's trigger asks for (app.core.permits).
+            dbapi_connection.create_function("loopdesk_erasing", 0, sqlite_erasing)
 
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", on_connect)

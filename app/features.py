@@ -26,6 +26,7 @@ FEATURES = (
     "app.mail",
     "app.outbox",
     "app.answering",
+    "app.knowledge",
     "app.sla",
     "app.consultation",
     "app.questionnaires",
@@ -37,6 +38,8 @@ FEATURES = (
     "app.portal",
     "app.webhooks",
     "app.apikeys",
+    "app.privacy",
+    "app.search",
 )
 
 # Menu categories in the order the navigation shows them, whichever feature adds to them.

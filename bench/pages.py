@@ -1,10 +1,10 @@
 """The agent's pages under load: 20 agents at once on gunicorn with PostgreSQL, each pressing
 Get next, opening the case it lands on (a case with 200 messages) and the queue list.
 
-Builds a database of its own (``bench_pages`` on the server of ``--database-url``, dropped
-and created again; never the shared test database): migrates it, seeds pools, agents,
-customers and open cases with bulk inserts, the cases first in the pick order with 200
-messages each. Serves the desk with gunicorn (``--workers``, default 3) on ``--port``
+Builds a database of its own (``--database``, default ``bench_pages``, on the server of
+``--database-url``, dropped and created again; never the shared test database): migrates it,
+seeds pools, agents, customers and open cases with bulk inserts, the cases first in the pick
+order with 200 messages each. Serves the desk with gunicorn (``--workers``, default 3) on ``--port``
 (default 5103), logs every agent in through the login form (session cookie, CSRF token), and
 lets them all go at the same moment, one thread per agent (no think time unless
 ``--think-ms`` gives one, the pause before each click): each round is
@@ -72,24 +72,24 @@ def config_for(url: str, store: str) -> dict:
     }
 
 
-def create_database(server_url: str) -> str:
+def create_database(server_url: str, name: str = DATABASE) -> str:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return make_url(server_url).set(database=DATABASE).render_as_string(hide_password=False)
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
-def drop_database(server_url: str) -> None:
+def drop_database(server_url: str, name: str = DATABASE) -> None:
     from sqlalchemy import create_engine, text
 
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
@@ -351,6 +351,11 @@ def main() -> None:
         ),
         help="PostgreSQL server (and a user that may create databases)",
     )
+    parser.add_argument(
+        "--database",
+        default=DATABASE,
+        help=f"name of the benchmark's own database, dropped and created again (default {DATABASE})",
+    )
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", 5103)))
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument("--agents", type=int, default=20)
@@ -371,10 +376,10 @@ def main() -> None:
     heavy = args.agents * rounds + args.agents
     workdir = Path(tempfile.mkdtemp(prefix="ld-pages-"))
     log(
-        f"postgresql ({DATABASE}): {args.agents} agents, {args.pools} pools, {cases} open "
+        f"postgresql ({args.database}): {args.agents} agents, {args.pools} pools, {cases} open "
         f"cases, {rounds} rounds each, gunicorn with {args.workers} workers on {args.port}"
     )
-    url = create_database(args.database_url)
+    url = create_database(args.database_url, args.database)
     desk = None
     try:
         started = time.perf_counter()
@@ -408,7 +413,7 @@ def main() -> None:
         if desk is not None:
             stop_desk(desk)
         if not args.keep:
-            drop_database(args.database_url)
+            drop_database(args.database_url, args.database)
 
 
 if __name__ == "__main__":

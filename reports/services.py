@@ -11,11 +11,13 @@ with the reason after ``REPORTS_MAX_ATTEMPTS``: no run is left hanging.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pandas as pd
 from flask import current_app
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
@@ -31,7 +33,7 @@ from app.extensions import db
 from app.jobs.queue import connection, enqueue
 from app.security.roles import ADMIN, MANAGER, SUPERVISOR, role_names
 from app.security.rules import ensure_visible, visible
-from reports import metrics, spreadsheet
+from reports import forecast, metrics, spreadsheet
 from reports.models import UNFINISHED, ReportRun, ReportRunStatus
 from reports.settings import setting
 
@@ -102,15 +104,30 @@ def clean_parameters(params: dict[str, Any]) -> dict[str, Any]:
         "time_zone": zone,
         "breakdowns": [b for b in metrics.BREAKDOWNS if b in breakdowns],
         "format": fmt,
+        # The staffing forecast's sheets (reports.forecast), from the history before the run.
+        "forecast": _flag(params.get("forecast", True)),
     }
+
+
+def _flag(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "on", "yes")
+    return bool(value)
 
 
 # --- starting ----------------------------------------------------------------------------------
 
 
-def start_run(report: str, params: dict[str, Any], actor=None) -> ReportRun:
+def start_run(
+    report: str,
+    params: dict[str, Any],
+    actor=None,
+    *,
+    on_record: Callable[[ReportRun], None] | None = None,
+) -> ReportRun:
     """Record a run of ``report`` for ``actor`` (default: the acting user) and queue it.
-    The scope (which pools it covers) is fixed now, from the actor's roles."""
+    The scope (which pools it covers) is fixed now, from the actor's roles. ``on_record``
+    is called with the new row before it is committed (what refers to it commits with it)."""
     actor = current_actor() if actor is None else actor
     if report not in REPORTS:
         raise DeskError(f"No report named '{report}'.")
@@ -129,6 +146,8 @@ def start_run(report: str, params: dict[str, Any], actor=None) -> ReportRun:
     db.session.flush()
     with acting_as(actor):
         record_event(db.session, run, "report requested", new=report, details=stored)
+    if on_record is not None:
+        on_record(run)
     db.session.commit()
     _queue(run)
     return run
@@ -209,6 +228,9 @@ def run_report(
             now=now or utcnow(),
             progress=lambda pct, step: _touch(run, job_id, 5 + pct * 80 // 100, step),
         )
+        if params.get("forecast"):
+            _touch(run, job_id, 86, "staffing forecast")
+            result.sheets.extend(forecast_sheets(params.get("pool_ids"), now or utcnow(), period))
         _touch(run, job_id, 88, "writing the file")
         fmt = params.get("format", "xlsx")
         name = f"report-{run.id}-{params['since']}-{params['until']}.{'xlsx' if fmt == 'xlsx' else 'zip'}"
@@ -241,6 +263,15 @@ def run_report(
         run.finished_at = utcnow()
         db.session.commit()
     return run
+
+
+def forecast_sheets(pool_ids, now: datetime, period: metrics.Period) -> list[metrics.Sheet]:
+    """The forecast's sheets for the report, or one sheet saying why there is none."""
+    try:
+        return forecast.sheets(forecast.build(pool_ids, now, period.time_zone))
+    except forecast.ForecastError as exc:
+        frame = pd.DataFrame({"item": ["No forecast"], "value": [str(exc)]})
+        return [metrics.Sheet("Forecast method", [("item", "Item"), ("value", "Value")], frame)]
 
 
 # --- lost jobs ---------------------------------------------------------------------------------

@@ -6,16 +6,19 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from flask import abort, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose, has_access
 
 from app.audit.actor import current_actor
 from app.core.timeutil import utcnow
 from app.errors import DeskError
 from app.extensions import db
-from reports import metrics, services
+from app.security.roles import add_link
+from reports import dashboard, forecast, metrics, services, subscriptions
+from reports.settings import setting
 
 TEMPLATES = str(Path(__file__).parent / "templates")
+DASHBOARD_URL = "/reports/dashboard"  # a manager's start page (app.views)
 MIME = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "application/zip",
@@ -25,7 +28,8 @@ MIME = {
 class ReportView(BaseView):
     """``/reports/``: the form and the runs the user may see; ``/reports/<id>``: one run
     with its progress bar; ``/reports/<id>/progress``: the bar alone (polled);
-    ``/reports/<id>/download``: the file."""
+    ``/reports/<id>/download``: the file; ``/reports/subscriptions``: subscribe to the report
+    mailed weekly or monthly, ``/reports/subscriptions/<id>/stop``: stop it."""
 
     route_base = "/reports"
     template_folder = TEMPLATES
@@ -36,6 +40,10 @@ class ReportView(BaseView):
         "show": "show",
         "progress": "show",
         "download": "download",
+        "dashboard": "list",
+        "forecast": "list",
+        "subscribe": "add",
+        "unsubscribe": "add",
     }
     default_view = "index"
 
@@ -52,7 +60,38 @@ class ReportView(BaseView):
             breakdowns=metrics.BREAKDOWN_TITLES,
             defaults={"since": last_month_end.replace(day=1), "until": last_month_end},
             scope=_scope_label(),
+            subscriptions=subscriptions.subscriptions(),
+            email=getattr(current_actor(), "email", None),
+            schedule_minutes=max(1, setting("REPORTS_SCHEDULE_INTERVAL") // 60),
         )
+
+    @expose("/subscriptions", methods=["POST"])
+    @has_access
+    def subscribe(self):
+        try:
+            subscriptions.subscribe(
+                {"frequency": request.form.get("frequency"), "format": request.form.get("format")},
+                current_actor(),
+            )
+        except DeskError as exc:
+            db.session.rollback()
+            if exc.status_code in (403, 404):
+                abort(exc.status_code, str(exc))
+            flash(str(exc), "danger")
+        else:
+            flash("Subscribed: the report will be mailed to you.", "success")
+        return redirect(url_for("ReportView.index") + "#subscriptions")
+
+    @expose("/subscriptions/<int:pk>/stop", methods=["POST"])
+    @has_access
+    def unsubscribe(self, pk):
+        try:
+            subscriptions.stop(pk, current_actor())
+        except DeskError as exc:
+            db.session.rollback()
+            abort(exc.status_code if exc.status_code in (403, 404) else 400, str(exc))
+        flash("The mailed report is stopped.", "info")
+        return redirect(url_for("ReportView.index") + "#subscriptions")
 
     @expose("/", methods=["POST"])
     @has_access
@@ -63,6 +102,7 @@ class ReportView(BaseView):
             "breakdowns": request.form.getlist("breakdowns"),
             "format": request.form.get("format"),
             "time_zone": request.form.get("time_zone") or None,
+            "forecast": request.form.get("forecast") == "on",
         }
         try:
             run = services.start_run(services.DESK_REPORT, params, current_actor())
@@ -73,6 +113,35 @@ class ReportView(BaseView):
             flash(str(exc), "danger")
             return redirect(url_for("ReportView.index"))
         return redirect(url_for("ReportView.show", pk=run.id))
+
+    @expose("/dashboard", methods=["GET"])
+    @has_access
+    def dashboard(self):
+        """The manager's first page: today, this week, this month, the backlog per pool."""
+        pools = _scope_or_403()
+        data = dashboard.dashboard(pools, utcnow())
+        return self.render_template(
+            "reports/dashboard.html", title="Dashboard", data=data, scope=_scope_label()
+        )
+
+    @expose("/forecast", methods=["GET"])
+    @has_access
+    def forecast(self):
+        """The staffing forecast with its backtest, as a table and a chart."""
+        pools = _scope_or_403()
+        try:
+            result = forecast.build(pools, utcnow())
+        except forecast.ForecastError as exc:
+            result, problem = None, str(exc)
+        else:
+            problem = None
+        return self.render_template(
+            "reports/forecast.html",
+            title="Staffing forecast",
+            forecast=result,
+            problem=problem,
+            scope=_scope_label(),
+        )
 
     @expose("/<int:pk>", methods=["GET"])
     @has_access
@@ -105,6 +174,13 @@ def _run(pk):
         abort(404)
 
 
+def _scope_or_403() -> list[int] | None:
+    try:
+        return services.scope_for(current_actor())
+    except DeskError as exc:
+        abort(exc.status_code, str(exc))
+
+
 def _scope_label() -> str:
     try:
         pools = services.scope_for(current_actor())
@@ -113,5 +189,28 @@ def _scope_label() -> str:
     return "the whole desk" if pools is None else f"your pools only ({len(pools)})"
 
 
+# The dashboard's scripts and the vendored Apache ECharts: /static/reports/...
+assets = Blueprint(
+    "reports_assets", __name__, static_folder="static", static_url_path="/static/reports"
+)
+
+
 def register(appbuilder) -> None:
+    current_app.register_blueprint(assets)
+    add_link(
+        appbuilder,
+        "Dashboard",
+        DASHBOARD_URL,
+        requires=("can_list", "Report"),
+        icon="fa-tachometer",
+        category="Desk",
+    )
     appbuilder.add_view(ReportView, "Reports", icon="fa-bar-chart", category="Desk")
+    add_link(
+        appbuilder,
+        "Staffing forecast",
+        "/reports/forecast",
+        requires=("can_list", "Report"),
+        icon="fa-line-chart",
+        category="Desk",
+    )

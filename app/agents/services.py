@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.agents.models import AgentProfile, PoolMembership
 from app.audit.actor import current_actor
@@ -18,7 +19,7 @@ from app.errors import DeskError, Forbidden
 from app.extensions import db
 from app.organisation.models import Pool
 from app.security.roles import ADMIN, SUPERVISOR, role_names
-from app.security.rules import request_cached, sees_everything
+from app.security.rules import cached_until_write, request_cached, sees_everything
 
 
 def member_pool_ids(user) -> list[int]:
@@ -27,14 +28,16 @@ def member_pool_ids(user) -> list[int]:
         return []
 
     def compute():
-        stmt = (
-            select(PoolMembership.pool_id)
-            .join(AgentProfile, AgentProfile.id == PoolMembership.agent_id)
-            .where(AgentProfile.user_id == user.id)
-        )
-        return sorted(set(db.session.scalars(stmt)))
+        profile = profile_of(user)
+        return sorted({m.pool_id for m in profile.memberships}) if profile else []
 
     return request_cached("member_pools", user, compute)
+
+
+def skill_ids_of(user) -> set[int]:
+    """Ids of the skills the user has (none without a desk profile)."""
+    profile = profile_of(user)
+    return {skill.id for skill in profile.skills} if profile else set()
 
 
 def supervised_pool_ids(user) -> list[int]:
@@ -69,10 +72,20 @@ def ensure_can_configure_pool(pool_id, user=None) -> None:
 
 
 def profile_of(user) -> AgentProfile | None:
-    """The desk profile of a login (None for admins and managers without one)."""
+    """The desk profile of a login (None for admins and managers without one), with his pool
+    memberships and skills: a page asks for all three (the record rules, the desk bar's
+    queue, the composer), so they come in one statement, read once per request until the
+    session writes."""
     if user is None or getattr(user, "id", None) is None:
         return None
-    return db.session.scalars(select(AgentProfile).where(AgentProfile.user_id == user.id)).first()
+    stmt = (
+        select(AgentProfile)
+        .where(AgentProfile.user_id == user.id)
+        .options(joinedload(AgentProfile.memberships), joinedload(AgentProfile.skills))
+    )
+    return cached_until_write(
+        ("agent_profile", user.id), lambda: db.session.scalars(stmt).unique().first()
+    )
 
 
 def assignable_user(user_id: int, pool: Pool) -> User:

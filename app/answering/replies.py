@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.agents import services as agents
 from app.answering import rendering, richtext
@@ -361,6 +361,28 @@ def pending_reply(case: Case) -> Reply | None:
         .where(Reply.case_id == case.id, Reply.status == ReplyStatus.PENDING)
         .order_by(Reply.id.desc())
     ).first()
+
+
+def pending_and_recent(case: Case, recent: int = 5) -> tuple[Reply | None, list[Reply]]:
+    """``pending_reply`` and the case's ``recent`` newest replies, newest first, read with
+    one statement (the case page shows both)."""
+    newest = (
+        select(Reply.id)
+        .where(Reply.case_id == case.id)
+        .order_by(Reply.id.desc())
+        .limit(recent)
+        .scalar_subquery()
+    )
+    rows = db.session.scalars(
+        select(Reply)
+        .where(
+            Reply.case_id == case.id,
+            or_(Reply.id.in_(newest), Reply.status == ReplyStatus.PENDING),
+        )
+        .order_by(Reply.id.desc())
+    ).all()
+    pending = next((r for r in rows if r.status == ReplyStatus.PENDING), None)
+    return pending, list(rows[:recent])
 
 
 def may_approve(case: Case, user=None) -> bool:

@@ -455,18 +455,10 @@ def case_panel(case: Case) -> dict:
         CaseStatus.CLOSED,
         CaseStatus.AWAITING_APPROVAL,
     ) and user_may(current_actor(), "can_reply", case_actions.CASE_ACTION)
-    pending = replies.pending_reply(case)
-    recent = (
-        db.session.query(Reply)
-        .filter(Reply.case_id == case.id)
-        .order_by(Reply.id.desc())
-        .limit(5)
-        .all()
-    )
+    pending, recent = replies.pending_and_recent(case)
     mails = replies.outbox_mails_of(recent)
     return {
         "may_reply": may_reply,
-        "templates": templates.templates_for(case) if may_reply else [],
         "pending": pending,
         "may_approve": pending is not None and replies.may_approve(case),
         "replies": [(r, reply_state(r, mails)) for r in recent],
@@ -509,3 +501,6 @@ def register(appbuilder) -> None:
     appbuilder.add_api(ReplyApi)
     app.jinja_env.globals["answering_panel"] = case_panel
     app.jinja_env.globals["reply_composer"] = composer_state
+    # The composer's hook: templates of higher features (the knowledge base's picker) that
+    # the composer includes beside its template picker; each feature appends its own.
+    app.jinja_env.globals.setdefault("composer_tools", [])

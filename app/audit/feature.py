@@ -8,7 +8,8 @@ FEATURE = Feature(
     models=("app.audit.models",),
     views="app.audit.views:register",
     permissions={
-        AGENT: [["Event", "can_(get|info)"]],  # a case's history through the API; no menu
+        # The event tracker and the API, for the cases he may see (record rules).
+        AGENT: [["Event", "can_(list|show|get|info)"]],
         SUPERVISOR: [["Event", READ]],
         MANAGER: [["Event", READ]],
     },

@@ -30,6 +30,9 @@ ACTION_LABELS = {
     "mail.uidvalidity_changed": "Mail folder was renumbered on the server",
     "worker.heartbeat": "Worker heartbeat",
     "login.failed": "Failed login",
+    "archived": "Moved to the archive",
+    "personal_data_erased": "Personal data erased on request",
+    "personal_data_exported": "Personal data exported on request",
 }
 
 # Kinds of outgoing mail (``OutboxMail.kind``) in words.

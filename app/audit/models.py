@@ -16,7 +16,12 @@ class Event(Model):
     """
 
     __tablename__ = "event"
-    __table_args__ = (Index("ix_event_case_created", "case_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_event_case_created", "case_id", "created_at"),
+        # The event tracker's filters (app.audit.tracker), each in time order.
+        Index("ix_event_actor_created", "actor_id", "created_at"),
+        Index("ix_event_action_created", "action", "created_at"),
+    )
 
     id = Column(Integer, primary_key=True)
     created_at = Column(DateTime, nullable=False, default=utcnow, index=True)

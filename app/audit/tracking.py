@@ -15,6 +15,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from app.audit.actor import actor_label, current_actor
+from app.core.permits import erasing
 from app.errors import DeletionForbidden
 
 
@@ -82,7 +83,11 @@ def _before_flush(session: Session, flush_context, instances):
                 "close or archive instead."
             )
     for obj in list(session.dirty):
-        if isinstance(obj, Event) and session.is_modified(obj, include_collections=False):
+        if (
+            isinstance(obj, Event)
+            and session.is_modified(obj, include_collections=False)
+            and not erasing()  # erasure overwrites what an Event says of a person
+        ):
             raise DeletionForbidden("Events are a permanent record and cannot be edited.")
         if not getattr(obj, "__tracked__", None) or obj in session.new:
             continue

@@ -16,7 +16,7 @@ from flask_appbuilder.security.decorators import permission_name
 
 from app.cases import actions, routing, services
 from app.cases.models import Case, Message
-from app.cases.views import CASE_ACTION_PERMISSIONS
+from app.cases.views import CASE_ACTION_PERMISSIONS, HideArchived
 from app.core.views import DeskModelRestApi
 from app.errors import AccessDenied, DeskError
 from app.extensions import db
@@ -43,6 +43,7 @@ CASE_FIELDS = [
     "first_response_at",
     "closed_at",
     "postponed_until",
+    "archived_at",
 ]
 
 
@@ -143,6 +144,8 @@ class CaseApi(DeskModelRestApi):
     resource_name = "case"
     datamodel = SQLAInterface(Case)
     class_permission_name = "Case"
+    # The list leaves archived cases out unless asked: ``?archived=1``.
+    base_filters = [["id", HideArchived, None]]
     method_permission_name = {
         "get_list": "get",
         "get": "get",

@@ -51,6 +51,7 @@ class Case(NeverDeleted, Model):
         "customer",
         "sla_due_at",
         "postponed_until",
+        "archived_at",
     )
     __table_args__ = (
         Index("ix_case_pool_status_due", "pool_id", "status", "sla_due_at"),
@@ -73,6 +74,13 @@ class Case(NeverDeleted, Model):
             "id",
             postgresql_where=text("assignee_id IS NULL AND status IN ('received', 'in_progress')"),
             sqlite_where=text("assignee_id IS NULL AND status IN ('received', 'in_progress')"),
+        ),
+        # The retention job (app.cases.retention): closed cases not yet archived, oldest first.
+        Index(
+            "ix_case_archive_due",
+            "closed_at",
+            postgresql_where=text("archived_at IS NULL"),
+            sqlite_where=text("archived_at IS NULL"),
         ),
     )
 
@@ -97,6 +105,9 @@ class Case(NeverDeleted, Model):
     received_at = Column(DateTime, nullable=False, default=utcnow, index=True)
     first_response_at = Column(DateTime, nullable=True)
     closed_at = Column(DateTime, nullable=True)
+    # Closed longer than CASE_ARCHIVE_AFTER_DAYS: kept and found when asked, but out of the
+    # daily lists (app.cases.retention). Reopening the case takes it out of the archive.
+    archived_at = Column(DateTime, nullable=True)
     postponed_until = Column(DateTime, nullable=True)
     # The two targets (``app.cases.due``); ``sla_due_at`` is the next of them: the first
     # response due while the case is unanswered, then the resolution due.
@@ -121,8 +132,13 @@ class Case(NeverDeleted, Model):
 
     @validates("status")
     def _validate_status(self, key, value):
-        """Enforce the state machine even for code that assigns ``status`` directly."""
-        return check_transition(self.status, value).value
+        """Enforce the state machine even for code that assigns ``status`` directly; a case
+        that leaves "closed" leaves the archive too (an Event says so: ``archived_at`` is
+        tracked)."""
+        checked = check_transition(self.status, value).value
+        if checked != CaseStatus.CLOSED and self.archived_at is not None:
+            self.archived_at = None
+        return checked
 
     def __repr__(self) -> str:
         return f"{self.number} {self.subject}"
@@ -138,6 +154,10 @@ class Case(NeverDeleted, Model):
         if session is not None and self.id is not None:
             last = session.scalar(select(func.max(Message.id)).where(Message.case_id == self.id))
         return version_token(self.updated_at, last)
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
 
     @property
     def is_open(self) -> bool:
@@ -230,6 +250,7 @@ describe_fields(
         "first_response_at": "First response",
         "first_response_due_at": "First response due",
         "resolution_due_at": "Resolution due",
+        "archived_at": "Archived",
     },
     {
         "status": lambda value: CaseStatus(value).label,

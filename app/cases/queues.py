@@ -30,7 +30,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.agents.models import AgentProfile, agent_skill
-from app.agents.services import member_pool_ids
+from app.agents.services import member_pool_ids, skill_ids_of
 from app.audit.actor import current_actor
 from app.cases.intake_answers import cases_with_answer
 from app.cases.models import Case
@@ -188,12 +188,7 @@ def _skill_ids(user) -> set[int] | None:
     of these, as Get next picks); None for roles that see every waiting case."""
     if role_names(user) & {ADMIN, MANAGER, SUPERVISOR}:
         return None
-    stmt = (
-        select(agent_skill.c.skill_id)
-        .join(AgentProfile, AgentProfile.id == agent_skill.c.agent_id)
-        .where(AgentProfile.user_id == user.id)
-    )
-    return set(db.session.scalars(stmt))
+    return skill_ids_of(user)
 
 
 def _count(user) -> Counts:

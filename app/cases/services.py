@@ -159,6 +159,25 @@ def thread(case: Case, *, latest: int | None = None) -> list[Message]:
     return list(newest)[::-1]
 
 
+def thread_end(case: Case, latest: int) -> tuple[list[Message], int]:
+    """The newest ``latest`` messages of the case's thread (oldest first, as ``thread``) and
+    how many messages the whole thread holds, read with the same statement."""
+    rules.ensure_visible(case)
+    total = func.count().over().label("thread_total")
+    rows = (
+        db.session.execute(
+            select(Message, total)
+            .where(Message.case_id == case.id)
+            .options(joinedload(Message.author), selectinload(Message.attachments))
+            .order_by(Message.created_at.desc(), Message.id.desc())
+            .limit(latest)
+        )
+        .unique()
+        .all()
+    )
+    return [row[0] for row in reversed(rows)], (rows[0][1] if rows else 0)
+
+
 def thread_length(case: Case) -> int:
     """How many messages the case's thread holds."""
     return db.session.scalar(select(func.count(Message.id)).where(Message.case_id == case.id))

@@ -4,7 +4,7 @@ reminded and closed (each idempotent: running it twice does nothing more)."""
 
 from __future__ import annotations
 
-from app.cases import actions, handover, inactivity, push
+from app.cases import actions, handover, inactivity, push, retention
 from app.core.features import PeriodicJob
 from app.jobs.context import in_app_context
 
@@ -34,10 +34,18 @@ def remind_inactive_cases() -> list[str]:
     return inactivity.run_inactivity()
 
 
+@in_app_context
+def archive_closed_cases() -> int:
+    """Move cases closed longer than the retention period to the archive (hourly; in
+    batches, idempotent)."""
+    return retention.archive_closed_cases()
+
+
 def periodic_jobs() -> list[PeriodicJob]:
     return [
         PeriodicJob(return_postponed_cases, "default", 300),
         PeriodicJob(hand_over_absences, "default", 300),
         PeriodicJob(push_waiting_cases, "default", 300),
         PeriodicJob(remind_inactive_cases, "default", 900),
+        PeriodicJob(archive_closed_cases, "default", 3600),
     ]

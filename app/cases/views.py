@@ -21,12 +21,14 @@ from flask import (
 )
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.actions import action
+from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.security.sqla.models import User
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 from wtforms import SelectField
 
-from app.cases import actions, intake_answers, presence, routing, services
+from app.cases import actions, history, intake_answers, presence, routing, services
 from app.cases import questions as case_questions
 from app.cases.models import Case, version_token
 from app.cases.workflow import CLOCK_PAUSED_STATUSES, CaseStatus
@@ -37,7 +39,7 @@ from app.errors import CaseChanged, DeskError
 from app.extensions import db
 from app.organisation.models import Pool, Skill, Topic
 from app.security.roles import add_link
-from app.security.rules import is_visible, visible
+from app.security.rules import get_visible, is_visible, visible
 
 # The case list filtered to "status is not closed" (filter 7 of FAB's string filters is
 # "not equal"); tests/cases/test_case_views.py checks that it keeps showing open cases only.
@@ -131,12 +133,11 @@ def thread_window(case: Case) -> tuple[list, int, bool]:
     they are all of them: a long thread opens with its newest ``THREAD_WINDOW`` messages and
     a "show the earlier ones" bar (``?all=1``), as a mail client collapses a long
     conversation, so the page stays fast however long the case has run."""
-    show_all = request.args.get("all") == "1"
-    messages = services.thread(case, latest=None if show_all else THREAD_WINDOW)
-    total = len(messages)
-    if not show_all and total == THREAD_WINDOW:
-        total = services.thread_length(case)
-    return messages, total, show_all or total == len(messages)
+    if request.args.get("all") == "1":
+        messages = services.thread(case)
+        return messages, len(messages), True
+    messages, total = services.thread_end(case, THREAD_WINDOW)
+    return messages, total, total == len(messages)
 
 
 def render_thread(case: Case, *, status: int = 200):
@@ -204,8 +205,12 @@ def changed_answer(case: Case, exc: CaseChanged):
     return page, 409
 
 
+# The workspace dialogs whose pickers load when the dialog opens (CaseView.pickers).
+PICKER_DIALOGS = ("forward", "assign", "reroute", "consult")
+
+
 def case_page_choices(case: Case, offered) -> dict:
-    """The pickers of the case page's forms (only for the forms it shows)."""
+    """The pickers of the case page's dialogs named in ``offered``."""
     choices = {}
     if offered & {"forward", "assign"}:
         choices["pools"] = (
@@ -227,12 +232,37 @@ def case_page_choices(case: Case, offered) -> dict:
     return choices
 
 
+# The lists that leave archived cases out unless asked (``?archived=1``): the case list and
+# the REST API's list. The case page, actions and every other door find them as before.
+ARCHIVE_HIDING_ENDPOINTS = ("CaseView.list", "CaseApi.get_list")
+
+
+def include_archived() -> bool:
+    """The list was asked to include archived cases (``?archived=1``)."""
+    return request.args.get("archived") == "1"
+
+
+class HideArchived(BaseFilter):
+    """Leaves archived cases out of the case lists (``ARCHIVE_HIDING_ENDPOINTS``) unless the
+    request asks for them: daily work never meets the archive, a search can."""
+
+    name = "Archived"
+    arg_name = None
+
+    def apply(self, query, value):
+        if request.endpoint in ARCHIVE_HIDING_ENDPOINTS and not include_archived():
+            return query.filter(Case.archived_at.is_(None))
+        return query
+
+
 class CaseView(DeskModelView):
     """Cases of the user's pools; overdue cases are marked red with a warning icon."""
 
     datamodel = PrefetchingInterface(Case, prefetch=("customer", "pool", "assignee"))
     class_permission_name = "Case"
     route_base = "/cases"
+    base_filters = [["id", HideArchived, None]]
+    list_template = "cases/case_list.html"  # the "include archived" switch
     list_title = "Cases"
     show_title = "Case"
     edit_title = "Edit case"
@@ -253,8 +283,10 @@ class CaseView(DeskModelView):
         "next_case": "claim",
         "release_case": "release",
         "thread": "show",
+        "pickers": "show",
         "presence": "show",
         "presence_leave": "show",
+        "customer_cases": "show",
     }
     list_columns = [
         "number",
@@ -273,6 +305,7 @@ class CaseView(DeskModelView):
         "sla_due_at": "Due",
         "required_skill": "Skill",
         "assignee": "Assignee",
+        "archived_at": "Archived",
     }
     order_columns = ["number", "subject", "status", "priority", "sla_due_at", "received_at"]
     search_columns = [
@@ -314,6 +347,7 @@ class CaseView(DeskModelView):
                     "first_response_at",
                     "postponed_until",
                     "closed_at",
+                    "archived_at",
                 ],
                 "expanded": True,
             },
@@ -360,7 +394,6 @@ class CaseView(DeskModelView):
                     if "close" in offered
                     else []
                 ),
-                choices=case_page_choices(case, offered),
                 due=due_state(case),
                 others=presence.present(case, besides=current_user),
                 heartbeat_seconds=presence.HEARTBEAT_SECONDS,
@@ -375,6 +408,39 @@ class CaseView(DeskModelView):
         """The workspace's thread alone, in the order asked for (remembered in a cookie):
         the order toggle swaps it without reloading the page (htmx)."""
         return render_thread(self._case_or_404(pk))
+
+    @expose("/customer/<int:customer_id>/cases", methods=["GET"])
+    @has_access
+    def customer_cases(self, customer_id):
+        """A customer's cases (``app.cases.history``) as a fragment: the workspace's
+        "Customer's other cases" panel (``?besides=<case id>``) and the customer's page load
+        it when asked (htmx). 404 for a customer the user may not see."""
+        customer = db.session.get(Customer, customer_id)
+        besides = request.args.get("besides", type=int)
+        besides_case = db.session.get(Case, besides) if besides else None
+        try:
+            found = history.customer_cases(customer, besides=besides_case)
+        except DeskError as exc:
+            if exc.status_code == 404:
+                abort(404)
+            raise
+        return render_template("cases/_customer_cases.html", history=found, besides=besides_case)
+
+    @expose("/<int:pk>/pickers/<dialog>", methods=["GET"])
+    @has_access
+    def pickers(self, pk, dialog):
+        """The lists a workspace dialog picks from (``PICKER_DIALOGS``), loaded when it
+        opens: the workspace itself reads none of them. 404 for a dialog the user is not
+        offered on this case."""
+        case = self._case_or_404(pk)
+        if dialog not in PICKER_DIALOGS or dialog not in actions.offered_actions(case):
+            abort(404)
+        return render_template(
+            "cases/_pickers.html",
+            dialog=dialog,
+            case=case,
+            choices=case_page_choices(case, {dialog}),
+        )
 
     @expose("/<int:pk>/presence", methods=["POST"])
     @has_access
@@ -401,8 +467,10 @@ class CaseView(DeskModelView):
         return "", 204
 
     def _case_or_404(self, pk) -> Case:
-        case = self.datamodel.get(pk, self._base_filters)
-        if case is None or not is_visible(case):
+        """The case if the user may see it (else 404), with its pool and customer, which every
+        page of a case shows: one statement."""
+        case = get_visible(Case, pk, joinedload(Case.pool), joinedload(Case.customer))
+        if case is None:
             abort(404)
         return case
 

@@ -55,6 +55,8 @@ class CustomerView(DeskModelView):
     add_form_extra_fields = edit_form_extra_fields = {"email": _address_field()}
     label_columns = {"email": "E-mail address", "undeliverable": "Address bounces"}
     base_order = ("email", "asc")
+    # His cases (cases feature, loaded with htmx) and, for admins, export and erasure.
+    show_template = "customers/show.html"
 
     def clean(self, item):
         services.prepare_save(item)

@@ -31,6 +31,7 @@ from app.core.priority import Priority
 from app.core.timeutil import utcnow
 from app.customers.models import Customer
 from app.extensions import db
+from app.knowledge.demo import seed_articles
 from app.mail.intake import receive
 from app.mailcore.models import Mailbox
 from app.organisation.models import ClosePolicy, Pool, Skill, Topic
@@ -559,6 +560,7 @@ def seed_configuration(password: str | None = None) -> dict:
                 pool_id=pools[pool_name].id,
             )
     seed_answering(pools, users)
+    seed_articles(pools)
     seed_absences(pools, users)
     seed_sla(pools)
     forms = seed_intake_forms(pools)

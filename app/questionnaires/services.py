@@ -36,6 +36,7 @@ from app.questionnaires.models import (
     QuestionKind,
     Questionnaire,
 )
+from app.security import rules
 
 TEXT_MAX = 5000
 RATING_RANGE = (1, 5)
@@ -75,20 +76,32 @@ def _moment(moment) -> Moment:
 def questionnaires_for(case: Case, moment) -> list[Questionnaire]:
     """The active questionnaires of the case's pool and mailbox asked at ``moment``."""
     moment = _moment(moment)
+    if moment is Moment.SURVEY:
+        return [qn for qn in _active_questionnaires(case) if qn.purpose == Purpose.EXIT_SURVEY]
+    asked = (AskedOn.BOTH.value, moment.value)
+    return [
+        qn
+        for qn in _active_questionnaires(case)
+        if qn.purpose == Purpose.WRAP_UP and qn.asked_on in asked
+    ]
+
+
+def _active_questionnaires(case: Case) -> list[Questionnaire]:
+    """Every active questionnaire of the case's pool and mailbox, the pool's first, then the
+    mailbox's: one statement per request (the case page asks for the close and the reply
+    questions) until the session writes."""
     scope = [Questionnaire.pool_id == case.pool_id]
     if case.mailbox_id is not None:
         scope.append(Questionnaire.mailbox_id == case.mailbox_id)
-    query = select(Questionnaire).where(Questionnaire.active.is_(True), or_(*scope))
-    if moment is Moment.SURVEY:
-        query = query.where(Questionnaire.purpose == Purpose.EXIT_SURVEY.value)
-    else:
-        asked = (AskedOn.BOTH.value, moment.value)
-        query = query.where(
-            Questionnaire.purpose == Purpose.WRAP_UP.value, Questionnaire.asked_on.in_(asked)
-        )
-    # The pool's first, then the mailbox's.
-    query = query.order_by(Questionnaire.mailbox_id.is_not(None), Questionnaire.id)
-    return list(db.session.scalars(query))
+    query = (
+        select(Questionnaire)
+        .where(Questionnaire.active.is_(True), or_(*scope))
+        .order_by(Questionnaire.mailbox_id.is_not(None), Questionnaire.id)
+    )
+    return rules.cached_until_write(
+        ("questionnaires", case.pool_id, case.mailbox_id),
+        lambda: list(db.session.scalars(query)),
+    )
 
 
 def questions_for(case: Case, moment) -> list[Question]:

@@ -70,6 +70,18 @@ def request_cached(key: str, user, compute):
     return cache[cache_key]
 
 
+def cached_until_write(key, compute):
+    """Per-request memo that the session's next write (flush) or rollback forgets: rows that
+    several parts of one page ask for (the questionnaires of the case's pool: the close
+    dialog and the reply composer), read once while nothing has changed them."""
+    if not has_request_context():
+        return compute()
+    memo = g.setdefault("ld_until_write", {})
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
 def sees_everything(user) -> bool:
     if user is None:
         return is_system()
@@ -132,6 +144,24 @@ def is_visible(obj, user=None) -> bool:
     return answer
 
 
+def get_visible(model, pk, *options, user=None):
+    """The row ``model`` with primary key ``pk`` if ``user`` (default: actor) may see it, else
+    None; one statement (``options``: loader options, e.g. ``joinedload`` of what the page
+    shows). Later ``is_visible`` asks of the request are answered without another query."""
+    user = current_actor() if user is None else user
+    try:
+        key = int(pk)
+    except (TypeError, ValueError):
+        return None
+    column = model.__mapper__.primary_key[0]
+    stmt = select(model).where(column == key, criterion_for(model, user)).options(*options)
+    obj = db.session.scalars(stmt).unique().first()
+    known = _visibility_answers()
+    if obj is not None and known is not None:
+        known[(model, obj.id, getattr(user, "id", None))] = True
+    return obj
+
+
 def _visibility_answers() -> dict | None:
     if not has_request_context():
         return None
@@ -144,6 +174,7 @@ def _visibility_answers() -> dict | None:
 def _forget_visibility(_session, _flush_context=None) -> None:
     if has_request_context():
         g.pop("ld_visible", None)
+        g.pop("ld_until_write", None)
 
 
 event.listen(Session, "after_rollback", _forget_visibility)  # what was flushed is undone

@@ -66,6 +66,14 @@ def test_an_agent_gets_next_answers_and_closes(live_desk, browser_page):
     page.wait_for_selector("#case-thread .ld-msg-note >> text=Checked the account")
     assert page.locator("#note-text").input_value() == ""
 
+    # A dialog's pickers load as it opens (the page itself reads none of them).
+    page.evaluate("window.jQuery('#forward-dialog').modal('show')")
+    page.wait_for_selector("#forward-dialog.in")
+    page.wait_for_selector("#forward-colleague")
+    assert page.locator("#forward-pool option").count() >= 1
+    page.click("#forward-dialog .modal-footer [data-dismiss=modal]")
+    page.wait_for_selector("#forward-dialog", state="hidden")
+
     # Answer the customer.
     page.click("#tab-reply")
     _fill_reply(page, "Thank you, we have corrected it. The new invoice follows today.")

@@ -156,7 +156,9 @@ def test_the_case_page_offers_consult_and_shows_the_status_in_the_thread(
     desk = departments
     auth.login("agent_a")
     page = _case_page(client, desk.case_a)
-    assert 'id="consult-form"' in page and "Finance (answers within 4 h)" in page
+    assert 'id="consult-form"' in page
+    pickers = client.get(f"/cases/{desk.case_a.id}/pickers/consult").get_data(as_text=True)
+    assert "Finance (answers within 4 h)" in pickers  # loaded as the dialog opens
     response = client.post(
         f"/caseaction/{desk.case_a.id}/consult",
         data={

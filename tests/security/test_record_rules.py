@@ -89,12 +89,22 @@ def test_status_form_refuses_cases_outside_the_pools(client, auth, desk):
 
 
 def test_case_page_pickers_offer_only_colleagues_of_shared_pools(client, auth, desk):
-    """The forward and assign forms list colleagues the user shares a pool with."""
+    """The forward and assign forms list colleagues the user shares a pool with (their
+    pickers load when the dialog opens)."""
     auth.login("supervisor_a")
     page = client.get(f"/cases/show/{desk.case_a.id}").data.decode()
     assert 'id="forward-form"' in page and 'id="assign-form"' in page
-    assert ">agent_a<" in page
-    assert "agent_b" not in page
+    for dialog in ("forward", "assign"):
+        url = f"/cases/{desk.case_a.id}/pickers/{dialog}"
+        assert f'hx-get="{url}"' in page
+        pickers = client.get(url).data.decode()
+        assert ">agent_a<" in pickers
+        assert "agent_b" not in pickers
+    # the pickers of a case outside his pools, or of a dialog he is not offered: none
+    assert client.get(f"/cases/{desk.case_b.id}/pickers/forward").status_code == 404
+    auth.logout()
+    auth.login("agent_a")
+    assert client.get(f"/cases/{desk.case_a.id}/pickers/assign").status_code == 404
 
 
 def test_forged_or_ruled_field_in_the_edit_form_changes_nothing(client, auth, desk):

@@ -89,6 +89,16 @@
     if (handled) { event.preventDefault(); }
   });
 
+  /* A dialog's pickers (colleagues, pools, topics, departments) load when it opens. */
+  if (window.jQuery) {
+    window.jQuery(document).on("show.bs.modal", ".modal", function () {
+      var pickers = this.querySelectorAll(".ld-picker");
+      for (var i = 0; i < pickers.length; i++) {
+        if (window.htmx) { window.htmx.trigger(pickers[i], "ld-dialog-open"); }
+      }
+    });
+  }
+
   /* The close dialog: the first wrap-up question gets the focus. */
   if (window.jQuery) {
     window.jQuery("#close-dialog").on("shown.bs.modal", function () {

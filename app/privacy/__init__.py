@@ -1,0 +1,1 @@
+"""The customer's rights under the GDPR: access (export) and erasure."""
