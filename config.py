@@ -201,6 +201,9 @@ class Config:
     FAB_CREATE_DB = False  # the schema belongs to Alembic (flask db upgrade)
     FAB_ADD_SECURITY_VIEWS = True
     FAB_API_SWAGGER_UI = True
+    # The desk registers the OpenAPI document and Swagger UI itself (app.core.api: the
+    # security schemes and the error body declared).
+    FAB_ADD_OPENAPI_VIEWS = False
     FAB_API_MAX_PAGE_SIZE = 100
     # REST calls may carry an API key (app.apikeys); FAB asks the desk's security manager.
     FAB_API_KEY_ENABLED = True

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from app import features
 from app.audit.tracking import install_tracking
 from app.cli import register_cli
+from app.core.api import install_api_errors, install_openapi
 from app.core.encryption import install_encryption
 from app.core.settings import resolve_into
 from app.errors import ConfigurationError, DeskError
@@ -82,10 +83,12 @@ def create_app(
             from app.core.views import refuse_bad_list_arguments  # not at the top: a page module
 
             app.before_request(refuse_bad_list_arguments)
+            install_openapi(appbuilder)
             features.register_views(appbuilder)
         app.appbuilder = appbuilder
 
     _register_error_handlers(app)
+    install_api_errors(app)
     register_cli(app)
 
     if app.config.get("EMBEDDED_WORKER") and not app.config.get("REDIS_URL"):

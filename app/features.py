@@ -39,6 +39,7 @@ FEATURES = (
     "app.webhooks",
     "app.apikeys",
     "app.privacy",
+    "app.search",
 )
 
 # Menu categories in the order the navigation shows them, whichever feature adds to them.

@@ -13,6 +13,7 @@ from app.audit.tracking import record_event
 from app.core.views import DeskModelView
 from app.extensions import db
 from forms_designer import designer, services
+from forms_designer.api import IntakeFormApi, IntakeFormVersionApi
 from forms_designer.list_widget import IntakeFormListWidget
 from forms_designer.models import IntakeForm, IntakeFormVersion
 
@@ -94,4 +95,6 @@ def register(appbuilder) -> None:
     current_app.register_blueprint(assets)
     appbuilder.add_view(IntakeFormView, "Intake forms", icon="fa-wpforms", category="Configuration")
     appbuilder.add_view_no_menu(IntakeFormVersionView)
+    appbuilder.add_api(IntakeFormApi)
+    appbuilder.add_api(IntakeFormVersionApi)
     designer.register(appbuilder)

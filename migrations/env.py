@@ -98,6 +98,10 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # The search index's FTS5 table and GIN/trigram indexes are made by its migration.
+        from app.search.models import include_name
+
+        conf_args.setdefault("include_name", include_name)
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():

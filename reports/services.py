@@ -42,6 +42,11 @@ log = logging.getLogger(__name__)
 DESK_REPORT = "desk"
 REPORTS = {DESK_REPORT: "Desk figures"}
 FORMATS = ("xlsx", "csv")
+# The file of a run of each format (a CSV report is a zip of one file per table).
+MIME = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "application/zip",
+}
 MAX_DAYS = 366 * 2
 JOB_TIMEOUT = 3600
 # RQ states in which the job will never run (again): the run needs a new job.
@@ -335,9 +340,11 @@ def recover_lost_runs(now: datetime | None = None) -> dict[str, list[int]]:
 # --- reading -----------------------------------------------------------------------------------
 
 
-def runs(user=None, limit: int = 50) -> list[ReportRun]:
-    """The runs the user may see, newest first."""
-    stmt = visible(select(ReportRun), ReportRun, user).order_by(ReportRun.id.desc()).limit(limit)
+def runs(user=None, limit: int | None = 50) -> list[ReportRun]:
+    """The runs the user may see, newest first (all of them with ``limit=None``)."""
+    stmt = visible(select(ReportRun), ReportRun, user).order_by(ReportRun.id.desc())
+    if limit is not None:
+        stmt = stmt.limit(limit)
     return list(db.session.scalars(stmt))
 
 

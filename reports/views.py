@@ -15,14 +15,11 @@ from app.errors import DeskError
 from app.extensions import db
 from app.security.roles import add_link
 from reports import dashboard, forecast, metrics, services, subscriptions
+from reports.api import ReportRunApi
 from reports.settings import setting
 
 TEMPLATES = str(Path(__file__).parent / "templates")
 DASHBOARD_URL = "/reports/dashboard"  # a manager's start page (app.views)
-MIME = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "application/zip",
-}
 
 
 class ReportView(BaseView):
@@ -163,7 +160,10 @@ class ReportView(BaseView):
         except DeskError:
             abort(404)
         return send_file(
-            path, mimetype=MIME.get(run.file_format), as_attachment=True, download_name=path.name
+            path,
+            mimetype=services.MIME.get(run.file_format),
+            as_attachment=True,
+            download_name=path.name,
         )
 
 
@@ -206,6 +206,7 @@ def register(appbuilder) -> None:
         category="Desk",
     )
     appbuilder.add_view(ReportView, "Reports", icon="fa-bar-chart", category="Desk")
+    appbuilder.add_api(ReportRunApi)
     add_link(
         appbuilder,
         "Staffing forecast",

@@ -7,6 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
+from app.search.models import include_name
 from tests.support.databases import TEST_DATABASE_URL, base_config, requires_postgres
 
 
@@ -26,7 +27,10 @@ def _upgrade_and_diff(url, tmp_path):
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            # The search index's FTS5 table and GIN/trigram indexes are the migration's own.
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_name": include_name}
+            )
             diff = compare_metadata(context, Model.metadata)
             tables = set(inspect(conn).get_table_names())
     finally:

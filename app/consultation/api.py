@@ -1,7 +1,9 @@
 """REST API of consultations: ``POST /api/v1/consultation/`` asks a department (the same
 service as the case page's form), ``GET /api/v1/consultation/`` lists those the caller sees
-(``?status=open|overdue|answered|all``, ``?case_id=``), ``GET /api/v1/consultation/<id>``
-reads one, ``GET /api/v1/consultation/departments`` lists the active departments.
+(``?status=open|overdue|answered|all``, ``?case_id=``, ``?page=``, ``?page_size=``),
+``GET /api/v1/consultation/<id>`` reads one, ``GET /api/v1/consultation/departments`` lists
+the active departments. ``POST /api/v1/caseaction/<case_id>/consult`` is the same as a case
+action, beside the others.
 
 Answers as the case actions do: 404 for a case or consultation outside the caller's pools,
 403 for a role that may not consult, 409 for a case that cannot go under consultation (closed,
@@ -13,9 +15,11 @@ from __future__ import annotations
 from flask import request
 from flask_appbuilder.api import BaseApi, expose, protect, safe
 
+from app.cases import actions as case_actions
 from app.cases.api import answer, case_json, load_case, request_body
 from app.consultation import services
 from app.consultation.models import Consultation
+from app.core.api import paginate
 from app.errors import DeskError
 
 
@@ -41,6 +45,13 @@ def consultation_json(row: Consultation) -> dict:
         "message_id": row.message_row_id,
         "answer_message_id": row.answer_message_row_id,
     }
+
+
+def _consult(case, body: dict) -> dict:
+    row = services.consult(
+        case, body.get("department_id"), body.get("question"), body.get("message_ids")
+    )
+    return {**consultation_json(row), "case": case_json(case)}
 
 
 class ConsultationApi(BaseApi):
@@ -85,11 +96,7 @@ class ConsultationApi(BaseApi):
             case_id = body.get("case_id")
             if not isinstance(case_id, int) or isinstance(case_id, bool):
                 raise DeskError("'case_id' must be the id of a case.")
-            case = load_case(case_id)
-            row = services.consult(
-                case, body.get("department_id"), body.get("question"), body.get("message_ids")
-            )
-            return {**consultation_json(row), "case": case_json(case)}
+            return _consult(load_case(case_id), body)
 
         return answer(self, run, 201)
 
@@ -103,17 +110,19 @@ class ConsultationApi(BaseApi):
           parameters:
           - {in: query, name: status, schema: {type: string, enum: [open, overdue, answered, all]}}
           - {in: query, name: case_id, schema: {type: integer}}
+          - {in: query, name: page, schema: {type: integer, minimum: 0}}
+          - {in: query, name: page_size, schema: {type: integer, minimum: 1}}
           responses:
-            200: {description: the consultations}
+            200: {description: 'count, page, page_size and the consultations (result)'}
         """
 
-        def run():
+        try:
             rows = services.consultations(
                 request.args.get("status") or "all", request.args.get("case_id")
             )
-            return [consultation_json(r) for r in rows]
-
-        return answer(self, run)
+            return self.response(200, **paginate(rows, consultation_json))
+        except DeskError as exc:
+            return self.response(exc.status_code, message=str(exc))
 
     @expose("/<int:pk>", methods=["GET"])
     @protect()
@@ -147,3 +156,40 @@ class ConsultationApi(BaseApi):
                 for d in services.active_departments()
             ],
         )
+
+
+class CaseConsultApi(BaseApi):
+    """``POST /api/v1/caseaction/<case_id>/consult``: consult a department, as the other case
+    actions are called (the same service and answers as ``POST /api/v1/consultation/``)."""
+
+    resource_name = "caseaction"
+    class_permission_name = case_actions.CASE_ACTION
+    method_permission_name = {"consult": "consult"}
+    allow_browser_login = True
+    openapi_spec_tag = "Case actions"
+
+    @expose("/<int:case_id>/consult", methods=["POST"])
+    @protect()
+    @safe
+    def consult(self, case_id):
+        """Ask a department about the case: ``{"department_id", "question", "message_ids"}``.
+        ---
+        post:
+          parameters:
+          - {in: path, name: case_id, schema: {type: integer}}
+          requestBody:
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    department_id: {type: integer}
+                    question: {type: string}
+                    message_ids: {type: array, items: {type: integer}}
+          responses:
+            201: {description: the consultation and the case}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+        """
+        return answer(self, lambda: _consult(load_case(case_id), request_body()), 201)

@@ -135,12 +135,14 @@ def consultation_badge(message) -> Markup:
 
 def register(appbuilder) -> None:
     """Add the consultation views, API and case-page helpers to a desk."""
-    from app.consultation.api import ConsultationApi  # the API imports this module
+    # the API imports this module
+    from app.consultation.api import CaseConsultApi, ConsultationApi
 
     app = current_app._get_current_object()  # views are registered inside create_app's context
     appbuilder.add_view(ConsultationView, "Consultations", icon="fa-comments", category="Desk")
     appbuilder.add_view(DepartmentView, "Departments", icon="fa-building", category="Configuration")
     appbuilder.add_view_no_menu(ConsultActionView)
     appbuilder.add_api(ConsultationApi)
+    appbuilder.add_api(CaseConsultApi)
     app.jinja_env.globals["consult_departments"] = consult_departments
     app.jinja_env.globals["consultation_badge"] = consultation_badge

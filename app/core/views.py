@@ -34,6 +34,7 @@ from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy import String, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import QueryableAttribute, RelationshipProperty
 from wtforms import BooleanField, SelectFieldBase, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
@@ -479,9 +480,43 @@ class DeskModelRestApi(ModelRestApi):
             return self.response_422(message=str(exc))
         return self.response(exc.status_code, message=str(exc))
 
+    def _duplicate(self):
+        """A unique column (a name) already taken, or a reference the database refuses: the
+        database said no, the caller may correct his input."""
+        self.datamodel.session.rollback()
+        return self.response(
+            409, message="A record with these values exists already, or a reference is invalid."
+        )
+
     # A hook (clean, the write rule) that refuses the input raises a DeskError: answered with its
     # message, like the schema's own validation errors.
+    def _nested_related(self) -> dict[str, list[str]]:
+        """Fields of related rows given as anything but ids. marshmallow-sqlalchemy takes an
+        object (``{"agent": {...}}``) for a row to look up or else to *create* from its keys:
+        a forged object would add a row no rule checked, or end in a 500."""
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return {}
+        errors = {}
+        for prop in self.datamodel.obj.__mapper__.relationships:
+            if prop.key not in body:
+                continue
+            value = body[prop.key]
+            values = value if prop.uselist and isinstance(value, list) else [value]
+            if prop.uselist and not isinstance(value, list):
+                errors[prop.key] = ["A list of ids."]
+            elif any(
+                not (v is None and not prop.uselist)
+                and not (isinstance(v, int) and not isinstance(v, bool))
+                for v in values
+            ):
+                errors[prop.key] = ["The id of a related record."]
+        return errors
+
     def put_headless(self, pk):
+        nested = self._nested_related()
+        if nested:
+            return self.response_422(message=nested)
         item = self.datamodel.get(pk, self._base_filters)
         try:
             if item is not None:
@@ -489,12 +524,19 @@ class DeskModelRestApi(ModelRestApi):
             return super().put_headless(pk)
         except DeskError as exc:
             return self._refused(exc)
+        except IntegrityError:
+            return self._duplicate()
 
     def post_headless(self):
+        nested = self._nested_related()
+        if nested:
+            return self.response_422(message=nested)
         try:
             return super().post_headless()
         except DeskError as exc:
             return self._refused(exc)
+        except IntegrityError:
+            return self._duplicate()
 
     def delete_headless(self, pk):
         """Delete through ``retire``: configuration in use is deactivated instead (200 with

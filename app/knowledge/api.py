@@ -20,14 +20,13 @@ from sqlalchemy import func, select
 from app.answering.rendering import customer_language
 from app.audit.actor import current_actor
 from app.cases.models import Case
+from app.core.api import MAX_ID, page_args
 from app.errors import AccessDenied, DeskError
 from app.extensions import db
 from app.knowledge import search, services
 from app.knowledge.models import KnowledgeArticle
 from app.knowledge.record_rules import article_criterion
 from app.security.rules import ensure_visible, is_visible, visible
-
-PAGE_SIZE_MAX = 100
 
 
 def article_json(article: KnowledgeArticle, *, with_body: bool = False) -> dict:
@@ -59,15 +58,6 @@ def _answer(api: BaseApi, func):
         return api.response(exc.status_code, message=str(exc))
 
 
-def _number(name: str, default: int, maximum: int) -> int:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > maximum:
-        raise DeskError(f"{name}: a whole number from 0 to {maximum}")
-    return int(raw)
-
-
 class KnowledgeApi(BaseApi):
     resource_name = "knowledge"
     class_permission_name = "KnowledgeArticle"
@@ -83,16 +73,15 @@ class KnowledgeApi(BaseApi):
         ---
         get:
           parameters:
-          - {in: query, name: page, schema: {type: integer}}
-          - {in: query, name: page_size, schema: {type: integer}}
+          - {in: query, name: page, schema: {type: integer, minimum: 0}}
+          - {in: query, name: page_size, schema: {type: integer, minimum: 1}}
           - {in: query, name: status, schema: {type: string}}
           responses:
-            200: {description: "{count, result: [article]}"}
+            200: {description: "{count, page, page_size, result: [article]}"}
         """
 
         def run():
-            page = _number("page", 0, 1_000_000)
-            size = max(1, _number("page_size", 25, PAGE_SIZE_MAX))
+            page, size = page_args()  # FAB_API_MAX_PAGE_SIZE at most, like every list
             stmt = visible(select(KnowledgeArticle), KnowledgeArticle)
             status = request.args.get("status")
             if status:
@@ -103,7 +92,12 @@ class KnowledgeApi(BaseApi):
                 .offset(page * size)
                 .limit(size)
             )
-            return {"count": count, "result": [article_json(a) for a in rows]}
+            return {
+                "count": count,
+                "page": page,
+                "page_size": size,
+                "result": [article_json(a) for a in rows],
+            }
 
         return _answer(self, run)
 
@@ -148,7 +142,8 @@ class KnowledgeApi(BaseApi):
             query = request.args.get("q", "")[:200]
             case_id = request.args.get("case_id", type=int)
             if case_id is not None:
-                case = db.session.get(Case, case_id)
+                # an id beyond the database's integers is no case (SQLite refuses to bind it)
+                case = db.session.get(Case, case_id) if 0 < case_id <= MAX_ID else None
                 if case is None or not is_visible(case):
                     raise AccessDenied("No such case.")
                 hits = services.picker_hits(case, query)

@@ -11,6 +11,7 @@ from wtforms import SelectField
 from app.core.priority import PRIORITY_CHOICES
 from app.core.views import DeskModelView
 from app.errors import DeskError
+from app.organisation.api import PoolApi, TopicApi
 from app.organisation.models import (
     ABSENCE_HANDOVER_LABELS,
     CLOSE_POLICY_LABELS,
@@ -171,3 +172,5 @@ def register(appbuilder) -> None:
     appbuilder.add_view(PoolView, "Pools", icon="fa-object-group", category="Configuration")
     appbuilder.add_view(SkillView, "Skills", icon="fa-graduation-cap", category="Configuration")
     appbuilder.add_view(TopicView, "Topics", icon="fa-sitemap", category="Configuration")
+    appbuilder.add_api(PoolApi)
+    appbuilder.add_api(TopicApi)

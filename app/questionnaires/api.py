@@ -1,5 +1,6 @@
-"""REST API: questionnaires with their questions (``/api/v1/questionnaire/``) and answers,
-read only (``/api/v1/answer/``); the same record rules as the pages. Answers are given with
+"""REST API: questionnaires with their questions (``/api/v1/questionnaire/``), the
+dictionaries with their values (``/api/v1/dictionary/``) and answers, read only
+(``/api/v1/answer/``); the same record rules as the pages. Answers are given with
 the case actions (``close``, ``reply``: ``"answers"``), never written here."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from app.core.views import DeskModelRestApi
-from app.questionnaires.models import Answer, Questionnaire
+from app.questionnaires.models import Answer, Dictionary, Questionnaire
 
 READ_ONLY = {"get", "get_list", "info"}
 
@@ -58,3 +59,23 @@ class AnswerApi(DeskModelRestApi):
     ]
     search_columns = ["case", "question", "questionnaire", "context", "dictionary_value"]
     order_columns = ["answered_at", "id"]
+
+
+class DictionaryApi(DeskModelRestApi):
+    resource_name = "dictionary"
+    datamodel = SQLAInterface(Dictionary)
+    class_permission_name = "Dictionary"
+    include_route_methods = READ_ONLY
+    list_columns = show_columns = [
+        "id",
+        "name",
+        "description",
+        "active",
+        "values.id",
+        "values.value",
+        "values.position",
+        "values.active",
+    ]
+    search_columns = ["name", "active"]
+    order_columns = ["id", "name"]
+    base_order = ("name", "asc")

@@ -132,7 +132,8 @@ class QuestionnaireView(DeskModelView):
 
 
 def register(appbuilder) -> None:
-    from app.questionnaires.api import AnswerApi, QuestionnaireApi  # the API imports this module
+    # the API imports this module
+    from app.questionnaires.api import AnswerApi, DictionaryApi, QuestionnaireApi
 
     appbuilder.add_view(
         QuestionnaireView, "Questionnaires", icon="fa-list-ol", category="Configuration"
@@ -142,3 +143,4 @@ def register(appbuilder) -> None:
     appbuilder.add_view_no_menu(DictionaryValueView)
     appbuilder.add_api(QuestionnaireApi)
     appbuilder.add_api(AnswerApi)
+    appbuilder.add_api(DictionaryApi)

@@ -43,6 +43,10 @@ SELF_SERVICE = [
     ["MyUserInfo", ".*"],
 ]
 
+# Every desk role reads the REST API's description (app.core.api): the OpenAPI document and
+# Swagger UI show all endpoints; which of them a caller may use is still his permissions'.
+API_DOCS = [["OpenApi", "can_get"], ["SwaggerView", "can_show"]]
+
 MENU_ACCESS = "menu_access"
 # A menu link (not a view) names the view permission it leads to: item.loopdesk_requires.
 REQUIRES = "loopdesk_requires"
@@ -58,7 +62,7 @@ def compose_roles(
     """``FAB_ROLES`` from the features' permission lists, every regex anchored at the end."""
     roles: dict[str, list[list[str]]] = {ADMIN: [[".*", ".*"]]}
     for role in (SUPERVISOR, MANAGER, AGENT):
-        roles[role] = [[_whole(v), _whole(p)] for v, p in SELF_SERVICE]
+        roles[role] = [[_whole(v), _whole(p)] for v, p in SELF_SERVICE + API_DOCS]
     for permissions in feature_permissions:
         for role, rows in permissions.items():
             if role == ADMIN:

@@ -13,7 +13,7 @@ from app.audit.actor import acting_as
 from app.extensions import db
 from app.security.bootstrap import ensure_roles
 
-REFUSED = {"message": "Invalid or revoked API key."}
+REFUSED = {"message": "Invalid or revoked API key.", "errors": {}}
 
 
 def make_key(user, role: str, name: str = "integration") -> str:

@@ -1,0 +1,1 @@
+"""Search over cases, messages, customers, intake answers and attachment names."""
