@@ -165,20 +165,28 @@ def _content_id(value: str) -> str:
     return cid
 
 
+def _subject_line(parts: MailParts) -> str:
+    """The Subject both writers send: tagged with the case number, on one line, without
+    surrounding white space (it means nothing to a reader, and the two writers would keep
+    a leading space before a non-ASCII word differently)."""
+    subject = parts.subject or ""
+    if parts.case_number:
+        subject = identity.tag_subject(subject, parts.case_number)
+    return subject.replace("\r", " ").replace("\n", " ").strip()
+
+
 def build_message(parts: MailParts) -> EmailMessage:
     """The complete message: headers, text (+ HTML with inline images), attachments."""
     if not parts.to:
         raise InvalidMail("A mail needs at least one recipient.")
     msg = EmailMessage(policy=WIRE_POLICY)
-    subject = parts.subject or ""
-    if parts.case_number:
-        subject = identity.tag_subject(subject, parts.case_number)
+    subject = _subject_line(parts)
     try:
         msg["From"] = parts.sender
         msg["To"] = parts.to
         if parts.cc:
             msg["Cc"] = parts.cc
-        msg["Subject"] = subject.replace("\r", " ").replace("\n", " ")
+        msg["Subject"] = subject
         msg["Date"] = formatdate(usegmt=True)
         msg["Message-ID"] = parts.message_id
         if parts.in_reply_to:
@@ -271,10 +279,7 @@ def _plain_text_bytes(parts: MailParts) -> bytes | None:
     addresses = [parts.sender, *parts.to, *parts.cc]
     if not all(a.addr_spec.isascii() for a in addresses):
         return None
-    subject = parts.subject or ""
-    if parts.case_number:
-        subject = identity.tag_subject(subject, parts.case_number)
-    subject = subject.replace("\r", " ").replace("\n", " ")
+    subject = _subject_line(parts)
     headers = [
         ("From", _address(parts.sender)),
         ("To", ", ".join(_address(a) for a in parts.to)),

@@ -115,6 +115,12 @@ def test_a_supervisor_edits_and_an_agent_inserts_an_article(live_desk, browser_p
     page.wait_for_selector(".ld-kb-picker #ld-kb-q")
     assert page.evaluate("document.activeElement.id") == "ld-kb-q"
     assert page.locator(".ld-kb-item >> text=Our opening hours").count() == 1  # desk-wide
+    # htmx binds the box's trigger once the swapped panel has settled: type only after that
+    # (on a busy machine the keys could otherwise land before anything listens).
+    page.wait_for_function(
+        "() => { const box = document.getElementById('ld-kb-q');"
+        " return !!(box && box['htmx-internal-data'] && box['htmx-internal-data'].initHash); }"
+    )
     with page.expect_response(lambda r: "/search?q=refund" in r.url):
         page.keyboard.type("refund")
     # The matches replace the first list: the opening hours hold no "refund".

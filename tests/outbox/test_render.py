@@ -6,7 +6,7 @@ from __future__ import annotations
 from email import message_from_bytes, policy
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.outbox.compose import (
@@ -84,6 +84,9 @@ def _same(parts) -> None:
         ["", "<first@example.com>", " ".join(f"<m{i}@example.com>" for i in range(20))]
     ),
 )
+# Found by Hypothesis: a subject of white space before a non-ASCII space, which the two
+# writers once encoded differently (the full one dropped the leading space).
+@example(subject="\n\xa0", text="", to_name="", cc=False, case_id=None, auto=None, references="")
 def test_the_fast_writer_gives_the_same_mail(
     app, subject, text, to_name, cc, case_id, auto, references
 ):
