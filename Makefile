@@ -58,7 +58,8 @@ TYPED := app/core app/security app/features.py config.py app/mailcore/identity.p
   app/webhooks/payloads.py app/webhooks/capture.py app/apikeys/services.py \
   app/knowledge/services.py app/knowledge/search.py \
   app/cases/retention.py app/cases/history.py app/audit/tracker.py app/privacy/services.py \
-  app/search/services.py app/search/languages.py app/search/settings.py
+  app/search/services.py app/search/languages.py app/search/settings.py \
+  app/mailcore/oauth.py
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy $(TYPED)
 

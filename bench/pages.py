@@ -186,8 +186,12 @@ def prepare(url: str, store: str, agents: int, pools: int, cases: int, heavy: in
         db.engine.dispose()
 
 
-def start_desk(url: str, workdir: Path, port: int, workers: int) -> subprocess.Popen:
+def start_desk(
+    url: str, workdir: Path, port: int, workers: int, extra_env: dict | None = None
+) -> subprocess.Popen:
+    """gunicorn serving the desk on ``url``'s database (``extra_env``: more settings)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOOPDESK_")}
+    env.update(extra_env or {})
     env.update(
         DATABASE_URL=url,
         SECRET_KEY=SECRET,

@@ -5,7 +5,8 @@ twelve months before 2026-12-01, in its own database (``reports_bench`` on the s
 ``--database-url``, dropped and created again; never the shared ``test`` database), migrated
 with the app's migrations. The reference rows (pools with their SLA calendars, topics,
 mailboxes, agents, departments, questionnaires) go in through the ORM; cases, messages,
-status Events, consultations and questionnaire answers are generated with numpy and
+status Events, consultations, questionnaire answers, intake form answers and knowledge
+base article uses are generated with numpy and
 bulk-loaded with ``COPY … FROM STDIN`` (psycopg), not through the ORM.
 
 Distributions: mail arrives mostly on weekdays in office hours; most pools count business
@@ -57,6 +58,8 @@ MAILBOXES = 12
 AGENTS = 150
 DEPARTMENTS = ("Legal", "Finance", "Logistics", "Engineering")
 PRODUCTS = ("Printer", "Scanner", "Laptop", "Phone", "Router", "Monitor", "Licence")
+PARTNERS = tuple(f"partner-{n + 1:02d}" for n in range(30))
+ARTICLES = 40
 CHUNK = 400_000
 
 
@@ -113,6 +116,7 @@ def reference_rows(url: str, store: str) -> dict:
     from app.agents.models import AgentProfile, PoolMembership
     from app.consultation.models import Department
     from app.extensions import db
+    from app.knowledge.models import KnowledgeArticle, KnowledgeArticleVersion
     from app.mailcore.models import Mailbox
     from app.organisation.models import Pool, Topic
     from app.questionnaires.models import (
@@ -186,6 +190,15 @@ def reference_rows(url: str, store: str) -> dict:
             questionnaire=wrap, text="Product", kind=QuestionKind.CHOICE.value, dictionary=products
         )
         db.session.add_all([products, *values, survey, rating, solved, wrap, product])
+        articles = []
+        for n in range(ARTICLES):
+            article = KnowledgeArticle(status="published")
+            article.versions = [
+                KnowledgeArticleVersion(language=language, title=f"Answer {n + 1} ({language})")
+                for language in ("en", "pl")
+            ]
+            articles.append(article)
+        db.session.add_all(articles)
         db.session.flush()
         ids = {
             "pools": [p.id for p in pools],
@@ -201,6 +214,7 @@ def reference_rows(url: str, store: str) -> dict:
             "wrap": wrap.id,
             "product": product.id,
             "products": [v.id for v in values],
+            "articles": [a.id for a in articles],
         }
         db.session.commit()
         db.session.remove()
@@ -440,12 +454,58 @@ def generate(n: int, ids: dict, seed: int = 11) -> dict[str, pd.DataFrame]:
         ],
         ignore_index=True,
     )
+    # Intake form answers for the four in ten cases opened through the portal: a product
+    # (a choice), one to two accessories (a multiple choice), the partner (a hidden field).
+    portal = np.flatnonzero(rng.random(n) < 0.4)
+    accessories = rng.integers(1, 3, len(portal))
+    intake_case = np.concatenate([portal, portal, np.repeat(portal, accessories)])
+    product_of = rng.choice(len(PRODUCTS), len(portal))
+    second = rng.choice(["toner", "cable"], accessories.sum())
+    intake = pd.DataFrame(
+        {
+            "case_id": case_ids[intake_case],
+            "form_version_id": np.nan,
+            "field_key": ["product"] * len(portal)
+            + ["partner"] * len(portal)
+            + ["accessories"] * int(accessories.sum()),
+            "label": ["Product"] * len(portal)
+            + ["Partner"] * len(portal)
+            + ["Accessories"] * int(accessories.sum()),
+            "value_text": np.concatenate(
+                [
+                    np.array([p.lower() for p in PRODUCTS])[product_of],
+                    np.array(PARTNERS)[rng.choice(len(PARTNERS), len(portal))],
+                    second,
+                ]
+            ),
+            "position": np.concatenate(
+                [np.zeros(len(portal)), np.ones(len(portal)), np.full(accessories.sum(), 2)]
+            ).astype(int),
+            "created_at": _stamp(received[intake_case]),
+        }
+    )
+    intake.insert(4, "value_label", None)
+    intake.loc[: len(portal) - 1, "value_label"] = np.array(PRODUCTS)[product_of]
+    intake["value_key"] = intake["value_text"]
+    # Knowledge base articles inserted into one first reply in five.
+    used = np.flatnonzero(~np.isnan(first_response) & (rng.random(n) < 0.2))
+    article_uses = pd.DataFrame(
+        {
+            "article_id": rng.choice(ids["articles"], len(used)),
+            "language": rng.choice(["en", "pl"], len(used), p=[0.7, 0.3]),
+            "case_id": case_ids[used],
+            "agent_id": assignee[used],
+            "at": _stamp(first_response[used]),
+        }
+    )
     return {
         "case": cases,
         "message": messages,
         "event": event_frame,
         "consultation": consultations,
         "questionnaire_answer": answers,
+        "case_intake_answer": intake,
+        "knowledge_article_use": article_uses,
     }
 
 

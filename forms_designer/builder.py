@@ -409,6 +409,32 @@ def build_form_class(
     return type("IntakeAnswersForm", (FlaskForm,), attributes)
 
 
+# Built classes of published versions (their schemas never change), per process.
+_BUILT: dict[tuple, type[FlaskForm]] = {}
+_BUILT_MAX = 512
+
+
+def form_class_of(version, language: str, dictionaries: Mapping | None = None) -> type[FlaskForm]:
+    """``build_form_class`` for a stored version, built once per process for a published
+    version and language (a draft is rebuilt every time: it still changes). The key holds
+    the dropdowns' current values, so a dictionary edited since gives a fresh class."""
+    schema = version.schema
+    known = _dictionaries(schema, dictionaries)
+    if version.status == "draft" or version.id is None:
+        return build_form_class(schema, language, known)
+    key = (
+        version.id,
+        language,
+        tuple(sorted((k, tuple(v)) for k, v in known.items())),
+    )
+    built = _BUILT.get(key)
+    if built is None:
+        if len(_BUILT) >= _BUILT_MAX:
+            _BUILT.clear()
+        built = _BUILT[key] = build_form_class(schema, language, known)
+    return built
+
+
 def _answer(kind: str, data: Any) -> Any:
     """The typed answer of a valid field (None: no answer)."""
     if not _present(kind, data):
@@ -439,16 +465,18 @@ def validate_submission(
     files=None,
     language: str = "en",
     dictionaries: Mapping | None = None,
+    form_class: type[FlaskForm] | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Check a customer's submission against ``schema``: ``(answers, errors)``.
 
     ``answers`` maps each visible answer field to its typed value (text, number, ISO date,
     option value(s), True/False, an uploaded ``FileStorage``, a hidden field's fixed value);
     ``errors`` maps field keys to their messages in ``language``. A field whose condition does
-    not hold is neither required nor kept, whatever the browser sent for it.
+    not hold is neither required nor kept, whatever the browser sent for it. ``form_class``:
+    the schema's class already built for ``language`` (``form_class_of``).
     """
-    known = _dictionaries(schema, dictionaries)
-    form_class = build_form_class(schema, language, known)
+    if form_class is None:
+        form_class = build_form_class(schema, language, _dictionaries(schema, dictionaries))
     data = CombinedMultiDict([_multidict(files), _multidict(formdata)])
     form = form_class(formdata=data, meta={"csrf": False})
     answers: dict[str, Any] = {}

@@ -31,8 +31,10 @@ import numpy as np
 import pandas as pd
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import (
+    JSON,
     Date,
     DateTime,
+    Integer,
     String,
     Text,
     and_,
@@ -43,12 +45,15 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy import column as table_column
+from sqlalchemy import table as named_table
 
 from app.audit.models import Event
-from app.cases.models import Case, Message, MessageDirection
+from app.cases.models import Case, CaseIntakeAnswer, Message, MessageDirection
 from app.cases.workflow import CLOCK_PAUSED_STATUSES, CaseStatus
 from app.consultation.models import Consultation, Department
 from app.extensions import db
+from app.knowledge.models import KnowledgeArticleUse, KnowledgeArticleVersion
 from app.mailcore.models import Mailbox
 from app.organisation.models import Pool, Topic
 from app.questionnaires.models import (
@@ -73,6 +78,15 @@ WORKING_STATUSES = frozenset({CaseStatus.RECEIVED.value, CaseStatus.IN_PROGRESS.
 CLOSED = CaseStatus.CLOSED.value
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 NONE_LABEL = "(none)"
+# Intake form fields whose answers are free text (or a file's name): one value per case, so
+# they are left out of the counts per value, like the questionnaires' text questions.
+FREE_TEXT_FIELD_TYPES = frozenset({"short_text", "long_text", "email", "phone", "file"})
+# The forms designer's versions, read by table name: the designer and the reports are
+# independent features of the same layer (pyproject.toml), and the report needs only the
+# field types of the schemas.
+_FORM_VERSIONS = named_table(
+    "intake_form_version", table_column("id", Integer), table_column("schema", JSON)
+)
 
 # (column, title) of the figures every breakdown shows, in sheet order.
 FIGURES: tuple[tuple[str, str], ...] = (
@@ -511,7 +525,18 @@ class Engine:
     def summarise(
         self, cases: pd.DataFrame, emails: pd.DataFrame, handled: pd.DataFrame, key: str | None
     ) -> pd.DataFrame:
-        """The figures (``FIGURES``) per value of ``key`` (None: one row for the desk)."""
+        """The figures (``FIGURES``) per value of ``key`` (None: one row for the desk).
+
+        A period where no case had a first reply (or a close) gives empty medians and
+        percentiles, not an error: the hours are made floats first (NaN where there are none),
+        since pandas refuses percentiles of an ``object`` column, which a column of nothing
+        but missing values can be."""
+        cases = cases.assign(
+            **{
+                c: pd.to_numeric(cases[c], errors="coerce").astype(float)
+                for c in ("first_response_h", "resolution_h", "handling_h")
+            }
+        )
 
         def groups(frame: pd.DataFrame):
             if key is None:
@@ -752,6 +777,138 @@ class Engine:
         ]
         return Sheet("Answers", columns, _frame(stmt, [c for c, _ in columns]))
 
+    def free_text_field_keys(self) -> list[str]:
+        """Keys of the intake form fields that are free text in any form version (a few
+        small JSON documents; the answers themselves are only counted in the database)."""
+        keys: set[str] = set()
+        for schema in db.session.scalars(select(_FORM_VERSIONS.c.schema)):
+            fields = schema.get("fields") if isinstance(schema, dict) else schema
+            for f in fields if isinstance(fields, list) else []:
+                if isinstance(f, dict) and f.get("type") in FREE_TEXT_FIELD_TYPES:
+                    keys.add(str(f.get("key")))
+        return sorted(keys)
+
+    def intake_answers(self, breakdowns: Iterable[str] = ()) -> list[Sheet]:
+        """The intake form answers of the cases received in the period, counted per field and
+        value (a multiple choice counts each chosen value): for the desk, and per pool and
+        per topic when the report breaks down by them. One grouped statement (pool, topic,
+        field, value) gives all of them; free-text fields are left out."""
+        shown = func.coalesce(func.max(CaseIntakeAnswer.value_label), CaseIntakeAnswer.value_key)
+        stmt = self.scoped(
+            select(
+                Case.pool_id,
+                Case.topic_id,
+                CaseIntakeAnswer.field_key,
+                func.max(CaseIntakeAnswer.label).label("field"),
+                CaseIntakeAnswer.value_key,
+                shown.label("value"),
+                func.count(CaseIntakeAnswer.id).label("count"),
+            )
+            .join(Case, Case.id == CaseIntakeAnswer.case_id)
+            .where(self.period.contains(Case.received_at))
+            .group_by(
+                Case.pool_id, Case.topic_id, CaseIntakeAnswer.field_key, CaseIntakeAnswer.value_key
+            )
+        )
+        free_text = self.free_text_field_keys()
+        if free_text:
+            stmt = stmt.where(CaseIntakeAnswer.field_key.not_in(free_text))
+        rows = _frame(stmt)
+        rows["count"] = pd.to_numeric(rows["count"]).fillna(0).astype(int)
+        value_columns = [
+            ("field_key", "Field key"),
+            ("field", "Field"),
+            ("value", "Value"),
+            ("count", "Answers"),
+        ]
+
+        def counted(keys: list[str]) -> pd.DataFrame:
+            names = [*keys, "field_key", "value_key", "field", "value", "count"]
+            if rows.empty:
+                return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
+            frame = rows.assign(**{k: rows[k].astype(object) for k in keys})
+            grouped = frame.groupby([*keys, "field_key", "value_key"], dropna=False, sort=False)
+            out = grouped.agg(
+                field=("field", "max"), value=("value", "max"), count=("count", "sum")
+            )
+            return out.reset_index()[names]
+
+        def labelled(frame: pd.DataFrame, breakdown: str | None) -> pd.DataFrame:
+            order = ["field_key", "value"]
+            if breakdown is not None:
+                labels = self.labels(breakdown)
+                frame[breakdown] = [
+                    labels.get(int(i), f"#{int(i)}") if pd.notna(i) else NONE_LABEL
+                    for i in frame[BREAKDOWNS[breakdown]]
+                ]
+                order = [breakdown, *order]
+            if frame.empty:
+                return frame
+            sort_keys = frame[order].astype(str).apply(lambda c: c.str.lower())
+            return frame.loc[sort_keys.sort_values(order).index].reset_index(drop=True)
+
+        desk = labelled(counted([]), None)
+        sheets = [Sheet("Intake answers", value_columns, desk)]
+        for breakdown in ("pool", "topic"):
+            if breakdown in breakdowns:
+                frame = labelled(counted([BREAKDOWNS[breakdown]]), breakdown)
+                sheets.append(
+                    Sheet(
+                        f"Intake answers by {breakdown}",
+                        [(breakdown, BREAKDOWN_TITLES[breakdown]), *value_columns],
+                        frame,
+                    )
+                )
+        return sheets
+
+    def knowledge_use(self) -> Sheet:
+        """Knowledge base articles inserted into replies in the period, per article, language
+        and pool of the case (one grouped statement; the title is the version's in that
+        language)."""
+        title = func.coalesce(
+            KnowledgeArticleVersion.title,
+            literal("Article ") + func.cast(KnowledgeArticleUse.article_id, db.String),
+        )
+        stmt = self.scoped(
+            select(
+                title.label("article"),
+                KnowledgeArticleUse.language,
+                Pool.name.label("pool"),
+                func.count(KnowledgeArticleUse.id).label("uses"),
+            )
+            .join(Case, Case.id == KnowledgeArticleUse.case_id)
+            .join(Pool, Pool.id == Case.pool_id)
+            .outerjoin(
+                KnowledgeArticleVersion,
+                and_(
+                    KnowledgeArticleVersion.article_id == KnowledgeArticleUse.article_id,
+                    KnowledgeArticleVersion.language == KnowledgeArticleUse.language,
+                ),
+            )
+            .where(self.period.contains(KnowledgeArticleUse.at))
+            .group_by(
+                KnowledgeArticleUse.article_id,
+                KnowledgeArticleVersion.title,
+                KnowledgeArticleUse.language,
+                Pool.name,
+            )
+        )
+        columns = [
+            ("article", "Article"),
+            ("language", "Language"),
+            ("pool", "Pool"),
+            ("uses", "Times inserted"),
+        ]
+        frame = _frame(stmt, [c for c, _ in columns])
+        frame["uses"] = pd.to_numeric(frame["uses"]).fillna(0).astype(int)
+        if not frame.empty:
+            frame = frame.sort_values(
+                ["uses", "article", "language", "pool"],
+                ascending=[False, True, True, True],
+                ignore_index=True,
+            )
+        return Sheet("Knowledge base use", columns, frame)
+
     def volume(self, cases: pd.DataFrame, emails: pd.DataFrame) -> tuple[Sheet, Sheet]:
         zone = self.period.time_zone
 
@@ -863,6 +1020,8 @@ class Engine:
         result.sheets.append(self.consultations())
         result.sheets.append(self.survey())
         result.sheets.append(self.answers())
+        result.sheets.extend(self.intake_answers(wanted))
+        result.sheets.append(self.knowledge_use())
         self.progress(80, "volume per day and hour")
         result.sheets.extend(self.volume(cases, emails))
         return result

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from app.answering.settings import setting
 from app.cases.models import Case, Message, MessageDirection
@@ -47,7 +47,9 @@ def _undated_serializer() -> URLSafeSerializer:
 
 
 def portal_token(case: Case) -> str:
-    return _serializer().dumps({"case": case.id})
+    # The id from the identity map: a case just committed is not loaded again for it.
+    identity = inspect(case).identity
+    return _serializer().dumps({"case": identity[0] if identity else case.id})
 
 
 def max_age_seconds() -> int:
@@ -90,6 +92,17 @@ def survey_link(case: Case) -> str:
     if not questionnaires.has_exit_survey(case) or questionnaires.survey_answered(case):
         return ""
     return portal_link(case) + SURVEY_SUFFIX
+
+
+def rating_links(case: Case) -> str:
+    """Five lines ``N: <survey link>?rating=N`` (1 to 5) for the closing notice, or "" when
+    there is no survey to answer. A rating link only opens the survey with that rating
+    ticked; nothing is recorded until the customer submits the form (mail scanners follow
+    links)."""
+    link = survey_link(case)
+    if not link:
+        return ""
+    return "\n".join(f"{n}: {link}?rating={n}" for n in range(1, 6))
 
 
 def portal_thread(case: Case) -> list[Message]:

@@ -43,6 +43,8 @@ PLACEHOLDERS: dict[str, str] = {
     "postponed_until": "the date a postponed case comes back (notices only)",
     "case_link": "the signed link to the case in the customer portal",
     "survey_link": "the link to the exit survey (closing notice only; empty without a survey)",
+    "rating_links": "five lines '1: <survey link>?rating=1' … '5: …' that open the exit survey "
+    "with that rating ticked, recording nothing (closing notice only; empty without a survey)",
     "today": "today's date, YYYY-MM-DD",
     "desk_name": "the desk's name (APP_NAME)",
 }
@@ -126,6 +128,7 @@ def placeholder_context(case, agent=None, **extra) -> dict[str, str]:
         "postponed_until": _fmt(case.postponed_until),
         "case_link": "",
         "survey_link": "",
+        "rating_links": "",
         "today": f"{utcnow():%Y-%m-%d}",
         "desk_name": current_app.config.get("APP_NAME", "Loopdesk"),
     }

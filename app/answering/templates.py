@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from app.answering import rendering
 from app.answering.models import ResponseTemplate
-from app.answering.portal import portal_link, survey_link
+from app.answering.portal import portal_link, rating_links, survey_link
 from app.audit.actor import current_actor
 from app.audit.models import Event
 from app.audit.tracking import record_event
@@ -81,7 +81,8 @@ DEFAULT_NOTICES = {
         "Dear {{ customer_name }},\n\nwe have closed your case {{ case_number }} "
         "({{ case_subject }}). If something is still open, just answer this mail and the case "
         "opens again.\n{% if survey_link %}\nPlease tell us how we did (two minutes):\n"
-        "{{ survey_link }}\n{% endif %}\nYour case online: {{ case_link }}\n\n{{ desk_name }}",
+        "{{ survey_link }}\nOr start with a rating from 1 (poor) to 5 (very good):\n"
+        "{{ rating_links }}\n{% endif %}\nYour case online: {{ case_link }}\n\n{{ desk_name }}",
     ),
 }
 
@@ -213,7 +214,8 @@ DEFAULT_NOTICE_TRANSLATIONS = {
         "Dzień dobry {{ customer_name }},\n\nzamknęliśmy Twoje zgłoszenie {{ case_number }} "
         "({{ case_subject }}). Jeśli coś jest jeszcze otwarte, odpowiedz na tę wiadomość, a "
         "zgłoszenie otworzy się ponownie.\n{% if survey_link %}\nOceń naszą pomoc (dwie "
-        "minuty):\n{{ survey_link }}\n{% endif %}\nTwoje zgłoszenie online: {{ case_link }}"
+        "minuty):\n{{ survey_link }}\nMożesz też zacząć od oceny od 1 (słabo) do 5 "
+        "(bardzo dobrze):\n{{ rating_links }}\n{% endif %}\nTwoje zgłoszenie online: {{ case_link }}"
         "\n\n{{ desk_name }}",
     ),
     (notices.CLOSED, "sv"): (
@@ -221,7 +223,8 @@ DEFAULT_NOTICE_TRANSLATIONS = {
         "Hej {{ customer_name }},\n\nvi har stängt ditt ärende {{ case_number }} "
         "({{ case_subject }}). Om något fortfarande är oklart, svara bara på det här mejlet så "
         "öppnas ärendet igen.\n{% if survey_link %}\nBerätta hur vi gjorde (två minuter):\n"
-        "{{ survey_link }}\n{% endif %}\nDitt ärende på webben: {{ case_link }}\n\n"
+        "{{ survey_link }}\nEller börja med ett betyg från 1 (dåligt) till 5 (mycket bra):\n"
+        "{{ rating_links }}\n{% endif %}\nDitt ärende på webben: {{ case_link }}\n\n"
         "{{ desk_name }}",
     ),
     (notices.CLOSED, "de"): (
@@ -229,7 +232,8 @@ DEFAULT_NOTICE_TRANSLATIONS = {
         "Guten Tag {{ customer_name }},\n\nwir haben Ihren Fall {{ case_number }} "
         "({{ case_subject }}) abgeschlossen. Ist noch etwas offen, antworten Sie einfach auf "
         "diese Mail, dann öffnet sich der Fall wieder.\n{% if survey_link %}\nWie waren wir? "
-        "Sagen Sie es uns (zwei Minuten):\n{{ survey_link }}\n{% endif %}\n"
+        "Sagen Sie es uns (zwei Minuten):\n{{ survey_link }}\nOder beginnen Sie mit einer "
+        "Bewertung von 1 (schlecht) bis 5 (sehr gut):\n{{ rating_links }}\n{% endif %}\n"
         "Ihre Anfrage online: {{ case_link }}\n\n{{ desk_name }}",
     ),
 }
@@ -281,6 +285,7 @@ def render_notice(name: str, case: Case) -> tuple[str, str]:
         None,
         case_link=portal_link(case),
         survey_link=survey_link(case) if name == notices.CLOSED else "",
+        rating_links=rating_links(case) if name == notices.CLOSED else "",
     )
     template = rendering.pick_template(name, case)
     subject_src, body_src = default_notice(name, case)

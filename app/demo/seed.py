@@ -48,6 +48,8 @@ from app.questionnaires.models import (
 )
 from app.security.bootstrap import create_user
 from app.sla.models import SlaCalendar, SlaOpeningHours, SlaPolicy
+from forms_designer import services as form_services
+from forms_designer.models import IntakeForm
 
 POOLS = {
     "Billing": {
@@ -135,70 +137,268 @@ TOPICS = [
         ],
     ),
 ]
-# What customers answered in the intake forms of some topics (the portal stores them as
-# rows with the case, app.cases.intake_answers): a small form per topic, and answers.
+
+
+def _t(en: str, pl: str, sv: str, de: str) -> dict[str, str]:
+    """A text in the portal's four languages."""
+    return {"en": en, "pl": pl, "sv": sv, "de": de}
+
+
+LANGUAGES = ["en", "pl", "sv", "de"]
+MONTHS = [
+    ("september", _t("September", "Wrzesień", "September", "September")),
+    ("october", _t("October", "Październik", "Oktober", "Oktober")),
+    ("november", _t("November", "Listopad", "November", "November")),
+]
+# The intake forms of some topics, published as real versions (forms_designer.services) and
+# linked to their topics, so the portal asks them; the demo's cases carry answers to them.
+# Each has labels in the portal's four languages and a field shown only on a condition.
 INTAKE_FORMS = {
     "Copy of an invoice": {
-        "languages": ["en", "pl"],
+        "languages": LANGUAGES,
         "fields": [
-            {"key": "invoice_no", "type": "short_text", "label": {"en": "Invoice number"}},
+            {
+                "key": "invoice_no",
+                "type": "short_text",
+                "label": _t("Invoice number", "Numer faktury", "Fakturanummer", "Rechnungsnummer"),
+                "help": _t(
+                    "As printed on the invoice, e.g. FV/2026/123",
+                    "Tak jak na fakturze, np. FV/2026/123",
+                    "Som på fakturan, t.ex. FV/2026/123",
+                    "Wie auf der Rechnung, z. B. FV/2026/123",
+                ),
+                "required": True,
+                "max_length": 40,
+            },
             {
                 "key": "months",
                 "type": "multiple_choice",
-                "label": {"en": "Which months?"},
+                "label": _t("Which months?", "Które miesiące?", "Vilka månader?", "Welche Monate?"),
+                "options": [{"value": value, "label": label} for value, label in MONTHS],
+            },
+            {
+                "key": "by_post",
+                "type": "checkbox",
+                "label": _t(
+                    "Also send it by post",
+                    "Wyślijcie ją też pocztą",
+                    "Skicka den även med post",
+                    "Auch per Post schicken",
+                ),
+            },
+            {
+                "key": "postal_address",
+                "type": "long_text",
+                "label": _t("Postal address", "Adres pocztowy", "Postadress", "Postanschrift"),
+                "required": True,
+                "max_length": 500,
+                "visible_if": {"properties": {"by_post": {"const": True}}, "required": ["by_post"]},
+            },
+        ],
+    },
+    "Wrong invoice": {
+        "languages": LANGUAGES,
+        "fields": [
+            {
+                "key": "invoice_no",
+                "type": "short_text",
+                "label": _t("Invoice number", "Numer faktury", "Fakturanummer", "Rechnungsnummer"),
+                "required": True,
+                "max_length": 40,
+            },
+            {
+                "key": "what_wrong",
+                "type": "single_choice",
+                "label": _t("What is wrong?", "Co jest nie tak?", "Vad är fel?", "Was ist falsch?"),
+                "required": True,
                 "options": [
-                    {"value": m.lower(), "label": {"en": m}}
-                    for m in ("September", "October", "November")
+                    {
+                        "value": "amount",
+                        "label": _t("The amount", "Kwota", "Beloppet", "Der Betrag"),
+                    },
+                    {
+                        "value": "address",
+                        "label": _t("The address", "Adres", "Adressen", "Die Adresse"),
+                    },
+                    {
+                        "value": "vat",
+                        "label": _t("The VAT number", "Numer NIP", "Momsnumret", "Die USt-IdNr."),
+                    },
+                    {
+                        "value": "other",
+                        "label": _t("Something else", "Coś innego", "Något annat", "Etwas anderes"),
+                    },
                 ],
             },
-            {"key": "by_post", "type": "checkbox", "label": {"en": "Also send it by post"}},
+            {
+                "key": "details",
+                "type": "long_text",
+                "label": _t(
+                    "Tell us what is wrong",
+                    "Opisz, co jest nie tak",
+                    "Berätta vad som är fel",
+                    "Beschreiben Sie, was falsch ist",
+                ),
+                "required": True,
+                "max_length": 2000,
+                "visible_if": {
+                    "properties": {"what_wrong": {"const": "other"}},
+                    "required": ["what_wrong"],
+                },
+            },
         ],
     },
     "Where is my parcel": {
-        "languages": ["en"],
+        "languages": LANGUAGES,
         "fields": [
-            {"key": "order_no", "type": "short_text", "label": {"en": "Order number"}},
-            {"key": "tracking", "type": "short_text", "label": {"en": "Tracking number"}},
-            {"key": "ordered_on", "type": "date", "label": {"en": "Ordered on"}},
+            {
+                "key": "order_no",
+                "type": "short_text",
+                "label": _t("Order number", "Numer zamówienia", "Ordernummer", "Bestellnummer"),
+                "required": True,
+                "pattern": "^ORD-[0-9]{5}$",
+                "help": _t("e.g. ORD-12345", "np. ORD-12345", "t.ex. ORD-12345", "z. B. ORD-12345"),
+            },
+            {
+                "key": "tracking",
+                "type": "short_text",
+                "label": _t("Tracking number", "Numer przesyłki", "Kollinummer", "Sendungsnummer"),
+            },
+            {
+                "key": "ordered_on",
+                "type": "date",
+                "label": _t("Ordered on", "Data zamówienia", "Beställd den", "Bestellt am"),
+            },
         ],
     },
     "Refund": {
-        "languages": ["en"],
+        "languages": LANGUAGES,
         "fields": [
             {
                 "key": "reason",
                 "type": "single_choice",
-                "label": {"en": "Why a refund?"},
+                "label": _t(
+                    "Why a refund?",
+                    "Dlaczego zwrot?",
+                    "Varför en återbetalning?",
+                    "Warum eine Rückerstattung?",
+                ),
+                "required": True,
                 "options": [
-                    {"value": "double", "label": {"en": "Charged twice"}},
-                    {"value": "cancelled", "label": {"en": "Order cancelled"}},
-                    {"value": "faulty", "label": {"en": "Faulty product"}},
+                    {
+                        "value": "double",
+                        "label": _t(
+                            "Charged twice",
+                            "Podwójne obciążenie",
+                            "Debiterad två gånger",
+                            "Doppelt abgebucht",
+                        ),
+                    },
+                    {
+                        "value": "cancelled",
+                        "label": _t(
+                            "Order cancelled",
+                            "Anulowane zamówienie",
+                            "Avbruten order",
+                            "Bestellung storniert",
+                        ),
+                    },
+                    {
+                        "value": "faulty",
+                        "label": _t(
+                            "Faulty product",
+                            "Wadliwy produkt",
+                            "Defekt produkt",
+                            "Defektes Produkt",
+                        ),
+                    },
                 ],
             },
-            {"key": "amount", "type": "number", "label": {"en": "Amount (EUR)"}},
+            {
+                "key": "fault",
+                "type": "long_text",
+                "label": _t(
+                    "What is wrong with it?",
+                    "Co jest z nim nie tak?",
+                    "Vad är fel på den?",
+                    "Was ist daran defekt?",
+                ),
+                "required": True,
+                "visible_if": {
+                    "properties": {"reason": {"const": "faulty"}},
+                    "required": ["reason"],
+                },
+            },
+            {
+                "key": "amount",
+                "type": "number",
+                "label": _t("Amount (EUR)", "Kwota (EUR)", "Belopp (EUR)", "Betrag (EUR)"),
+                "minimum": 0,
+                "maximum": 100000,
+            },
         ],
     },
+}
+# The names of the demo's forms (Configuration → Form designer), by topic.
+FORM_NAMES = {
+    "Copy of an invoice": "Copy of an invoice",
+    "Wrong invoice": "Wrong invoice",
+    "Where is my parcel": "Parcel enquiry",
+    "Refund": "Refund request",
 }
 
 
 def demo_answers(rnd: random.Random, topic_name: str, now) -> dict:
     if topic_name == "Copy of an invoice":
         months = rnd.sample(["september", "october", "november"], rnd.randint(1, 2))
-        return {
+        by_post = rnd.random() < 0.3
+        answers = {
             "invoice_no": f"FV/2026/{rnd.randint(100, 999)}",
             "months": months,
-            "by_post": rnd.random() < 0.3,
+            "by_post": by_post,
         }
+        if by_post:
+            answers["postal_address"] = f"ul. Polna {rnd.randint(1, 99)}, 00-950 Warszawa"
+        return answers
+    if topic_name == "Wrong invoice":
+        wrong = rnd.choice(["amount", "address", "vat", "other"])
+        answers = {"invoice_no": f"FV/2026/{rnd.randint(100, 999)}", "what_wrong": wrong}
+        if wrong == "other":
+            answers["details"] = "The invoice names the wrong company."
+        return answers
     if topic_name == "Where is my parcel":
         return {
             "order_no": f"ORD-{rnd.randint(10000, 99999)}",
             "tracking": f"JJD{rnd.randint(10**9, 10**10 - 1)}",
             "ordered_on": (now - timedelta(days=rnd.randint(3, 12))).date(),
         }
-    return {
-        "reason": rnd.choice(["double", "cancelled", "faulty"]),
-        "amount": rnd.choice([19.9, 49, 120, 240.5]),
-    }
+    reason = rnd.choice(["double", "cancelled", "faulty"])
+    answers = {"reason": reason, "amount": rnd.choice([19.9, 49, 120, 240.5])}
+    if reason == "faulty":
+        answers["fault"] = "It stopped working after a week."
+    return answers
+
+
+def seed_intake_forms(pools: dict) -> dict:
+    """Publish each topic's intake form (once: a form that exists keeps its versions) and
+    link it to its topic; returns {topic name: current version}."""
+    versions = {}
+    topics = {t.name: t for t in db.session.query(Topic).all()}
+    with acting_as(None):
+        for topic_name, schema in INTAKE_FORMS.items():
+            topic = topics[topic_name]
+            pool = topic.effective("pool")
+            name = FORM_NAMES[topic_name]
+            form = db.session.query(IntakeForm).filter_by(name=name, pool_id=pool.id).first()
+            if form is None:
+                form = form_services.create_form(name, pool)
+                form_services.save_draft(form, schema)
+                form_services.publish(form)
+            if topic.form_id != form.id:
+                topic.form = form
+            versions[topic_name] = form_services.current_version(form)
+    db.session.flush()
+    return versions
 
 
 # Topics that follow an SLA policy of their own (set on the topic tree page).
@@ -363,12 +563,19 @@ def seed_configuration(password: str | None = None) -> dict:
     seed_articles(pools)
     seed_absences(pools, users)
     seed_sla(pools)
+    forms = seed_intake_forms(pools)
     departments = [
         _get_or_create(Department, {"email": e, "response_hours": h, "language": lang}, name=n)
         for n, e, h, lang in DEPARTMENTS
     ]
     db.session.commit()
-    return {"pools": pools, "skills": skills, "users": users, "departments": departments}
+    return {
+        "pools": pools,
+        "skills": skills,
+        "users": users,
+        "departments": departments,
+        "forms": forms,
+    }
 
 
 def _seed_consultation(rnd, case, agent, departments, now, *, answered: bool) -> None:
@@ -700,11 +907,12 @@ def seed_demo(cases: int = 300, random_seed: int = 7, password: str | None = Non
                 received_at=received,
                 commit=False,
             )
-            if topic is not None and topic.name in INTAKE_FORMS:
+            if topic is not None and topic.name in config["forms"]:
+                version = config["forms"][topic.name]
                 record_intake_answers(
                     case,
-                    None,
-                    INTAKE_FORMS[topic.name],
+                    version.id,
+                    version.schema,
                     demo_answers(answers_rnd, topic.name, now),
                 )
             # The demo's working day: due times spread over today and tomorrow.

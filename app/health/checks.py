@@ -128,6 +128,8 @@ def mailboxes_state() -> list[dict[str, Any]]:
             "failures_in_a_row": box.fetch_failures or 0,
             "last_error": box.last_error if box.fetch_failures else None,
             "last_received": iso(last_received.get(box.id)),
+            "needs_reconnect": bool(box.oauth_needs_reconnect),
+            "reconnect_reason": box.oauth_reconnect_reason if box.oauth_needs_reconnect else None,
         }
         for box in boxes
     ]
@@ -148,7 +150,12 @@ def check() -> Health:
         report["database"] = {"up": False, "error": _reported(exc)}
         report["status"] = HealthStatus.DOWN
         return Health(HealthStatus.DOWN, report)
-    degraded = not queue["up"] or not report["workers"]["count"]
+    # A revoked OAuth2 grant stops a mailbox until an admin reconnects it: monitoring alerts.
+    degraded = (
+        not queue["up"]
+        or not report["workers"]["count"]
+        or any(box["needs_reconnect"] for box in report["mailboxes"])
+    )
     status = HealthStatus.DEGRADED if degraded else HealthStatus.OK
     report["status"] = status
     return Health(status, report)

@@ -76,7 +76,12 @@ def fetchable_mailboxes():
     return list(
         db.session.scalars(
             select(Mailbox)
-            .where(Mailbox.active.is_(True), Mailbox.inbound_protocol.in_(FETCHED_PROTOCOLS))
+            .where(
+                Mailbox.active.is_(True),
+                Mailbox.inbound_protocol.in_(FETCHED_PROTOCOLS),
+                # A revoked OAuth2 grant: no point asking again until an admin reconnects.
+                Mailbox.oauth_needs_reconnect.is_not(True),
+            )
             .order_by(Mailbox.id)
         )
     )
@@ -108,6 +113,9 @@ def fetch_mailbox(mailbox_id: int) -> FetchResult:
         return result
     if not mailbox.active:
         result.skipped = "mailbox is inactive"
+        return result
+    if mailbox.oauth_needs_reconnect:
+        result.skipped = f"needs reconnecting (OAuth2): {mailbox.oauth_reconnect_reason}"
         return result
     lock = _lock(mailbox_id)
     if not lock.acquire():

@@ -1,12 +1,22 @@
 """Mailbox configuration, the raw-mail archive with its quarantine, category rules, and the
 download of attachments and raw mail (record rules apply to every row and every file)."""
 
-from flask import Response, abort, current_app, flash, redirect, send_file, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.security.decorators import has_access, permission_name
 from markupsafe import Markup
 from wtforms import PasswordField, SelectField
 from wtforms.validators import Optional
@@ -14,6 +24,7 @@ from wtforms.validators import Optional
 from app.audit.actor import current_actor
 from app.core.priority import PRIORITY_CHOICES
 from app.core.settings import setting
+from app.core.urls import desk_base_url
 from app.core.views import DeskModelView
 from app.errors import AccessDenied, DeskError
 from app.extensions import db
@@ -22,6 +33,7 @@ from app.mail.intake import open_automatic_as_case, reprocess
 from app.mail.models import Attachment, CategoryRule, RawMessage, RawMessageStatus
 from app.mail.sanitize import has_visible_content, split_quoted_html
 from app.mail.webhook import register_webhook
+from app.mailcore import oauth
 from app.mailcore.models import Mailbox
 from app.security.rules import ensure_visible
 
@@ -51,6 +63,7 @@ class MailboxView(DeskModelView):
         "last_success_at",
         "last_error",
         "fetch_failures",
+        "oauth_state",
     ]
     search_columns = ["address", "pool", "inbound_protocol", "active"]
     # Passwords and tokens are never sent back to the browser: the form has empty password
@@ -138,8 +151,15 @@ class MailboxView(DeskModelView):
             "X-Loopdesk-Signature: sha256=<hex HMAC>",
         ),
     }
-    show_exclude_columns = ["inbound_secret", "smtp_secret", "webhook_secret"]
+    show_exclude_columns = [
+        "inbound_secret",
+        "smtp_secret",
+        "webhook_secret",
+        "oauth_refresh_token",
+    ]
+    show_template = "mail/mailbox_show.html"
     label_columns = {
+        "oauth_state": "OAuth2",
         "last_success_at": "Last good fetch",
         "last_error": "Last error",
         "auto_response_enabled": "Auto-response",
@@ -152,10 +172,82 @@ class MailboxView(DeskModelView):
     }
     base_order = ("address", "asc")
 
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        mailbox = self.datamodel.get(pk, self._base_filters)
+        if mailbox is None:
+            abort(404)
+        return self.render_template(
+            self.show_template,
+            pk=pk,
+            title=self.show_title,
+            widgets=self._show(pk),
+            related_views=self._related_views,
+            mailbox=mailbox,
+            providers=oauth.configured_providers(),
+            providers_all=oauth.PROVIDERS,
+            may_connect=self.appbuilder.sm.has_access("can_oauth_connect", "Mailbox"),
+        )
+
+    @expose("/oauth/connect/<int:pk>/<provider_name>", methods=["POST"])
+    @has_access
+    def oauth_connect(self, pk, provider_name):
+        """Admins: send the browser to the provider to grant the desk access (CSRF-checked
+        POST; the state is signed, single use and bound to this session)."""
+        mailbox = self.datamodel.get(pk, self._base_filters)
+        if mailbox is None:
+            abort(404)
+        try:
+            target = oauth.start_authorization(
+                mailbox,
+                provider_name,
+                user=current_actor(),
+                session=session,
+                redirect_uri=_callback_url(),
+            )
+        except DeskError as exc:
+            flash(str(exc), "danger")
+            return redirect(url_for("MailboxView.show", pk=pk))
+        return redirect(target)
+
+    @expose("/oauth/callback", methods=["GET"])
+    @has_access
+    @permission_name("oauth_connect")
+    def oauth_callback(self):
+        """Where the provider sends the admin back with ``code`` and ``state``."""
+        state = request.args.get("state", "")
+        if request.args.get("error"):
+            flash(
+                f"The provider refused: {request.args.get('error')} "
+                f"{request.args.get('error_description', '')}".strip(),
+                "danger",
+            )
+            return redirect(url_for("MailboxView.list"))
+        try:
+            mailbox = oauth.complete_authorization(
+                state,
+                request.args.get("code", ""),
+                user=current_actor(),
+                session=session,
+                redirect_uri=_callback_url(),
+            )
+        except DeskError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+            return redirect(url_for("MailboxView.list"))
+        flash(f"{mailbox.address} is connected; it logs in by OAuth2 from now on.", "success")
+        return redirect(url_for("MailboxView.show", pk=mailbox.id))
+
     def clean(self, item):
         # Who may change the mailbox: the write rule in app.mail.record_rules.
         item.address = (item.address or "").strip().lower()
         _apply_secrets(item)
+
+
+def _callback_url() -> str:
+    """The redirect URI to register with the provider: DESK_BASE_URL + the callback."""
+    return desk_base_url() + url_for("MailboxView.oauth_callback")
 
 
 def _apply_secrets(item) -> None:

@@ -52,9 +52,44 @@ class Mailbox(Model):
     smtp_username = Column(String(256), nullable=True)
     smtp_secret = Column(EncryptedText(sqlite_length=512), nullable=True)
 
+    # OAuth2 (app.mailcore.oauth): connected from the mailbox page. The access token lives in
+    # inbound_secret (XOAUTH2 for IMAP, POP3 and SMTP), the refresh token here; both encrypted.
+    oauth_provider = Column(String(16), nullable=True)  # microsoft, google
+    oauth_refresh_token = Column(EncryptedText(), nullable=True)
+    oauth_expires_at = Column(DateTime, nullable=True)  # of the access token (UTC)
+    # The grant was revoked or expired (invalid_grant): fetching stops and outgoing mail
+    # waits until an admin connects the mailbox again.
+    oauth_needs_reconnect = Column(Boolean, nullable=False, default=False)
+    oauth_reconnect_reason = Column(Text, nullable=True)
+
     # Auto-response for new cases from this mailbox; empty: the pool's setting decides.
     auto_response_enabled = Column(Boolean, nullable=True)
     auto_response_text = Column(Text, nullable=True)
 
+    @property
+    def oauth_state(self) -> str:
+        """What the mailbox list shows about OAuth2."""
+        if self.oauth_needs_reconnect:
+            return f"needs reconnect: {self.oauth_reconnect_reason or ''}".strip()
+        return f"connected ({self.oauth_provider})" if self.oauth_provider else ""
+
     def __repr__(self) -> str:
         return self.address
+
+
+class OAuthState(Model):
+    """One started authorisation (the ``state`` parameter): single use, bound to the admin
+    and his session, with the PKCE verifier (encrypted)."""
+
+    __tablename__ = "mailbox_oauth_state"
+
+    id = Column(Integer, primary_key=True)
+    nonce = Column(String(64), nullable=False, unique=True)
+    mailbox_id = Column(Integer, ForeignKey("mailbox.id"), nullable=False, index=True)
+    mailbox = relationship("Mailbox")
+    provider = Column(String(16), nullable=False)
+    user_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False)
+    session_binding = Column(String(64), nullable=False)  # sha256 of a value in the session
+    code_verifier = Column(EncryptedText(), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    used_at = Column(DateTime, nullable=True)

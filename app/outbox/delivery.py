@@ -49,7 +49,13 @@ from app.extensions import db
 from app.mailcore.models import Mailbox
 from app.outbox.models import OutboxMail, OutboxStatus
 from app.outbox.settings import setting
-from app.outbox.smtp import PermanentFailure, SmtpSession, TemporaryFailure, relay_for
+from app.outbox.smtp import (
+    HeldForReconnect,
+    PermanentFailure,
+    SmtpSession,
+    TemporaryFailure,
+    relay_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,14 +75,16 @@ class RoundReport:
     deferred: int = 0  # temporary failure, will be retried
     failed: int = 0
     interrupted: int = 0  # rows of a dead worker resolved as failed (at most once)
+    held: int = 0  # their mailbox needs an OAuth2 reconnect: queued again, no attempt counted
 
     def add(self, other: RoundReport) -> None:
-        for name in ("claimed", "sent", "deferred", "failed", "interrupted"):
+        for name in ("claimed", "sent", "deferred", "failed", "interrupted", "held"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def as_dict(self) -> dict:
         return {
-            n: getattr(self, n) for n in ("claimed", "sent", "deferred", "failed", "interrupted")
+            n: getattr(self, n)
+            for n in ("claimed", "sent", "deferred", "failed", "interrupted", "held")
         }
 
 
@@ -236,6 +244,11 @@ class _Outcomes:
     sent: list = field(default_factory=list)
     retry: list = field(default_factory=list)
     failed: list = field(default_factory=list)
+    held: list = field(default_factory=list)
+
+    def mark_held(self, row: _Row, error: str) -> None:
+        """Back to the queue without counting the attempt: never fails for this reason."""
+        self.held.append((row, error))
 
     def mark_sent(self, row: _Row, reply: str) -> None:
         self.sent.append((row, reply))
@@ -289,6 +302,20 @@ class _Outcomes:
                     for r, error in self.retry
                 ],
             )
+        if self.held:
+            db.session.execute(
+                update(T)
+                .where(mine)
+                .values(
+                    status=OutboxStatus.QUEUED,
+                    attempts=T.c.attempts - 1,
+                    next_attempt_at=now + timedelta(seconds=int(setting("OAUTH_HOLD_SECONDS"))),
+                    last_error=bindparam("b_error"),
+                    claim_token=None,
+                    handed_over_at=None,
+                ),
+                [{"b_id": r.id, "b_error": error[:2000]} for r, error in self.held],
+            )
         if self.failed:
             db.session.execute(
                 update(T)
@@ -340,7 +367,8 @@ class _Outcomes:
         self.report.sent += len(self.sent)
         self.report.deferred += len(self.retry)
         self.report.failed += len(self.failed)
-        self.sent, self.retry, self.failed = [], [], []
+        self.report.held += len(self.held)
+        self.sent, self.retry, self.failed, self.held = [], [], [], []
 
 
 # --- the round --------------------------------------------------------------------------------
@@ -387,7 +415,7 @@ def _load(ids: list[int]) -> tuple[list[_Row], dict]:
     for r in rows:
         try:
             relays[r.id] = relay_for(mailboxes.get(r.mailbox_id))
-        except PermanentFailure as exc:
+        except (PermanentFailure, TemporaryFailure, HeldForReconnect) as exc:
             relays[r.id] = exc
     db.session.rollback()  # end the read transaction before talking SMTP
     return rows, relays
@@ -403,7 +431,11 @@ def deliver_claimed(token: str, ids: list[int], report: RoundReport | None = Non
     by_relay: dict = {}
     for row in rows:
         relay = relays[row.id]
-        if isinstance(relay, Exception):
+        if isinstance(relay, HeldForReconnect):
+            outcomes.mark_held(row, str(relay))
+        elif isinstance(relay, TemporaryFailure):
+            outcomes.mark_temporary(row, str(relay))
+        elif isinstance(relay, Exception):
             outcomes.mark_permanent(row, str(relay))
         elif row.content is None:
             outcomes.mark_permanent(row, "no message content to send (row was not built)")

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from app.errors import DeskError
+from app.mailcore import oauth
 from app.outbox.settings import setting
 
 SECURITY_SSL = "ssl"  # implicit TLS (port 465)
@@ -42,6 +44,7 @@ class Relay:
     security: str
     username: str | None = None
     password: str | None = None
+    xoauth2: bool = False  # password is an OAuth2 access token (AUTH XOAUTH2)
 
     @property
     def label(self) -> str:
@@ -54,6 +57,11 @@ class TemporaryFailure(Exception):
 
 class PermanentFailure(Exception):
     """Do not try again: the relay refused the mail or its recipients with 5xx."""
+
+
+class HeldForReconnect(Exception):
+    """The mailbox's OAuth2 grant is revoked: its mail waits (no attempt counted) until an
+    admin connects the mailbox again."""
 
 
 def global_relay() -> Relay:
@@ -84,13 +92,18 @@ def relay_for(mailbox) -> Relay:
             f"mailbox {mailbox.address}: unknown smtp_security {mailbox.smtp_security!r} "
             "(use ssl, starttls or none)"
         )
-    return Relay(
-        mailbox.smtp_host.strip(),
-        int(mailbox.smtp_port or _DEFAULT_PORTS[security]),
-        security,
-        mailbox.smtp_username or None,
-        mailbox.smtp_secret or None,
-    )
+    host, port = mailbox.smtp_host.strip(), int(mailbox.smtp_port or _DEFAULT_PORTS[security])
+    if oauth.is_oauth(mailbox):
+        # The same grant serves fetching and sending (XOAUTH2); refreshed when due.
+        try:
+            token = oauth.fresh_access_token(mailbox)
+        except oauth.ReconnectNeeded as exc:
+            raise HeldForReconnect(str(exc)) from None
+        except DeskError as exc:  # the token endpoint is down: like a relay that is down
+            raise TemporaryFailure(str(exc)) from None
+        username = mailbox.smtp_username or mailbox.inbound_username or mailbox.address
+        return Relay(host, port, security, username, token, xoauth2=True)
+    return Relay(host, port, security, mailbox.smtp_username or None, mailbox.smtp_secret or None)
 
 
 def tls_context() -> ssl.SSLContext:
@@ -117,7 +130,11 @@ class SmtpSession:
             if relay.security == SECURITY_STARTTLS:
                 smtp.starttls(context=tls_context())
                 smtp.ehlo()
-            if relay.username:
+            if relay.xoauth2:
+                initial = oauth.xoauth2_string(relay.username or "", relay.password or "")
+                # On a refused token the server sends a 334 with details; answer it empty.
+                smtp.auth("XOAUTH2", lambda challenge=None: "" if challenge else initial)
+            elif relay.username:
                 smtp.login(relay.username, relay.password or "")
         except smtplib.SMTPAuthenticationError as exc:
             raise TemporaryFailure(f"{relay.label}: login refused: {_reply(exc)}") from None

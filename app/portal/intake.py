@@ -24,7 +24,7 @@ from app.audit.tracking import record_event
 from app.cases import notices, push
 from app.cases.intake_answers import record_intake_answers
 from app.cases.models import Case, Message, MessageDirection
-from app.cases.services import open_case
+from app.cases.services import open_case, reserve_case_numbers
 from app.customers.models import Customer
 from app.errors import AccessDenied, DeskError
 from app.extensions import db
@@ -178,16 +178,24 @@ def submit_portal_case(
         db.session.add(customer)
     pool = settings.pool
     mailbox = next((m for m in sorted(pool.mailboxes, key=lambda m: m.id) if m.active), None)
-    case = open_case(
-        pool=pool,
-        subject=str(subject).strip()[:SUBJECT_MAX],
-        customer=customer,
-        mailbox=mailbox,
-        topic=topic,
-        required_skill=settings.skill,
-        priority=settings.priority,
-        commit=False,
-    )
+    # The number comes from the counter in a transaction of its own (on PostgreSQL): the
+    # counter row is not held locked while this submission is written, so customers
+    # submitting at once do not wait for each other. A submission that fails after this
+    # point leaves a gap in the numbers, as a database sequence would.
+    number = reserve_case_numbers(1, own_transaction=True)[0]
+    with db.session.no_autoflush:  # the case is flushed once it has its number
+        case = open_case(
+            pool=pool,
+            subject=str(subject).strip()[:SUBJECT_MAX],
+            customer=customer,
+            mailbox=mailbox,
+            topic=topic,
+            required_skill=settings.skill,
+            priority=settings.priority,
+            commit=False,
+            number_later=True,
+        )
+        case.number = number
     message = Message(
         case=case,
         direction=MessageDirection.INBOUND,

@@ -38,7 +38,7 @@ from app.portal import i18n, intake, services
 from app.portal.settings import setting
 from app.questionnaires import services as questionnaires
 from app.questionnaires.models import Moment, QuestionKind
-from forms_designer.builder import build_form_class, validate_submission
+from forms_designer.builder import form_class_of, validate_submission
 from forms_designer.schema import fields_of, languages_of, text_in
 
 SESSION_CUSTOMER = "portal_customer_id"
@@ -283,7 +283,7 @@ def _new_case_page(topic, version, status=200, *, errors=None, form=None, values
     language = i18n.current()
     schema = version.schema if version is not None else None
     if schema is not None and form is None:
-        form = build_form_class(schema, language)(formdata=None, meta={"csrf": False})
+        form = form_class_of(version, language)(formdata=None, meta={"csrf": False})
     customer = _signed_in_customer()
     given = values or {}
     layout = []
@@ -340,13 +340,12 @@ def new_case(topic_id):
     answers: dict = {}
     form = None
     if version is not None:
+        form_class = form_class_of(version, language)
         answers, field_errors = validate_submission(
-            version.schema, request.form, request.files, language
+            version.schema, request.form, request.files, language, form_class=form_class
         )
         errors.update({f"field:{k}": v for k, v in field_errors.items()})
-        form = build_form_class(version.schema, language)(
-            formdata=request.form, meta={"csrf": False}
-        )
+        form = form_class(formdata=request.form, meta={"csrf": False})
     uploads = _uploads("contact_files")
     if not errors:
         try:

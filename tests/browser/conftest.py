@@ -39,7 +39,13 @@ except ImportError:  # pragma: no cover - the skip says so
 
 
 @pytest.fixture
-def live_desk(db_url, tmp_path):
+def live_desk_config():
+    """More settings of the live desk (a test module overrides this, e.g. with an SMTP sink)."""
+    return {}
+
+
+@pytest.fixture
+def live_desk(db_url, tmp_path, live_desk_config):
     """The demo desk served on a free port: ``{"url": …, "password": …}``."""
     from app import create_app
     from app.demo.seed import seed_demo
@@ -47,6 +53,7 @@ def live_desk(db_url, tmp_path):
 
     config = base_config(db_url, tmp_path)
     config.update(WTF_CSRF_ENABLED=True, TESTING=False)
+    config.update(live_desk_config)
     app = create_app(config)
     with app.app_context():
         seed_demo(cases=40, password=PASSWORD)

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.browser.conftest import SCREENSHOTS, shoot
+from tests.support.smtp import Sink
 
 pytestmark = pytest.mark.slow
 
@@ -139,73 +140,96 @@ def test_a_customer_signs_in_replies_closes_and_rates_in_polish(live_desk, brows
     assert (SCREENSHOTS / "portal-pl-05-case.png").exists()
 
 
-def _invoice_topic(app) -> int:
-    """A published form with a condition on a topic of the demo's Billing pool."""
-    from app.audit.actor import acting_as
-    from app.extensions import db
-    from app.organisation.models import Pool, Topic
-    from forms_designer import services as forms
-    from tests.portal.test_new_case import SCHEMA
+@pytest.fixture
+def sink():
+    """An SMTP server on loopback (aiosmtpd) that the desk's outbox delivers to."""
+    pytest.importorskip("aiosmtpd.controller", reason="needs aiosmtpd (requirements-dev)")
+    server = Sink()
+    server.start()
+    yield server
+    server.stop()
 
-    with app.app_context(), acting_as(None):
-        billing = db.session.scalars(select(Pool).where(Pool.name == "Billing")).one()
-        form = forms.create_form("Invoice questions", billing)
-        forms.save_draft(form, SCHEMA)
-        forms.publish(form)
-        parent = Topic(name="Invoices (portal)", pool=billing, name_translations={"pl": "Faktury"})
-        topic = Topic(
-            name="Invoice problem",
-            parent=parent,
-            form=form,
-            name_translations={"pl": "Problem z fakturą"},
-        )
-        db.session.add_all([parent, topic])
-        db.session.commit()
+
+@pytest.fixture
+def live_desk_config(sink):
+    return {
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": sink.port,
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_DOMAIN": "desk.test",
+        "OUTBOX_ENQUEUE_ON_COMMIT": False,
+        "OUTBOX_SMTP_TIMEOUT": 5,
+    }
+
+
+def _wrong_invoice_topic(app) -> int:
+    """The demo's "Wrong invoice" topic (Billing; its published form asks for details only
+    when "Something else" is wrong)."""
+    from app.extensions import db
+    from app.organisation.models import Topic
+
+    with app.app_context():
+        topic = db.session.scalars(select(Topic).where(Topic.name == "Wrong invoice")).one()
+        assert topic.form is not None, "the demo links a published form to the topic"
         topic_id = topic.id
         db.session.remove()
     return topic_id
 
 
-def _confirmation_link(app, address: str) -> str:
+def _deliver_and_catch(app, sink, address: str):
+    """Run the desk's outbox delivery (real SMTP to the sink) and return the mail to
+    ``address`` that the sink received."""
     from app.extensions import db
-    from app.outbox.models import OutboxMail
+    from app.outbox.delivery import deliver_due
 
     with app.app_context():
-        mail = db.session.scalars(
-            select(OutboxMail).where(
-                OutboxMail.recipient == address, OutboxMail.kind == "confirmation"
-            )
-        ).one()
-        message = email.message_from_bytes(mail.content, policy=policy.default)
-        text = message.get_body(preferencelist=("plain",)).get_content()
+        assert deliver_due().sent >= 1
         db.session.remove()
-    return re.search(r"https?://\S+(/portal/case/\S+)", text).group(1)
+    [envelope] = [e for e in sink.envelopes if address in e.rcpt_tos]
+    return email.message_from_bytes(envelope.content, policy=policy.default)
 
 
-def test_a_customer_opens_a_case_in_polish_with_the_topics_form(live_desk, browser_page):
+def _login_agent(page, url, username, password):
+    page.goto(url + "/login/")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.locator("input[type=submit], button[type=submit]").first.click()
+    page.wait_for_load_state()
+
+
+def test_a_customer_opens_a_case_in_polish_and_follows_it_from_the_mail(
+    live_desk, browser_page, sink
+):
+    """Topic in Polish, the form with its condition, the case number; the confirmation
+    caught by the SMTP sink, its link opened; a reply, closing, the survey; then the agent
+    sees the answers on the case."""
     page, url, app = browser_page, live_desk["url"], live_desk["app"]
-    topic_id = _invoice_topic(app)
+    topic_id = _wrong_invoice_topic(app)
 
     page.goto(url + "/portal/new?lang=pl")
     assert "Czego dotyczy Twoje zgłoszenie?" in page.locator("h1").inner_text()
     shoot(page, "portal-pl-20-topics", full_page=True)
     page.click(f"#topic-{topic_id}")
     page.wait_for_selector("#new-case-form")
+    assert "Błędna faktura" in page.locator(".case-number").inner_text()
     details = page.locator('.intake-field[data-key="details"]')
-    assert details.is_hidden()  # shown only when the invoice is wrong
-    shoot(page, "portal-pl-21-form")
+    assert details.is_hidden()  # shown only when "Coś innego" is wrong
+    shoot(page, "portal-pl-21-form", full_page=True)
 
     page.fill("#contact-email", "ewa@klient.test")
     page.fill("#contact-name", "Ewa Nowak")
-    page.check("#kind-1")  # "Jest błędna"
-    assert details.is_visible()
-    page.fill("#details", "Kwota się nie zgadza.")
-    page.check("#kind-0")  # "Kopia": the condition hides it again
-    assert details.is_hidden()
-    page.check("#kind-1")
-    page.fill("#invoice_no", "2026")
-    page.fill("#contact-subject", "Błędna faktura")
-    page.fill("#contact-text", "Dzień dobry, faktura ma złą kwotę.")
+    page.fill("#invoice_no", "FV/2026/415")
+    page.check("#what_wrong-3")  # "Coś innego"
+    details.wait_for(state="visible")
+    assert "Opisz, co jest nie tak" in details.inner_text()
+    page.fill("#details", "Na fakturze jest zła nazwa firmy.")
+    page.check("#what_wrong-0")  # "Kwota": the condition hides it again
+    details.wait_for(state="hidden")
+    page.check("#what_wrong-3")
+    details.wait_for(state="visible")
+    page.fill("#contact-subject", "Błędna faktura FV/2026/415")
+    page.fill("#contact-text", "Dzień dobry, faktura ma złą nazwę firmy.")
     shoot(page, "portal-pl-22-form-filled", full_page=True)
     page.click("#new-case-form button[type=submit]")
     page.wait_for_selector("#case-created")
@@ -214,9 +238,50 @@ def test_a_customer_opens_a_case_in_polish_with_the_topics_form(live_desk, brows
     assert page.locator("#created-due").is_visible()
     shoot(page, "portal-pl-23-created")
 
-    page.goto(url + _confirmation_link(app, "ewa@klient.test"))
+    # The confirmation leaves through the outbox over SMTP; the link in it opens the case.
+    mail = _deliver_and_catch(app, sink, "ewa@klient.test")
+    assert number in mail["Subject"] and "Otrzymaliśmy Twoje zgłoszenie" in mail["Subject"]
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    link = re.search(r"https?://\S+(/portal/case/\S+)", text).group(1)
+    page.goto(url + link)
     page.wait_for_selector("#portal-reply-form")
     assert number in page.locator(".case-head").inner_text()
     assert page.locator("html").get_attribute("lang") == "pl"
-    shoot(page, "portal-pl-24-case-from-mail")
+    shoot(page, "portal-pl-24-case-from-mail", full_page=True)
+
+    page.fill("#reply-text", "Poprawna nazwa to Nowak Sp. z o.o.")
+    page.click("#portal-reply-form button[type=submit]")
+    page.wait_for_selector("#reply-sent")
+    assert "Nowak Sp. z o.o." in page.locator(".msg-inbound").last.inner_text()
+    shoot(page, "portal-pl-25-reply-sent", full_page=True)
+
+    page.click("#portal-close-form button")
+    page.wait_for_selector("#survey-form")
+    page.locator("#survey-form .rating input[value='5']").check()
+    page.fill("#survey-form textarea", "Bardzo szybko.")
+    shoot(page, "portal-pl-26-survey")
+    page.click("#survey-form button[type=submit]")
+    page.wait_for_selector("#survey-thanks")
+    shoot(page, "portal-pl-27-thanks")
+    assert page.errors == []
+
+    # The agent sees what she answered at the top of the case.
+    from app.cases.models import Case
+    from app.extensions import db
+
+    with app.app_context():
+        case = db.session.scalars(select(Case).where(Case.number == number)).one()
+        case_id, status = case.id, case.status
+        db.session.remove()
+    assert status == "closed"
+    _login_agent(page, url, "supervisor", live_desk["password"])
+    page.goto(f"{url}/cases/show/{case_id}")
+    page.wait_for_selector("#case-workspace")
+    panel = page.locator("#case-intake-answers")
+    shown = panel.inner_text()
+    title = panel.locator("#intake-title").text_content()
+    assert "Customer's answers" in title and "Invoices / Wrong invoice" in title
+    for answer in ("Invoice number", "FV/2026/415", "Something else", "Na fakturze jest zła"):
+        assert answer in shown
+    shoot(page, "portal-pl-28-agent-sees-answers")
     assert page.errors == []

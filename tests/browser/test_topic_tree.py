@@ -79,12 +79,16 @@ def test_a_supervisor_arranges_the_topic_tree(live_desk, browser_page):
 def test_the_agent_sees_the_customers_answers(live_desk, browser_page):
     from sqlalchemy import select
 
-    from app.cases.models import CaseIntakeAnswer
+    from app.cases.models import Case, CaseIntakeAnswer
     from app.extensions import db
+    from app.organisation.models import Topic
 
     with live_desk["app"].app_context():
         case_id = db.session.scalar(
-            select(CaseIntakeAnswer.case_id).where(CaseIntakeAnswer.field_key == "invoice_no")
+            select(CaseIntakeAnswer.case_id)
+            .join(Case, Case.id == CaseIntakeAnswer.case_id)
+            .join(Topic, Topic.id == Case.topic_id)
+            .where(CaseIntakeAnswer.field_key == "invoice_no", Topic.name == "Copy of an invoice")
         )
         db.session.remove()
     assert case_id is not None, "the demo has intake answers"

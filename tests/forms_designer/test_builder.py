@@ -279,3 +279,26 @@ def test_the_json_schema_refuses_what_the_builder_refuses(app, changes):
                 meant[key] = value
     validator = Draft202012Validator(json_schema(full(), "en", DICTIONARIES))
     assert not validator.is_valid(meant), meant
+
+
+def _choices(form_class, key="product"):
+    return [value for value, _label in form_class(meta={"csrf": False})[key].choices]
+
+
+def test_a_published_versions_class_is_built_once_per_language_and_follows_its_dictionary(app):
+    from types import SimpleNamespace
+
+    from forms_designer.builder import form_class_of
+
+    version = SimpleNamespace(id=987_654, status="current", schema=full())
+    polish = form_class_of(version, "pl", DICTIONARIES)
+    assert form_class_of(version, "pl", DICTIONARIES) is polish  # kept, not built again
+    assert form_class_of(version, "de", DICTIONARIES) is not polish
+    assert polish(meta={"csrf": False})["invoice_no"].label.text == "Invoice number (pl)"
+    # A value added to the dropdown's dictionary since is offered at once.
+    grown = {k: [*v, "Ultimate"] for k, v in DICTIONARIES.items()}
+    assert "Ultimate" in _choices(form_class_of(version, "pl", grown))
+    assert "Ultimate" not in _choices(polish)
+    # A draft still changes: it is built every time.
+    draft = SimpleNamespace(id=987_655, status="draft", schema=full())
+    assert form_class_of(draft, "pl", DICTIONARIES) is not form_class_of(draft, "pl", DICTIONARIES)

@@ -140,6 +140,28 @@ def test_the_closing_mail_carries_a_survey_link_that_works_once(asked, client):
     assert 'id="survey-done"' in client.get(link).get_data(as_text=True)
 
 
+def test_the_closing_mail_offers_rating_links_that_only_preselect(asked, client):
+    case = asked.case_a
+    with acting_as(asked.user("agent_a")):
+        actions.close(case, answers=GOOD)
+    [mail] = _notices(case)
+    text = _mail_text(mail).replace("\r\n", "\n")
+    links = re.findall(r"^(\d): https?://\S+(/portal/case/\S+/survey\?rating=(\d))$", text, re.M)
+    assert [(shown, rating) for shown, _link, rating in links] == [
+        (str(n), str(n)) for n in range(1, 6)
+    ]
+    assert "from 1 (poor) to 5 (very good)" in text
+    rating = asked.q["How did we do?"]
+    # A mail scanner following every link records nothing; the page opens with it ticked.
+    for _shown, link, _rating in links:
+        assert client.get(link).status_code == 200
+    assert db.session.query(Answer).filter_by(case_id=case.id, context="survey").count() == 0
+    body = client.get(links[3][1]).get_data(as_text=True)
+    assert re.search(rf'name="survey::{rating.id}" value="4" checked', body)
+    assert not re.search(rf'name="survey::{rating.id}" value="5" checked', body)
+    assert events(case, "exit survey") == []
+
+
 def test_the_closing_mail_is_in_the_customers_language_and_without_survey_link_when_none(
     desk,
 ):

@@ -4,6 +4,8 @@ backlog per pool now; who may see what."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from app.core.timeutil import utcnow
@@ -147,3 +149,15 @@ def test_an_empty_desk_shows_zeros_and_no_chart_fails(app, client, auth, desk):
     assert {h["typical"] for h in data["today_hours"]} == {0}
     auth.login("manager")
     assert client.get("/reports/dashboard").status_code == 200
+
+
+def test_a_day_without_first_replies_has_no_median_and_no_error(synthetic):
+    # Wednesday 11:30: nobody has sent a first reply today (case 3's reply is not its first);
+    # this week and month have cases 1 (2 h) and 2 (20 h): median 11 h, elapsed.
+    data = dashboard.compute(None, datetime(2026, 11, 4, 11, 30), "UTC")
+    windows = {w["key"]: w for w in data["windows"]}
+    today = windows["today"]
+    assert (today["first_responses"], today["first_response_median_h"]) == (0, None)
+    assert today["opened"] == 1 and today["closed"] == 0 and today["sla_pct"] is None
+    assert windows["week"]["first_response_median_h"] == 11.0
+    assert windows["month"]["first_response_median_h"] == 11.0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from reports import metrics
@@ -191,3 +192,57 @@ def test_a_supervisors_scope_covers_only_his_pools(synthetic):
     assert list(result.sheet("By pool").frame["pool"]) == ["Pool A"]
     finance = _row(result, "Consultations", "Finance")
     assert finance["sent"] == 1  # case 6 of pool B is not counted
+
+
+def _summary(result):
+    return {key: _figures(result)[title] for key, title in titles().items()}
+
+
+def test_a_period_with_cases_but_no_first_reply_has_empty_medians(synthetic):
+    # Wednesday: case 4 arrives and waits; case 3 is reopened, answered and closed again, but
+    # its first reply was in October. No first reply in the period, one resolution.
+    wednesday = metrics.Period(date(2026, 11, 4), date(2026, 11, 4), "UTC")
+    result = metrics.compute(wednesday, now=NOW)
+    f = _summary(result)
+    assert (f["cases_opened"], f["first_responses"], f["cases_closed"]) == (1, 0, 1)
+    assert f["first_response_median_h"] is None and f["first_response_p90_h"] is None
+    assert f["first_response_sla_pct"] is None
+    assert f["resolution_median_h"] == 43.0  # case 3, worked out above
+    pool_a = _row(result, "By pool", "Pool A")
+    assert pool_a["cases_opened"] == 1 and pd.isna(pool_a["first_response_median_h"])
+
+
+def test_a_period_without_replies_or_closes_has_empty_times(synthetic):
+    # Friday: nothing arrives, nobody replies or closes; only the backlog is there.
+    friday = metrics.Period(date(2026, 11, 6), date(2026, 11, 6), "UTC")
+    result = metrics.compute(friday, now=NOW)
+    f = _summary(result)
+    assert (f["cases_opened"], f["cases_closed"], f["first_responses"]) == (0, 0, 0)
+    assert f["backlog_now"] == 4
+    for column in ("first_response_median_h", "resolution_median_h", "resolution_p90_h"):
+        assert f[column] is None, column
+    assert f["handling_median_h"] is None and f["survey_rate_pct"] is None
+    nobody = _row(result, "By agent", metrics.NONE_LABEL)
+    assert nobody["backlog_now"] == 3 and pd.isna(nobody["resolution_median_h"])
+
+
+def test_an_empty_period_and_scope_give_zeros_and_empty_sheets(synthetic):
+    long_ago = metrics.Period(date(2020, 1, 1), date(2020, 1, 31), "UTC")
+    result = metrics.compute(long_ago, now=NOW, pool_ids=[])
+    f = _summary(result)
+    assert f["emails_received"] == 0 and f["backlog_now"] == 0
+    assert f["first_response_median_h"] is None and f["resolution_median_h"] is None
+    for name in ("By agent", "By pool", "Intake answers", "Knowledge base use", "Answers"):
+        sheet = result.sheet(name)
+        assert sheet.frame.empty and set(k for k, _ in sheet.columns) <= set(sheet.frame)
+
+
+def test_hours_that_come_as_objects_do_not_break_the_percentiles(synthetic):
+    # What crashed ("dtype 'object' does not support operation 'quantile'"): a period whose
+    # cases have no first reply gave a column of None, which pandas keeps as objects.
+    engine = metrics.Engine(metrics.Period(date(2026, 11, 4), date(2026, 11, 4)), now=NOW)
+    cases = engine.cases()
+    cases["first_response_h"] = pd.Series([None] * len(cases), dtype=object, index=cases.index)
+    table = engine.summarise(cases, engine.emails(), engine.handled(), "pool_id")
+    assert table["first_response_median_h"].isna().all()
+    assert table["resolution_median_h"].max() == 43.0

@@ -34,15 +34,16 @@ protocols = imap pop3
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth2_mechanisms}
 auth_failure_delay = 0
 mail_location = maildir:~/Maildir
 pop3_uidl_format = %08Xu%08Xv
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/users
+  mechanisms = plain login
 }}
-userdb {{
+{oauth2_passdb}userdb {{
   driver = passwd-file
   args = username_format=%u {root}/users
 }}
@@ -62,6 +63,24 @@ service pop3-login {{
     port = 0
   }}
 }}
+"""
+
+
+# XOAUTH2 / OAUTHBEARER (``DovecotServer(oauth2_introspection_url=...)``): Dovecot asks the
+# URL (RFC 7662 token introspection, POST token=...) whether a bearer token is good and whose.
+OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/dovecot-oauth2.conf.ext
+}}
+"""
+OAUTH2_CONFIG = """\
+introspection_mode = post
+introspection_url = {url}
+username_attribute = username
+active_attribute = active
+active_value = true
 """
 
 
@@ -121,7 +140,8 @@ class DovecotUser:
 class DovecotServer:
     """One Dovecot instance under a temporary directory; ``start()`` / ``stop()``."""
 
-    def __init__(self):
+    def __init__(self, oauth2_introspection_url: str | None = None):
+        self.oauth2_introspection_url = oauth2_introspection_url
         self.root = Path(tempfile.mkdtemp(prefix="ld-dovecot-"))
         os.chmod(self.root, 0o755)
         self.conf = self.root / "dovecot.conf"
@@ -135,8 +155,17 @@ class DovecotServer:
             (self.root / sub).mkdir(exist_ok=True)
         os.chown(self.root / "mail", MAIL_UID, MAIL_GID)
         (self.root / "users").write_text("")
+        oauth2 = self.oauth2_introspection_url
+        if oauth2:
+            (self.root / "dovecot-oauth2.conf.ext").write_text(OAUTH2_CONFIG.format(url=oauth2))
         self.conf.write_text(
-            CONFIG.format(root=self.root, imap_port=self.imap_port, pop3_port=self.pop3_port)
+            CONFIG.format(
+                root=self.root,
+                imap_port=self.imap_port,
+                pop3_port=self.pop3_port,
+                oauth2_mechanisms=" xoauth2 oauthbearer" if oauth2 else "",
+                oauth2_passdb=OAUTH2_PASSDB.format(root=self.root) if oauth2 else "",
+            )
         )
         # dovecot daemonises; its child must not inherit our pipes (run() would wait forever).
         with open(self.root / "startup.log", "wb") as out:
@@ -216,5 +245,5 @@ class DovecotServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_dovecot() -> DovecotServer:
-    return DovecotServer().start()
+def start_dovecot(oauth2_introspection_url: str | None = None) -> DovecotServer:
+    return DovecotServer(oauth2_introspection_url).start()

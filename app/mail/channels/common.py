@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from app.errors import DeskError
 from app.extensions import db
 from app.mail import intake
 from app.mail.models import RawMessage, RawMessageStatus
 from app.mail.settings import setting
+from app.mailcore import oauth
 
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 SECURITY_CHOICES = ("ssl", "starttls", "none")
@@ -83,9 +85,18 @@ def server_address(mailbox, *, ssl_port: int, plain_port: int) -> tuple[str, int
     return host, int(port), security
 
 
-def xoauth2_string(username: str, access_token: str) -> str:
-    """The SASL XOAUTH2 initial response (Google, Microsoft 365), before base64."""
-    return f"user={username}\x01auth=Bearer {access_token}\x01\x01"
+def login_secret(mailbox) -> str:
+    """The password, or for XOAUTH2 an access token good for a while (refreshed when it is
+    about to expire, ``app.mailcore.oauth``); a revoked grant becomes a ChannelError."""
+    if (mailbox.inbound_auth or "password") != "xoauth2":
+        return mailbox.inbound_secret or ""
+    try:
+        return oauth.fresh_access_token(mailbox)
+    except DeskError as exc:
+        raise ChannelError(str(exc)) from exc
+
+
+xoauth2_string = oauth.xoauth2_string
 
 
 def sha256(raw: bytes) -> str:

@@ -32,6 +32,7 @@ from app.extensions import db
 from app.mail.channels.common import (
     ChannelError,
     FetchReport,
+    login_secret,
     max_size,
     process_batch,
     quarantine_oversize,
@@ -75,7 +76,7 @@ def connect(mailbox):
 def login(conn, mailbox) -> None:
     """Password LOGIN or SASL XOAUTH2, without selecting a folder yet."""
     username = mailbox.inbound_username or mailbox.address
-    secret = mailbox.inbound_secret or ""
+    secret = login_secret(mailbox)
     try:
         if (mailbox.inbound_auth or "password") == "xoauth2":
             conn.xoauth2(username, secret, initial_folder=None)

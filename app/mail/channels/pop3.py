@@ -16,6 +16,7 @@ from app.extensions import db
 from app.mail.channels.common import (
     ChannelError,
     FetchReport,
+    login_secret,
     max_size,
     process_batch,
     quarantine_oversize,
@@ -58,14 +59,21 @@ def _reason(exc: BaseException) -> str:
 
 def login(conn: poplib.POP3, mailbox) -> None:
     username = mailbox.inbound_username or mailbox.address
-    secret = mailbox.inbound_secret or ""
+    secret = login_secret(mailbox)
     try:
         if (mailbox.inbound_auth or "password") == "xoauth2":
             token = base64.b64encode(xoauth2_string(username, secret).encode()).decode()
-            conn._shortcmd(f"AUTH XOAUTH2 {token}")
+            answer = conn._shortcmd(f"AUTH XOAUTH2 {token}")
+            if not answer.startswith(b"+OK"):
+                # A refused token comes back as a SASL challenge ("+ <base64 details>"),
+                # which poplib takes for success; answer it empty to get the final -ERR.
+                conn._shortcmd("")
+                raise ChannelError(f"POP3 login as {username} failed: XOAUTH2 refused")
         else:
             conn.user(username)
             conn.pass_(secret)
+    except ChannelError:
+        raise
     except Exception as exc:
         raise ChannelError(f"POP3 login as {username} failed: {_reason(exc)}") from exc
 
