@@ -1,6 +1,6 @@
 """Search over millions of messages on PostgreSQL, and the REST API's case list beside it.
 
-Builds a database of its own (``search_bench`` on the server of ``--database-url``, dropped
+Builds a database of its own (``search_bench``, or ``--database``, on the server of ``--database-url``, dropped
 and created again; never the shared test database): migrates it, creates 10 pools, 20 agents
 (each a member of two pools) and 5 topics with the ORM, then bulk-loads customers (one per 25
 messages, in English, German, Polish and Swedish), cases (one per 10 messages, over six
@@ -80,6 +80,12 @@ def database_url(server_url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(server_url).set(database=DATABASE).render_as_string(hide_password=False)
+
+
+def use_database(name: str) -> None:
+    """Build (or reuse) ``name`` instead of ``search_bench``: two runs side by side."""
+    global DATABASE
+    DATABASE = name
 
 
 def create_database(server_url: str) -> str:
@@ -427,8 +433,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="20,000 messages, under a minute")
     parser.add_argument("--messages", type=int, default=None)
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--database", default=DATABASE, help="the bench's own database")
     parser.add_argument("--reuse", action="store_true", help="measure the loaded database")
     args = parser.parse_args()
+    use_database(args.database)
     messages = args.messages or (20_000 if args.quick else 5_000_000)
     rng = random.Random(12)
 

@@ -48,7 +48,9 @@ from app.security.rules import criterion_for
 
 MAX_QUERY_LENGTH = 256  # characters of a query that count; the rest is ignored
 PAGE_SIZE = 20
-COUNT_CAP = 1000  # counted exactly up to here, "1000+" beyond
+# Counted exactly up to here, "200+" beyond: a common word under a selective filter walks the
+# date index until COUNT_CAP + 1 rows pass the filter, so the cap is the cost of the query.
+COUNT_CAP = 200
 MAX_PAGE = COUNT_CAP // PAGE_SIZE
 RANK_WINDOW = 200  # sort=relevance ranks the newest this many matches
 SNIPPET_SOURCE_LENGTH = 20_000  # characters of a body ts_headline reads
@@ -252,7 +254,7 @@ class Results:
 
     @property
     def total_capped(self) -> bool:
-        """More matches than are counted (shown as "1000+")."""
+        """More matches than are counted (shown as "200+")."""
         return self.total > COUNT_CAP
 
     @property

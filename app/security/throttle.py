@@ -25,7 +25,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, has_request_context, jsonify, render_template, request
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -224,6 +224,18 @@ class DeskSecurityManager(SecurityManager):
             .options(joinedload(user_model.roles), joinedload(user_model.groups))
         )
         return self.session.scalars(stmt).unique().first()
+
+    def get_public_permissions(self):
+        """The public role's permissions, read once per request: Flask-AppBuilder asks for
+        them at every access check (twice for each REST call, two statements each)."""
+        if not has_request_context():
+            return super().get_public_permissions()
+        holder = request._get_current_object()  # type: ignore[attr-defined]
+        cached = getattr(holder, "_desk_public_permissions", None)
+        if cached is None:
+            cached = list(super().get_public_permissions())
+            holder._desk_public_permissions = cached
+        return cached
 
     def _has_access_builtin_roles(self, role, permission_name: str, view_name: str) -> bool:
         """Flask-AppBuilder matches every regex of the role for every check, and a page

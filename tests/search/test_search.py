@@ -14,6 +14,7 @@ from app.cases import services as case_services
 from app.cases.intake_answers import record_intake_answers
 from app.cases.models import Message, MessageDirection
 from app.customers.models import Customer
+from app.errors import DeskError
 from app.extensions import db
 from app.mail.models import Attachment
 from app.search.services import MAX_QUERY_LENGTH, Filters, parse_query, search
@@ -248,6 +249,25 @@ def test_operators_of_the_web_syntax(desk):
     assert {h.case.id for h in as_desk("blue or red").hits} == {desk.case_a.id, desk.case_b.id}
     # a percent sign or underscore is no wildcard of a partial number
     assert as_desk("0_0001").total == 0
+
+
+def test_the_count_is_exact_up_to_200_then_200_plus(desk):
+    case = new_case(desk, desk.pool_a, "Counting", desk.customer_a)
+    for n in range(199):  # with the case's first message: 200 hits of "zebrafinch"
+        add_message(case, f"zebrafinch number {n}")
+    add_message(case, "zebrafinch too")
+    db.session.commit()
+    exact = as_desk("zebrafinch")
+    assert (exact.total, exact.shown_total, exact.pages) == (200, "200", 10)
+    add_message(case, "zebrafinch once more")
+    db.session.commit()
+    capped = as_desk("zebrafinch")
+    assert capped.shown_total == "200+" and capped.as_json()["count_capped"]
+    assert capped.pages == 10 and len(capped.hits) == 20
+    assert len(as_desk("zebrafinch", statuses=("closed",)).hits) == 0
+    with pytest.raises(DeskError, match="first 200 results"):
+        with acting_as(None):
+            search("zebrafinch", Filters(), None, 11)
 
 
 def test_a_long_query_is_cut(desk):
