@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
@@ -107,8 +108,6 @@ def configured_providers() -> list[tuple[str, str]]:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    from flask import current_app
-
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
 
 
